@@ -1,0 +1,153 @@
+"""Forward unroll and (truncated) backpropagation through time with a hand-written backward.
+
+The loss of sequence b is L_b (mean over its loss steps); the batch loss is L = mean_b L_b.
+The backward carries d(sum_b L_b)/dh_t, so each sequence's slice is the per-sequence
+gradient dL_b/dh_t the design asks for; weight gradients are divided by B at the end.
+Weight gradients come from one large matmul over all steps, not from per-step updates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Pass:
+    """Raw result of one forward + backward pass (backend arrays)."""
+
+    tape: object
+    loss_seq: object  # (B,) per-sequence losses
+    grads: dict  # parameter name -> gradient of the batch-mean loss
+    dh: object  # (T, B, H) what BPTT propagated to h_t, per sequence
+    dc: object  # (T, B, H) the same for the LSTM cell state, else None
+    dah: object  # (T, B, G*H) gradient of the recurrent pre-activations, per sequence
+    local: object  # (T, B, H) gradient each step's own loss puts on h_t
+    dh_last: object  # (T, B, H) BPTT of the last step's loss alone (many-to-many tasks), else None
+
+
+def loss_and_grad(ops, kind: str, y, target, per_step: bool):
+    """Per-sequence loss (B,) and d loss / d y for predictions y (L, B, O).
+
+    per_step=False: L_b is the mean over the L steps; True: one loss per step, (L, B).
+    """
+    L, _, O = y.shape
+    if kind == "mse":
+        diff = y - target
+        step_loss = (diff * diff).sum(-1) / O  # (L, B)
+        dy = diff * (2.0 / O)
+    else:
+        z = y - ops.amax(y, -1)
+        ez = ops.exp(z)
+        s = ez.sum(-1)[..., None]
+        logp = z - ops.log(s)
+        step_loss = -(target * logp).sum(-1)
+        dy = ez / s - target
+    if per_step:
+        return step_loss, dy
+    return step_loss.sum(0) / L, dy / L
+
+
+def truncation_blocks(T: int, tbptt):
+    """[(end, lowest step reached, first loss step of the block)], last block first.
+
+    TBPTT(k1, k2): after every k1 forward steps (and at the end), the losses of those
+    steps are backpropagated k2 steps back from the block's end; full BPTT is one block.
+    """
+    if tbptt is None:
+        return [(T - 1, 0, 0)]
+    k1, k2 = tbptt
+    ends = list(range(k1 - 1, T, k1))
+    if not ends or ends[-1] != T - 1:
+        ends.append(T - 1)
+    blocks, start = [], 0
+    for e in ends:
+        blocks.append((e, max(0, e - k2 + 1), start))
+        start = e + 1
+    return blocks[::-1]
+
+
+def sweep(cell, ops, P, tape, inj, loss_set, blocks, acc):
+    """Run BPTT over the blocks, injecting inj[t] at the steps in loss_set; acc(t, ...) collects."""
+    for end, lo, first_loss in blocks:
+        dh, dc = None, None
+        for t in range(end, lo - 1, -1):
+            g = inj[t] if (t >= first_loss and t in loss_set) else None
+            dh = g if dh is None else (dh if g is None else dh + g)
+            if dh is None:
+                continue
+            dax, dah, dh_prev, dc_prev, dct = cell.backward_step(ops, P, tape, t, dh, dc)
+            acc(t, dh, dct, dax, dah)
+            dh, dc = dh_prev, dc_prev
+
+
+def forward_backward(cell, ops, P, X, target, loss_steps, kind: str, tbptt, every_step: bool) -> Pass:
+    """One pass: unroll, loss, BPTT (full or truncated), parameter gradients."""
+    T, B, _ = X.shape
+    H = P["weight_hh"].shape[1]
+    GH = P["weight_hh"].shape[0]
+    tape = cell.forward(ops, P, X)
+    hs = tape.hs
+    h_loss = ops.take_rows(hs, loss_steps + 1)  # (L, B, H)
+    y = h_loss @ P["head_weight"].T + P["head_bias"]
+    loss_seq, dy = loss_and_grad(ops, kind, y, target, per_step=False)
+    local = ops.zeros((T, B, H))
+    local[loss_steps] = dy @ P["head_weight"]
+
+    with_c = tape.cs is not None
+    dH, dAx = ops.zeros((T, B, H)), ops.zeros((T, B, GH))
+    dC = ops.zeros((T, B, H)) if with_c else None
+    shared = cell.__class__.__name__ != "GRU"
+    dAh = dAx if shared else ops.zeros((T, B, GH))
+
+    def acc(t, dh, dct, dax, dah):
+        dH[t] += dh
+        dAx[t] += dax
+        if not shared:
+            dAh[t] += dah
+        if with_c:
+            dC[t] += dct
+
+    blocks = truncation_blocks(T, tbptt)
+    loss_set = set(int(s) for s in ops.to_numpy(loss_steps))
+    sweep(cell, ops, P, tape, local, loss_set, blocks, acc)
+
+    dh_last = None
+    if every_step and T > 1:
+        dh_last = ops.zeros((T, B, H))
+        only_last = ops.zeros((T, B, H))
+        only_last[T - 1] = local[T - 1] * len(loss_steps)  # undo the 1/L of the mean: one step's own loss
+
+        def acc_last(t, dh, dct, dax, dah):
+            dh_last[t] = dh
+
+        sweep(cell, ops, P, tape, only_last, {T - 1}, blocks[:1], acc_last)
+
+    n = float(B)
+    grads = {
+        "weight_ih": (dAx.reshape(T * B, GH).T @ X.reshape(T * B, -1)) / n,
+        "weight_hh": (dAh.reshape(T * B, GH).T @ hs[:-1].reshape(T * B, H)) / n,
+        "bias_ih": dAx.sum((0, 1)) / n,
+        "bias_hh": dAh.sum((0, 1)) / n,
+        "head_weight": (dy.reshape(-1, dy.shape[-1]).T @ h_loss.reshape(-1, H)) / n,
+        "head_bias": dy.sum((0, 1)) / n,
+    }
+    return Pass(tape, loss_seq, grads, dH, dC, dAh, local, dh_last)
+
+
+def contrib_norms(ops, dah, hprev, batch_size: int):
+    """||sum_b dah[t, b] outer hprev[t, b]||_F / B for every t: step t's term of dL/dW_hh.
+
+    Uses the B x B Gram matrices (||A^T H||_F^2 = <A A^T, H H^T>) when that is cheaper.
+    """
+    T, B, GH = dah.shape
+    H = hprev.shape[-1]
+    if B * (GH + H) <= GH * H:
+        g1 = dah @ dah.swapaxes(1, 2)
+        g2 = hprev @ hprev.swapaxes(1, 2)
+        sq = (g1 * g2).sum((1, 2))
+        return ops.sqrt(ops.clip(sq, 0, None)) / batch_size
+    out = ops.zeros((T,))
+    for t in range(T):
+        m = dah[t].T @ hprev[t]
+        out[t] = ops.sqrt((m * m).sum())
+    return out / batch_size

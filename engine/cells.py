@@ -1,0 +1,192 @@
+"""RNN, LSTM and GRU cells in the torch.nn layouts: forward unroll, one-step backward, init.
+
+Each cell's backward rule sits beside its forward. `forward` unrolls the whole sequence
+and keeps a Tape of what the backward needs; `backward_step` maps the total gradient
+arriving at step t (dh, and dc for the LSTM) to the gradients of the step's
+pre-activations and of the previous state. It broadcasts over leading axes, so the
+connectivity pass can carry many cotangents (R, B, H) through the same tape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .theory import spectral_radius
+
+GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+N_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+@dataclass
+class Tape:
+    """What the forward pass keeps for BPTT (arrays of the backend in use)."""
+
+    hs: object  # (T+1, B, H): hs[0] = h_{-1} = 0, hs[t+1] = h_t
+    act: object  # RNN: phi'(a_t) (T, B, H); LSTM (T, B, 4H) i f g o; GRU (T, B, 3H) r z n
+    cs: object = None  # LSTM (T+1, B, H) cell states
+    tcs: object = None  # LSTM (T, B, H) tanh(c_t)
+    hn: object = None  # GRU (T, B, H) W_hn h_{t-1} + b_hn
+
+    def subset(self, nb: int) -> Tape:
+        """The tape of the first nb sequences of the batch."""
+        return Tape(**{k: None if v is None else v[:, :nb] for k, v in vars(self).items()})
+
+
+class RNN:
+    """Elman RNN: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
+
+    def __init__(self, activation: str):
+        self.activation = activation
+
+    def forward(self, ops, P, X) -> Tape:
+        T, B, _ = X.shape
+        H = P["weight_hh"].shape[1]
+        xproj = (X.reshape(T * B, -1) @ P["weight_ih"].T + (P["bias_ih"] + P["bias_hh"])).reshape(T, B, H)
+        hs, deriv = ops.zeros((T + 1, B, H)), ops.empty((T, B, H))
+        whh_t = P["weight_hh"].T
+        phi = self.activation
+        for t in range(T):
+            a = xproj[t] + hs[t] @ whh_t
+            if phi == "tanh":
+                h = ops.tanh(a)
+                deriv[t] = 1 - h * h
+            elif phi == "relu":
+                h = ops.relu(a)
+                deriv[t] = a > 0
+            elif phi == "sigmoid":
+                h = ops.sigmoid(a)
+                deriv[t] = h * (1 - h)
+            else:
+                h = a
+            hs[t + 1] = h
+        if phi == "linear":
+            deriv[:] = 1
+        return Tape(hs=hs, act=deriv)
+
+    def backward_step(self, ops, P, tape, t, dh, dc=None):
+        """-> (d pre from x, d pre from h, dL/dh_{t-1}, None, None); pre is shared in an RNN."""
+        da = dh * tape.act[t]
+        return da, da, da @ P["weight_hh"], None, None
+
+
+class LSTM:
+    """LSTM: i, f, o = sigmoid, g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)."""
+
+    def forward(self, ops, P, X) -> Tape:
+        T, B, _ = X.shape
+        H = P["weight_hh"].shape[1]
+        xproj = (X.reshape(T * B, -1) @ P["weight_ih"].T + (P["bias_ih"] + P["bias_hh"])).reshape(T, B, 4 * H)
+        hs, cs = ops.zeros((T + 1, B, H)), ops.zeros((T + 1, B, H))
+        act, tcs = ops.empty((T, B, 4 * H)), ops.empty((T, B, H))
+        whh_t = P["weight_hh"].T
+        for t in range(T):
+            pre = xproj[t] + hs[t] @ whh_t  # (B, 4H)
+            a = act[t]
+            a[:] = ops.sigmoid(pre)
+            a[:, 2 * H : 3 * H] = ops.tanh(pre[:, 2 * H : 3 * H])
+            ct = a[:, H : 2 * H] * cs[t] + a[:, :H] * a[:, 2 * H : 3 * H]
+            cs[t + 1] = ct
+            tcs[t] = ops.tanh(ct)
+            hs[t + 1] = a[:, 3 * H :] * tcs[t]
+        return Tape(hs=hs, act=act, cs=cs, tcs=tcs)
+
+    def backward_step(self, ops, P, tape, t, dh, dc):
+        """-> (d pre, d pre, dL/dh_{t-1}, dL/dc_{t-1} via c, total dL/dc_t)."""
+        H = P["weight_hh"].shape[1]
+        a = tape.act[t]
+        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        tc = tape.tcs[t]
+        dct = dh * o * (1 - tc * tc)
+        if dc is not None:
+            dct = dct + dc
+        da = ops.cat(
+            [
+                dct * g * i * (1 - i),
+                dct * tape.cs[t] * f * (1 - f),
+                dct * i * (1 - g * g),
+                dh * tc * o * (1 - o),
+            ]
+        )
+        return da, da, da @ P["weight_hh"], dct * f, dct
+
+
+class GRU:
+    """GRU (torch): r, z = sigmoid; n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h = (1-z) n + z h_{t-1}."""
+
+    def forward(self, ops, P, X) -> Tape:
+        T, B, _ = X.shape
+        H = P["weight_hh"].shape[1]
+        xproj = (X.reshape(T * B, -1) @ P["weight_ih"].T + P["bias_ih"]).reshape(T, B, 3 * H)
+        hs, act, hn = ops.zeros((T + 1, B, H)), ops.empty((T, B, 3 * H)), ops.empty((T, B, H))
+        whh_t, bhh = P["weight_hh"].T, P["bias_hh"]
+        for t in range(T):
+            hp = hs[t] @ whh_t + bhh  # (B, 3H)
+            a = act[t]
+            a[:, : 2 * H] = ops.sigmoid(xproj[t, :, : 2 * H] + hp[:, : 2 * H])
+            n = ops.tanh(xproj[t, :, 2 * H :] + a[:, :H] * hp[:, 2 * H :])
+            a[:, 2 * H :] = n
+            hn[t] = hp[:, 2 * H :]
+            hs[t + 1] = n + a[:, H : 2 * H] * (hs[t] - n)
+        return Tape(hs=hs, act=act, hn=hn)
+
+    def backward_step(self, ops, P, tape, t, dh, dc=None):
+        """-> (d x-projection, d h-projection, dL/dh_{t-1}, None, None)."""
+        H = P["weight_hh"].shape[1]
+        a = tape.act[t]
+        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+        dan = dh * (1 - z) * (1 - n * n)
+        dar = dan * tape.hn[t] * r * (1 - r)
+        daz = dh * (tape.hs[t] - n) * z * (1 - z)
+        dax = ops.cat([dar, daz, dan])
+        dah = ops.cat([dar, daz, dan * r])
+        return dax, dah, dh * z + dah @ P["weight_hh"], None, None
+
+
+def make_cell(cell: str, activation: str = "tanh"):
+    return {"rnn": lambda: RNN(activation), "lstm": LSTM, "gru": GRU}[cell]()
+
+
+def init_params(cfg, input_size: int, output_size: int) -> dict[str, torch.Tensor]:
+    """Parameters in the torch.nn cell layout plus a linear read-out (head_weight, head_bias).
+
+    Input weights, biases and the read-out follow torch's default U(-1/sqrt(H), 1/sqrt(H));
+    each H x H recurrent block is drawn by `cfg.init` and rescaled to spectral radius
+    `cfg.recurrent_scale`; `cfg.forget_bias` is added to the LSTM forget-gate bias.
+    """
+    gen = torch.Generator().manual_seed(cfg.seed)
+    H, G = cfg.hidden_size, N_BLOCKS[cfg.cell]
+    bound = 1.0 / np.sqrt(H)
+
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+
+    params = {
+        "weight_ih": uniform(G * H, input_size),
+        "weight_hh": torch.cat([recurrent_block(cfg.init, H, gen, bound) for _ in range(G)]),
+        "bias_ih": uniform(G * H),
+        "bias_hh": uniform(G * H),
+        "head_weight": uniform(output_size, H),
+        "head_bias": uniform(output_size),
+    }
+    for k in range(G):
+        block = params["weight_hh"][k * H : (k + 1) * H]
+        rho = spectral_radius(block.numpy())
+        if rho > 0:
+            block *= cfg.recurrent_scale / rho
+    if cfg.cell == "lstm":
+        params["bias_ih"][H : 2 * H] += cfg.forget_bias
+    return {k: v.to(getattr(torch, cfg.dtype)) for k, v in params.items()}
+
+
+def recurrent_block(init: str, H: int, gen: torch.Generator, bound: float) -> torch.Tensor:
+    """One H x H recurrent block before rescaling."""
+    if init == "orthogonal":
+        return torch.nn.init.orthogonal_(torch.empty(H, H, dtype=torch.float64), generator=gen)
+    if init == "identity":
+        return torch.eye(H, dtype=torch.float64)
+    if init == "normal":
+        return torch.randn(H, H, generator=gen, dtype=torch.float64) / np.sqrt(H)
+    return (torch.rand(H, H, generator=gen, dtype=torch.float64) * 2 - 1) * bound

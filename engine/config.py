@@ -1,0 +1,157 @@
+"""One frozen Config describes a run; a single field table drives validation, the URL and the CLI."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+CELLS = ("rnn", "lstm", "gru")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+INITS = ("orthogonal", "identity", "normal", "torch")
+TASKS = ("adding", "first", "copy", "sine")
+CLIPS = ("none", "norm", "value")
+OPTIMIZERS = ("sgd", "adam")
+DTYPES = ("float32", "float64")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A readable complaint about one Config field; `field` names it."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.reason = message
+
+
+def _f(default, help, choices=None, lo=None, hi=None):
+    return field(default=default, metadata={"help": help, "choices": choices, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that determines a run; equal Configs give identical results."""
+
+    cell: str = _f("rnn", "recurrent cell: vanilla (Elman) RNN, LSTM or GRU", CELLS)
+    activation: str = _f("tanh", "nonlinearity of the vanilla RNN (gated cells use sigmoid/tanh)", ACTIVATIONS)
+    task: str = _f("adding", "synthetic task: adding problem, remember-the-first-input, copy (delayed recall), noisy sine", TASKS)
+    seq_len: int = _f(50, "number of time steps T the network is unrolled over", lo=1, hi=2000)
+    hidden_size: int = _f(32, "number of hidden units H", lo=1, hi=1024)
+    batch_size: int = _f(16, "number of independent sequences B per batch", lo=1, hi=512)
+    init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling", INITS)
+    recurrent_scale: float = _f(1.0, "spectral radius the recurrent weights are rescaled to", lo=0.0, hi=10.0)
+    forget_bias: float = _f(0.0, "added to the LSTM forget-gate bias (1.0 keeps gradients alive)", lo=-10.0, hi=10.0)
+    truncation: int = _f(0, "truncated BPTT: detach every K steps (0 = full BPTT)", lo=0, hi=2000)
+    k1: int = _f(0, "TBPTT(k1, k2): backpropagate every k1 steps (0 = use truncation)", lo=0, hi=2000)
+    k2: int = _f(0, "TBPTT(k1, k2): ... through k2 steps (0 = use truncation)", lo=0, hi=2000)
+    clip: str = _f("none", "gradient clipping: none, by global norm, or by value", CLIPS)
+    clip_threshold: float = _f(1.0, "clipping threshold theta (norm or per-element bound)", lo=0.0, hi=1e6)
+    optimizer: str = _f("adam", "optimiser used by training", OPTIMIZERS)
+    lr: float = _f(0.01, "learning rate", lo=0.0, hi=10.0)
+    seed: int = _f(0, "random seed for the weights and the data", lo=0, hi=2**31 - 1)
+    dtype: str = _f("float32", "floating-point precision of the computation", DTYPES)
+    device: str = _f("auto", "where to compute: auto uses CUDA when present, else the CPU", DEVICES)
+
+    def __post_init__(self):
+        for f in fields(self):
+            _check_field(f, getattr(self, f.name))
+        self._check_combinations()
+
+    def _check_combinations(self):
+        if self.cell != "rnn" and self.activation != "tanh":
+            raise ConfigError("activation", f"applies to the vanilla RNN only; {self.cell.upper()} gates use sigmoid and tanh")
+        if self.cell != "lstm" and self.forget_bias != 0.0:
+            raise ConfigError("forget_bias", f"applies to the LSTM only, not to cell={self.cell!r}")
+        if self.task == "adding" and self.seq_len < 2:
+            raise ConfigError("seq_len", "the adding task needs at least 2 time steps")
+        for name in ("truncation", "k1", "k2"):
+            if getattr(self, name) > self.seq_len:
+                raise ConfigError(name, f"must be at most seq_len={self.seq_len} (got {getattr(self, name)})")
+        if self.truncation and (self.k1 or self.k2):
+            raise ConfigError("truncation", "give either truncation K or k1/k2, not both")
+        if bool(self.k1) != bool(self.k2):
+            raise ConfigError("k1" if not self.k1 else "k2", "k1 and k2 must be given together")
+        if self.k1 > self.k2:
+            raise ConfigError("k2", f"must be at least k1={self.k1} (got {self.k2}); otherwise some losses are never backpropagated")
+
+    @property
+    def tbptt(self) -> tuple[int, int] | None:
+        """(k1, k2) of truncated BPTT, or None for full BPTT."""
+        if self.truncation:
+            return (self.truncation, self.truncation)
+        if self.k1:
+            return (self.k1, self.k2)
+        return None
+
+    def replace(self, **changes) -> Config:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_query(self) -> dict[str, str]:
+        """Readable URL parameters (only fields that differ from the defaults)."""
+        default = Config()
+        return {f.name: _format(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)}
+
+    @classmethod
+    def from_query(cls, query: dict) -> Config:
+        """Inverse of to_query; unknown keys are ignored, bad values raise ConfigError."""
+        known = {f.name: f for f in fields(cls)}
+        values = {}
+        for key, raw in query.items():
+            if key in known:
+                if isinstance(raw, list):
+                    raw = raw[-1]
+                values[key] = parse_value(known[key], raw)
+        return cls(**values)
+
+
+def field_info(name: str) -> dict:
+    """Help text, choices and range of a Config field (for the UI and the CLI)."""
+    f = {f.name: f for f in fields(Config)}[name]
+    return dict(f.metadata, default=f.default, type=f.type)
+
+
+def parse_value(f, raw):
+    """Turn a string (URL, command line) into the field's type, or raise ConfigError."""
+    if not isinstance(raw, str):
+        return raw
+    if f.type in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f.name, f"must be an integer (got {raw!r})") from None
+    if f.type in ("float", float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f.name, f"must be a number (got {raw!r})") from None
+    return raw
+
+
+def _format(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _check_field(f, value):
+    meta = f.metadata
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    if meta["choices"] is not None:
+        if value not in meta["choices"]:
+            raise ConfigError(f.name, f"must be one of {', '.join(meta['choices'])} (got {value!r})")
+        return
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f.name, f"must be an integer (got {value!r})")
+        if not meta["lo"] <= value <= meta["hi"]:
+            raise ConfigError(f.name, f"must be an integer from {meta['lo']} to {meta['hi']} (got {value})")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f.name, f"must be a finite number (got {value!r})")
+    lo, hi = meta["lo"], meta["hi"]
+    if f.name == "forget_bias":
+        if not lo <= value <= hi:
+            raise ConfigError(f.name, f"must be between {lo} and {hi} (got {value})")
+    elif not lo < value <= hi:
+        raise ConfigError(f.name, f"must be greater than {lo} and at most {hi:g} (got {value})")

@@ -1,0 +1,55 @@
+"""Connectivity: conn[t][k] = ||d loss_t / d x_k|| (and / d h_k) for all k <= t, in one backward.
+
+All rows' cotangents travel backwards together as one (R, B, H) array through the same
+tape: at step k only the rows t >= k are alive, so the work is a batched matmul per step
+instead of T separate backward passes. loss_t is the task's loss at step t alone; for a
+many-to-one task it is the loss the network would have if asked for the answer at step t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bptt import loss_and_grad
+
+
+def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_batch: int | None = None):
+    """-> (conn_x (R, T), conn_h (R, T), rows (R,)), batch means of per-sequence norms."""
+    T, B, _ = X.shape
+    rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    nb = B if max_batch is None else min(B, max_batch)
+    if nb < B:
+        tape = tape.subset(nb)
+        row_targets = row_targets[:, :nb]
+    H = P["weight_hh"].shape[1]
+    R = len(rows)
+    y = tape.hs[1:] @ P["head_weight"].T + P["head_bias"]  # (T, nb, O)
+    _, dy = loss_and_grad(ops, kind, y, row_targets, per_step=True)
+    local = dy @ P["head_weight"]  # (T, nb, H): d loss_t / d h_t
+    D = ops.zeros((R, nb, H))
+    Dc = ops.zeros((R, nb, H)) if tape.cs is not None else None
+    conn_x, conn_h = np.zeros((R, T)), np.zeros((R, T))
+    alive = R  # rows[alive:] are the rows with t >= k
+    w_ih = P["weight_ih"]
+    for k in range(T - 1, -1, -1):
+        while alive > 0 and rows[alive - 1] >= k:
+            alive -= 1
+            if rows[alive] == k:
+                D[alive] = local[k]
+        if alive == R:
+            continue
+        dh = D[alive:]
+        dc = Dc[alive:] if Dc is not None else None
+        dax, _, dh_prev, dc_prev, _ = cell.backward_step(ops, P, tape, k, dh, dc)
+        conn_h[alive:, k] = _mean_norm(ops, dh)
+        conn_x[alive:, k] = _mean_norm(ops, dax @ w_ih)
+        D[alive:] = dh_prev
+        if Dc is not None:
+            Dc[alive:] = dc_prev
+    return conn_x, conn_h, rows
+
+
+def _mean_norm(ops, a) -> np.ndarray:
+    a = ops.to_numpy(a).astype(np.float64)
+    with np.errstate(all="ignore"):
+        return np.sqrt((a * a).sum(-1)).mean(-1)

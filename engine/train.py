@@ -1,0 +1,57 @@
+"""Training as a generator of snapshots, so a caller can draw each one as it arrives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from .config import Config
+from .model import Model
+from .trace import Snapshot
+
+HISTORY = ("step", "loss", "grad_norm_before", "grad_norm_after", "clipped")
+
+
+def make_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr)
+    return torch.optim.Adam(params, lr=cfg.lr)
+
+
+def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None) -> Iterator[Snapshot]:
+    """Train for `steps` steps on fresh batches; yield a Snapshot at step 0, every `every` steps and at the end.
+
+    Each step: forward + (truncated) BPTT, clipping, one optimiser update with the clipped
+    gradients. The snapshot's trace is measured on that step's batch before its update.
+    When the loss or the gradients stop being finite, a last snapshot with
+    diverged=True is yielded and training ends: further updates would only spread NaNs.
+    Stopping early is just not asking for the next snapshot; no work runs ahead.
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 100_000:
+        raise ValueError(f"steps: must be an integer from 1 to 100000 (got {steps!r})")
+    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100_000:
+        raise ValueError(f"every: must be an integer from 1 to 100000 (got {every!r})")
+    model = Model(cfg)
+    tensors = list(model.params.values())
+    optimizer = make_optimizer(cfg, tensors)
+    history = {k: [] for k in HISTORY}
+    for step in range(steps):
+        batch = model.batch(step)
+        p = model.forward_backward(batch)
+        clip_result = model.clip(p.grads)
+        grads, before, after, clipped = clip_result
+        loss = float(np.mean(model.ops.to_numpy(p.loss_seq)))
+        for key, value in zip(HISTORY, (step, loss, before, after, clipped)):
+            history[key].append(value)
+        diverged = not (np.isfinite(loss) and np.isfinite(after))
+        if diverged or step % every == 0 or step == steps - 1:
+            trace = model.record(batch, p, clip_result, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch)
+            yield Snapshot(step=step, trace=trace, history={k: np.asarray(v) for k, v in history.items()}, diverged=diverged)
+            history = {k: [] for k in HISTORY}
+        if diverged:
+            return
+        for tensor, (name, g) in zip(tensors, grads.items()):
+            tensor.grad = torch.as_tensor(g).to(tensor.device, tensor.dtype)
+        optimizer.step()
