@@ -50,20 +50,15 @@ def loss_and_grad(ops, kind: str, y, target, per_step: bool):
 def truncation_blocks(T: int, tbptt):
     """[(end, lowest step reached, first loss step of the block)], last block first.
 
-    TBPTT(k1, k2): after every k1 forward steps (and at the end), the losses of those
-    steps are backpropagated k2 steps back from the block's end; full BPTT is one block.
+    TBPTT(k1, k2): after every k1 forward steps the losses of those steps are
+    backpropagated to k2 steps before the block's (full-length) end, i.e. down to
+    first + k1 - k2; a final partial block reaches just as far back as a full one would,
+    so k1 = k2 = K is exactly "detach the state every K steps". Full BPTT is one block.
     """
     if tbptt is None:
         return [(T - 1, 0, 0)]
     k1, k2 = tbptt
-    ends = list(range(k1 - 1, T, k1))
-    if not ends or ends[-1] != T - 1:
-        ends.append(T - 1)
-    blocks, start = [], 0
-    for e in ends:
-        blocks.append((e, max(0, e - k2 + 1), start))
-        start = e + 1
-    return blocks[::-1]
+    return [(min(first + k1, T) - 1, max(0, first + k1 - k2), first) for first in range(0, T, k1)][::-1]
 
 
 def sweep(cell, ops, P, tape, inj, loss_set, blocks, acc):

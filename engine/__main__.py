@@ -1,0 +1,82 @@
+"""Command line: `python -m engine run ... --json` and `python -m engine train ... --json`.
+
+Options mirror the Config fields (kebab-cased) and come from the same field table, so the
+CLI, the URL and the UI can never disagree. A bad option or value exits with code 2 and
+one line naming the option and the allowed range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+
+from .config import Config, ConfigError, parse_value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but errors are a single line on stderr and exit code 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(2)
+
+
+def option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="python -m engine", description="RNN Gradient Flow Lab engine: BPTT traces as JSON.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    run_p = sub.add_parser("run", help="one forward + BPTT pass: one JSON object")
+    train_p = sub.add_parser("train", help="train and stream snapshots: one JSON line each")
+    for p in (run_p, train_p):
+        for f in fields(Config):
+            meta = f.metadata
+            rng = f" ({meta['lo']}..{meta['hi']})" if meta["choices"] is None else ""
+            p.add_argument(option(f.name), dest=f.name, default=None, choices=meta["choices"], metavar=None if meta["choices"] else ("N" if f.type in ("int", int) else "X"),
+                           help=f"{meta['help']}{rng}; default {f.default}")
+        p.add_argument("--connectivity", action="store_true", help="also record conn_x / conn_h (costs O(T^2))")
+        p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
+    train_p.add_argument("--steps", type=int, default=100, help="number of training steps (1..100000); default 100")
+    train_p.add_argument("--every", type=int, default=10, help="emit a snapshot every K steps (and at the first and last); default 10")
+    return parser
+
+
+def config_from(args) -> Config:
+    values = {}
+    for f in fields(Config):
+        raw = getattr(args, f.name)
+        if raw is not None:
+            values[f.name] = parse_value(f, raw)
+    return Config(**values)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_from(args)
+    except ConfigError as err:
+        parser.error(f"argument {option(err.field)}: {err.reason}")
+    for name in ("steps", "every"):
+        if args.command == "train" and not 1 <= getattr(args, name) <= 100_000:
+            parser.error(f"argument --{name}: must be an integer from 1 to 100000 (got {getattr(args, name)})")
+    from . import run, to_json, train  # torch loads only once the options are valid
+
+    try:
+        if args.command == "run":
+            print(to_json(run(cfg, connectivity=args.connectivity)))
+        else:
+            for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity):
+                print(to_json(snap), flush=True)
+    except ValueError as err:  # e.g. --device cuda without a GPU
+        parser.error(str(err))
+    except BrokenPipeError:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Independent autograd references for the engine's hand-written BPTT (torch is the truth)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine.model import Model
+
+NN_CELLS = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}
+CELL_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def nn_cell(model: Model) -> torch.nn.Module:
+    """A torch.nn cell loaded with the model's weights (float64)."""
+    cfg = model.cfg
+    kwargs = {"nonlinearity": cfg.activation} if cfg.cell == "rnn" else {}
+    I = model.params["weight_ih"].shape[1]
+    cell = NN_CELLS[cfg.cell](I, cfg.hidden_size, **kwargs).double()
+    cell.load_state_dict({k: model.params[k].detach().double().clone() for k in CELL_KEYS})
+    return cell
+
+
+def functional_step(cfg, P, x, state):
+    """One cell step written directly from the equations (for activations torch.nn lacks)."""
+    phi = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda a: a}[cfg.activation]
+    return phi(x @ P["weight_ih"].T + P["bias_ih"] + state @ P["weight_hh"].T + P["bias_hh"])
+
+
+def task_loss(batch, ys: list, per_step: bool = False):
+    """Per-sequence loss (B,) of the predictions ys at the batch's loss steps, as in the task."""
+    target = torch.as_tensor(batch.target)
+    y = torch.stack(ys)  # (L, B, O)
+    if batch.kind == "mse":
+        step = ((y - target) ** 2).mean(-1)
+    else:
+        step = torch.nn.functional.cross_entropy(y.permute(1, 2, 0), target.long().T, reduction="none").T
+    return step if per_step else step.mean(0)
+
+
+def autograd_pass(model: Model, batch, detach_every: int = 0, use_nn: bool = True):
+    """Unroll with torch autograd; return loss, parameter grads, dL_b/dh_t and dL_b/dc_t (T, B, H)."""
+    cfg = model.cfg
+    P = {k: v.detach().double().clone().requires_grad_(True) for k, v in model.params.items()}
+    cell = None
+    if use_nn:
+        module = nn_cell(model)
+        weights = {k: P[k] for k in CELL_KEYS}
+
+        def cell(xt, state):
+            return torch.func.functional_call(module, weights, (xt, state))
+
+    x = torch.as_tensor(batch.x, dtype=torch.float64)
+    T, B, _ = x.shape
+    h = torch.zeros(B, cfg.hidden_size, dtype=torch.float64)
+    c = torch.zeros_like(h)
+    hs, cs = [], []
+    for t in range(T):
+        if detach_every and t % detach_every == 0:
+            h, c = h.detach(), c.detach()
+        if cfg.cell == "lstm":
+            h, c = cell(x[t], (h, c))
+            c.retain_grad()
+            cs.append(c)
+        elif cell is not None:
+            h = cell(x[t], h)
+        else:
+            h = functional_step(cfg, P, x[t], h)
+        h.retain_grad()
+        hs.append(h)
+    ys = [hs[t] @ P["head_weight"].T + P["head_bias"] for t in batch.loss_steps]
+    loss = task_loss(batch, ys).mean()
+    loss.backward()
+    grads = {k: v.grad.detach().clone() for k, v in P.items()}
+    dh = torch.stack([B * _grad(h) for h in hs])
+    dc = torch.stack([B * _grad(c) for c in cs]) if cs else None
+    return loss.item(), grads, dh, dc, torch.stack([h.detach() for h in hs])
+
+
+def _grad(a: torch.Tensor) -> torch.Tensor:
+    """a.grad, or zeros where no gradient reached a (beyond a truncation horizon)."""
+    return a.grad if a.grad is not None else torch.zeros_like(a)
+
+
+def per_seq_norm_mean(a: torch.Tensor) -> np.ndarray:
+    return a.norm(dim=-1).mean(dim=-1).numpy()
