@@ -1,9 +1,23 @@
-"""RNN Gradient Flow Lab engine: unroll, BPTT, per-step gradient traces (torch + numpy only)."""
+"""RNN Gradient Flow Lab engine: unroll, BPTT, per-step gradient traces (torch + numpy only).
+
+`run`, `train` and `Model` import torch lazily, so that validating options (the CLI) and
+reading records (viz) stay fast and torch-free.
+"""
 
 from .config import Config, ConfigError
-from .model import Model, run
 from .tasks import TASKS
 from .trace import Snapshot, Trace, TrainingLog, to_json
-from .train import train
 
 __all__ = ["Config", "ConfigError", "Model", "Snapshot", "TASKS", "Trace", "TrainingLog", "run", "to_json", "train"]
+
+
+def __getattr__(name):
+    if name in ("run", "Model"):
+        from . import model
+
+        return getattr(model, name)
+    if name == "train":
+        from .training import train
+
+        return train
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -1,0 +1,63 @@
+"""Connectivity (one batched backward) against one autograd backward per output step."""
+
+import numpy as np
+import pytest
+import torch
+from reference import nn_cell
+
+from engine import Config, run
+from engine.model import Model
+
+
+def autograd_connectivity(cfg):
+    """conn[t][k] = batch mean of ||d loss_t^b / d x_k^b||, one autograd.grad call per row t."""
+    model = Model(cfg)
+    batch = model.batch(0)
+    module = nn_cell(model)
+    P = {k: v.detach().double() for k, v in model.params.items()}
+    x = torch.as_tensor(batch.x).clone().requires_grad_(True)
+    T, B, _ = x.shape
+    h = torch.zeros(B, cfg.hidden_size, dtype=torch.float64)
+    state = (h, h.clone()) if cfg.cell == "lstm" else h
+    hs = []
+    for t in range(T):
+        state = module(x[t], state)
+        hs.append(state[0] if cfg.cell == "lstm" else state)
+    targets = torch.as_tensor(np.ascontiguousarray(batch.row_targets()))
+    conn_x, conn_h = np.zeros((T, T)), np.zeros((T, T))
+    for t in range(T):
+        y = hs[t] @ P["head_weight"].T + P["head_bias"]
+        if batch.kind == "mse":
+            loss_b = ((y - targets[t]) ** 2).mean(-1)
+        else:
+            loss_b = torch.nn.functional.cross_entropy(y, targets[t].long(), reduction="none")
+        grads = torch.autograd.grad(loss_b.sum(), [x] + hs[: t + 1], retain_graph=True)
+        conn_x[t] = grads[0].norm(dim=-1).mean(-1).numpy()
+        conn_h[t, : t + 1] = [g.norm(dim=-1).mean().item() for g in grads[1:]]
+    return conn_x, conn_h
+
+
+@pytest.mark.parametrize("cell,task", [("rnn", "adding"), ("lstm", "copy"), ("gru", "sine"), ("lstm", "first")])
+def test_connectivity_matches_autograd(cell, task):
+    cfg = Config(cell=cell, task=task, seq_len=10, hidden_size=6, batch_size=3, dtype="float64")
+    trace = run(cfg, connectivity=True)
+    ref_x, ref_h = autograd_connectivity(cfg)
+    np.testing.assert_allclose(trace.conn_x, ref_x, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(trace.conn_h, ref_h, rtol=1e-9, atol=1e-14)
+    assert np.all(np.triu(trace.conn_x, 1) == 0)
+    np.testing.assert_array_equal(trace.conn_rows, np.arange(10))
+
+
+def test_subsampled_rows_and_batch_are_the_same_numbers():
+    cfg = Config(cell="gru", task="sine", seq_len=12, hidden_size=4, batch_size=6, dtype="float64")
+    full = run(cfg, connectivity=True)
+    part = run(cfg, connectivity=True, conn_rows=[11, 3, 7], conn_batch=6)
+    np.testing.assert_array_equal(part.conn_rows, [3, 7, 11])
+    np.testing.assert_allclose(part.conn_x, full.conn_x[[3, 7, 11]], rtol=1e-12)
+    small = run(cfg, connectivity=True, conn_batch=2)
+    assert small.conn_x.shape == (12, 12) and not np.allclose(small.conn_x, full.conn_x)
+
+
+def test_connectivity_off_by_default():
+    t = run(Config(seq_len=5))
+    assert t.conn_x is None and t.conn_h is None
