@@ -173,7 +173,8 @@ def init_params(cfg, input_size: int, output_size: int) -> dict[str, torch.Tenso
     }
     for k in range(G):
         block = params["weight_hh"][k * H : (k + 1) * H]
-        rho = spectral_radius(block.numpy())
+        # Orthogonal and identity blocks have every |eigenvalue| = 1: no eigensolver needed.
+        rho = 1.0 if cfg.init in ("orthogonal", "identity") else spectral_radius(block.numpy())
         if rho > 0:
             block *= cfg.recurrent_scale / rho
     if cfg.cell == "lstm":

@@ -27,8 +27,11 @@ class Model:
         self.device = resolve_device(cfg.device)
         self.ops = make_ops(cfg.dtype, self.device, backend)
         self.task = TASKS[cfg.task]
+        self.version = 0  # bumped after every optimiser update: invalidates the cached spectra
+        self._spectral = None
         if params is None:
             params = init_params(cfg, self.task.input_size, self.task.output_size)
+            self._spectral = (0, *self._initial_spectra(params["weight_hh"].numpy()))
         dtype = getattr(torch, cfg.dtype)
         self.params = {k: v.detach().to(self.device, dtype).clone().requires_grad_(True) for k, v in params.items()}
         # Views share memory with the tensors, so optimiser steps show up in them.
@@ -77,10 +80,7 @@ class Model:
             act = ops.to_numpy(p.tape.act).astype(np.float64)
             gates, saturation = self._gate_records(act, H)
             hs = ops.to_numpy(p.tape.hs[1:])
-            whh = ops.to_numpy(self.views["weight_hh"]).astype(np.float64)
-            blocks = [whh[k * H : (k + 1) * H] for k in range(len(GATES[cfg.cell]) or 1)]
-            radii = [spectral_radius(b) for b in blocks]
-            sigmas = [sigma_max(b) for b in blocks]
+            radii, sigmas = self.spectra()
             gamma = GAMMA[cfg.activation] if cfg.cell == "rnn" else None
             bound = None
             if gamma is not None:
@@ -122,6 +122,27 @@ class Model:
             conn_h=conn_h,
             conn_rows=rows,
         )
+
+    def blocks(self, w=None) -> list:
+        """The H x H recurrent blocks of W_hh (one per gate; one for the vanilla RNN)."""
+        H = self.cfg.hidden_size
+        w = self.ops.to_numpy(self.views["weight_hh"]) if w is None else w
+        w = np.asarray(w, dtype=np.float64)
+        return [w[k * H : (k + 1) * H] for k in range(w.shape[0] // H)]
+
+    def spectra(self):
+        """Spectral radius and sigma_max of each recurrent block, recomputed only after an update."""
+        if self._spectral is None or self._spectral[0] != self.version:
+            blocks = self.blocks()
+            self._spectral = (self.version, [spectral_radius(b) for b in blocks], [sigma_max(b) for b in blocks])
+        return self._spectral[1], self._spectral[2]
+
+    def _initial_spectra(self, w):
+        """Fresh weights were rescaled to radius = recurrent_scale; orthogonal/identity blocks also have sigma_max = scale."""
+        scale = self.cfg.recurrent_scale
+        blocks = self.blocks(w)
+        sigmas = [scale] * len(blocks) if self.cfg.init in ("orthogonal", "identity") else [sigma_max(b) for b in blocks]
+        return [scale] * len(blocks), sigmas
 
     def _gate_records(self, act: np.ndarray, H: int):
         """Batch-mean gate activations (T, H) and the share of saturated entries per step."""

@@ -55,3 +55,4 @@ def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, c
         for tensor, (name, g) in zip(tensors, grads.items()):
             tensor.grad = torch.as_tensor(g).to(tensor.device, tensor.dtype)
         optimizer.step()
+        model.version += 1

@@ -131,3 +131,34 @@ def test_contrib_gram_and_direct_paths_agree():
     np.testing.assert_allclose(direct, expected, rtol=1e-12)
     dah, hp = rng.standard_normal((5, 2, 60)), rng.standard_normal((5, 2, 30))  # B small: Gram path
     np.testing.assert_allclose(contrib_norms(ops, dah, hp, 2), [np.linalg.norm(dah[t].T @ hp[t]) / 2 for t in range(5)], rtol=1e-10)
+
+
+@pytest.mark.parametrize("cell,init", [("rnn", "normal"), ("lstm", "orthogonal"), ("gru", "torch"), ("rnn", "identity")])
+def test_trace_spectra_are_those_of_the_current_weights(cell, init):
+    """Fresh and after a change of the weights, the reported radius and sigma_max are the weights' own."""
+    model = Model(Config(cell=cell, init=init, recurrent_scale=0.9, hidden_size=12, seq_len=10, dtype="float64"))
+    batch = model.batch(0)
+
+    def check():
+        p = model.forward_backward(batch)
+        t = model.record(batch, p, model.clip(p.grads))
+        w = model.params["weight_hh"].detach().numpy()
+        blocks = [w[k * 12 : (k + 1) * 12] for k in range(w.shape[0] // 12)]
+        assert t.spectral_radius == pytest.approx(max(spectral_radius(b) for b in blocks), rel=1e-9)
+        assert t.sigma_max == pytest.approx(max(sigma_max(b) for b in blocks), rel=1e-9)
+
+    check()
+    with torch.no_grad():
+        model.params["weight_hh"].add_(0.05 * torch.randn(model.params["weight_hh"].shape, dtype=torch.float64))
+    model.version += 1
+    check()
+
+
+def test_spectra_are_recomputed_after_updates():
+    from engine import train
+
+    cfg = Config(init="normal", hidden_size=12, seq_len=10, lr=0.2, optimizer="sgd")
+    gen = train(cfg, steps=4, every=3)
+    first = next(gen)
+    last = next(gen)
+    assert last.step == 3 and last.trace.spectral_radius != first.trace.spectral_radius
