@@ -52,7 +52,7 @@ def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, c
             history = {k: [] for k in HISTORY}
         if diverged:
             return
-        for tensor, g in zip(tensors, grads.values()):
-            tensor.grad = torch.as_tensor(g).to(tensor.device, tensor.dtype)
+        for name, tensor in model.params.items():
+            tensor.grad = torch.as_tensor(grads[name]).to(tensor.device, tensor.dtype)
         optimizer.step()
         model.version += 1
