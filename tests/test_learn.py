@@ -1,0 +1,193 @@
+"""The Learn tab renders, carries the key equations and topics, and every formula is valid KaTeX."""
+
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom ui.learn import learn_tab\nlearn_tab()\n"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def at():
+    app = AppTest.from_string(SCRIPT, default_timeout=30)
+    app.run()
+    return app
+
+
+def _latex(at) -> list[str]:
+    return [el.value for el in at.latex]
+
+
+def _text(at) -> str:
+    parts = [el.value for el in at.markdown] + [el.value for el in at.subheader] + [el.label for el in at.expander]
+    return "\n".join(parts)
+
+
+def _one_with(at, *needles: str) -> str:
+    hits = [s for s in _latex(at) if all(n in s for n in needles)]
+    assert hits, f"no st.latex holds all of {needles}"
+    return hits[0]
+
+
+def test_renders_without_exception(at):
+    assert not at.exception
+    assert len(at.latex) >= 16
+    assert [s.value for s in at.subheader][-1] == "References"
+
+
+def test_key_equations_are_present(at):
+    _one_with(at, r"h_t = \phi", "W_{hh}", "y_t = W_{hy}")
+    _one_with(at, r"\sum_{s \ge t}", r"\frac{dL}{dh_t}")
+    _one_with(at, "D_k", r"\phi'(a_k)", "W_{hh}")
+    _one_with(at, r"\left(\gamma\,\sigma_{\max}\right)^{s-t}", r"\prod_{k=t+1}^{s}")
+    _one_with(at, r"\gamma = \sup_a", r"\tfrac14", "sigmoid")
+    _one_with(at, r"\sigma_{\max}(W_{hh}) < \tfrac{1}{\gamma}", "vanishing", "necessary")
+    _one_with(at, r"c_t = f_t \odot c_{t-1} + i_t \odot g_t", r"h_t = o_t \odot \tanh(c_t)")
+    _one_with(at, r"f_t \odot \frac{dL}{dc_t}", r"o_{t-1}")
+    _one_with(at, r"\prod_{k=t+1}^{s} f_k", "cell path")
+    _one_with(at, r"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}", "r_t")
+    _one_with(at, r"\dfrac{\theta}{\lVert g \rVert}", r"\min\big(\max(g_i, -\theta)")
+    _one_with(at, r"\text{TBPTT}(k_1, k_2)", "k_2")
+    _one_with(at, r"W_{hh} = I", r"\operatorname{ReLU}")
+
+
+def test_topics_and_try_lists(at):
+    text = _text(at)
+    for topic in (
+        "clipping",
+        "Clip by norm",
+        "Truncated BPTT",
+        "truncation",
+        "LSTM",
+        "GRU",
+        "IRNN",
+        "forget-gate bias of 1",
+        "f \\approx 0.5",
+        "recurrent scale",
+        "Sequential",
+        "overflows float32",
+    ):
+        assert topic in text, topic
+    assert sum(e.label == "Try this in the app" for e in at.expander) == 8
+
+
+def test_references_cover_the_sources(at):
+    refs = at.markdown[-1].value
+    for name in (
+        "Hochreiter & Schmidhuber (1997)",
+        "Bengio, Simard & Frasconi (1994)",
+        "Pascanu, Mikolov & Bengio (2013)",
+        "Williams & Peng (1990)",
+        "Sutskever (2013)",
+        "Le, Jaitly & Hinton (2015)",
+        "Cho, van Merriënboer",
+        "Madsen (2019)",
+        "Cashman, Patterson",
+    ):
+        assert name in refs, name
+
+
+def _balanced(tex: str) -> bool:
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", tex):
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def test_math_is_structurally_sound(at):
+    for tex in _latex(at):
+        body = tex.strip().removeprefix("$$").removesuffix("$$")
+        assert _balanced(body), body
+        assert len(re.findall(r"\\left(?![a-zA-Z])", body)) == len(re.findall(r"\\right(?![a-zA-Z])", body)), body
+        assert body.count(r"\begin{") == body.count(r"\end{"), body
+    for md in at.markdown:
+        assert md.value.count("$") % 2 == 0, md.value
+        for inline in re.findall(r"\$([^$]+)\$", md.value):
+            assert _balanced(inline), inline
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def learn_server(tmp_path_factory):
+    page = tmp_path_factory.mktemp("learn") / "learn_page.py"
+    page.write_text(SCRIPT)
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(page),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.browser
+def test_katex_renders_every_formula(learn_server, at):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(learn_server)
+            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30000)
+            page.wait_for_selector(".katex-display", timeout=30000)
+            errors = page.locator(".katex-error").evaluate_all("els => els.map(e => e.title)")
+            undefined = page.locator('.katex mstyle[mathcolor="#cc0000"]').count()
+            displays = page.locator(".katex-display").count()
+            inline = page.locator(".katex").count() - displays
+        finally:
+            browser.close()
+    assert errors == []
+    assert undefined == 0
+    assert displays == len(at.latex)
+    expected_inline = sum(len(re.findall(r"\$[^$]+\$", md.value)) for md in at.markdown)
+    assert inline == expected_inline

@@ -1,0 +1,1 @@
+"""Streamlit helpers for app.py: controls, cached engine calls, views and the live training panel."""

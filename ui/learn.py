@@ -1,0 +1,301 @@
+"""The Learn tab: the ideas behind every picture in the app, with things to try."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def learn_tab() -> None:
+    """Render the whole Learn tab, one short section per idea, in teaching order."""
+    st.markdown(
+        "Each section explains one idea behind the charts, gives the equations the engine really computes, "
+        "and ends with settings to **try in the app**. Symbols: input $x_t$, hidden state $h_t$, "
+        "steps $t = 0, \\dots, T-1$, loss $L$."
+    )
+    for section in SECTIONS:
+        section()
+
+
+def _try(*items: str) -> None:
+    """A collapsible list of experiments, so the tab reads as a lecture and expands into a lab."""
+    with st.expander("Try this in the app"):
+        st.markdown("\n".join(f"- {item}" for item in items))
+
+
+def recurrence() -> None:
+    """The vanilla RNN and its unrolled picture: one cell reused T times."""
+    st.subheader("1. The recurrence, unrolled")
+    st.markdown(
+        "A recurrent network reads a sequence one step at a time and keeps a **hidden state** that carries "
+        "what it has seen so far. The vanilla (Elman) RNN applies the same rule at every step:"
+    )
+    st.latex(r"h_t = \phi\left(W_{ih}\,x_t + b + W_{hh}\,h_{t-1}\right), \qquad y_t = W_{hy}\,h_t, \qquad h_{-1} = 0")
+    st.markdown(
+        "Here $\\phi$ is tanh, ReLU, sigmoid or the identity (linear). **Unrolling** draws the loop as a chain of "
+        "$T$ copies of the cell, all sharing $W_{ih}$, $W_{hh}$ and $W_{hy}$. The result is a very deep "
+        "feed-forward network whose layers share their weights: depth in time is where both the memory and "
+        "the training trouble come from. The task decides where the loss sits: at the last step only "
+        "(adding problem, remember-the-first-input) or at every step (copy, noisy sine)."
+    )
+    _try(
+        "Open the **Unrolled graph** tab and change the sequence length $T$: the number of parameters stays the same, "
+        "only the depth of the unrolled chain grows.",
+        "Switch the task between adding (one loss at the end) and sine (a loss at every step) and watch the gradient curve change shape.",
+    )
+
+
+def bptt() -> None:
+    """Backpropagation through time: a sum over future paths, each a product of Jacobians."""
+    st.subheader("2. Backpropagation through time (BPTT)")
+    st.markdown(
+        "BPTT is ordinary backpropagation on the unrolled chain. The hidden state $h_t$ influences the loss "
+        "directly (if step $t$ has a loss) and through every later state, so its **total derivative** collects "
+        "all future paths:"
+    )
+    st.latex(
+        r"\frac{dL}{dh_t} = \frac{\partial \ell_t}{\partial h_t}"
+        r" + \left(\frac{\partial h_{t+1}}{\partial h_t}\right)^{\!\top} \frac{dL}{dh_{t+1}}"
+        r" = \sum_{s \ge t} \left(\frac{\partial h_s}{\partial h_t}\right)^{\!\top} \frac{\partial \ell_s}{\partial h_s}"
+    )
+    st.markdown("Each path from step $s$ back to step $t$ is a product of one Jacobian per step in between:")
+    st.latex(r"\frac{\partial h_s}{\partial h_t} = D_s W_{hh}\, D_{s-1} W_{hh} \cdots D_{t+1} W_{hh}")
+    st.latex(r"D_k = \operatorname{diag}\big(\phi'(a_k)\big), \qquad a_k = W_{ih}\,x_k + b + W_{hh}\,h_{k-1}")
+    st.markdown(
+        "The weights are shared, so their gradient is a sum of one term per step. The app's "
+        "**contribution** chart shows the size of each term: which steps the update actually learns from."
+    )
+    st.latex(r"\frac{dL}{dW_{hh}} = \sum_{t} \delta_t\, h_{t-1}^{\top}, \qquad \delta_t = \phi'(a_t) \odot \frac{dL}{dh_t}")
+    st.markdown(
+        "The main chart plots $\\lVert dL/dh_t \\rVert$ against $t$ (mean over the batch, with a 10-90 % band). "
+        "The **Connectivity** tab shows $\\lVert \\partial \\ell_t / \\partial x_k \\rVert$: how much the output "
+        "at step $t$ still depends on the input at step $k$."
+    )
+    _try(
+        "Adding task (loss at the last step only): the gradient starts at $t = T-1$ and the curve shows what is "
+        "left of it as you read leftwards, back in time.",
+        "Switch to the sine task (a loss at every step): each $dL/dh_t$ now sums many paths, short and long.",
+    )
+
+
+def vanishing_exploding() -> None:
+    """Why the product of Jacobians shrinks or grows geometrically, and the knob that decides."""
+    st.subheader("3. Vanishing and exploding gradients")
+    st.markdown(
+        "A product of $s - t$ Jacobians behaves like a power. Bounding each factor by its largest singular value "
+        "gives (Bengio et al. 1994; Pascanu et al. 2013):"
+    )
+    st.latex(
+        r"\left\lVert \frac{\partial h_s}{\partial h_t} \right\rVert \le \prod_{k=t+1}^{s} \lVert D_k \rVert\,\lVert W_{hh} \rVert"
+        r" \le \left(\gamma\,\sigma_{\max}\right)^{s-t}"
+    )
+    st.latex(
+        r"\gamma = \sup_a \lvert \phi'(a) \rvert = \begin{cases} 1 & \text{tanh, ReLU, linear} \\"
+        r" \tfrac14 & \text{sigmoid} \end{cases}"
+    )
+    st.latex(
+        r"\begin{aligned} & \sigma_{\max}(W_{hh}) < \tfrac{1}{\gamma} \;\Rightarrow\; \text{vanishing} && \text{(sufficient)} \\"
+        r" & \text{exploding} \;\Rightarrow\; \sigma_{\max}(W_{hh}) > \tfrac{1}{\gamma} && \text{(necessary)} \end{aligned}"
+    )
+    st.markdown(
+        "- **Vanishing:** a factor of 0.9 per step leaves $0.9^{100} \\approx 3 \\times 10^{-5}$ after 100 steps. "
+        "Far-away causes send almost no signal, so long-range dependencies are not learned; near ones dominate.\n"
+        "- **Exploding:** above the threshold the gradient *may* grow geometrically; one huge step throws the "
+        "weights far away, and in float32 the numbers overflow near $3.4 \\times 10^{38}$. The app then shows the "
+        "gap and says at which step it happened.\n"
+        "- **The knob:** *recurrent scale* sets the spectral radius $\\rho(W_{hh})$, the largest eigenvalue "
+        "magnitude. Long products grow like $\\rho^n$; with orthogonal or identity init all singular values are "
+        "equal, so $\\rho = \\sigma_{\\max}$. The theory overlay draws the bound next to the measured curve, and the "
+        "fitted *decay factor* per step reads below 1 for vanishing and above 1 for exploding.\n"
+        "- **Saturation:** $\\phi'$ near 0 (tanh or sigmoid at large inputs) adds extra shrinking factors."
+    )
+    _try(
+        "RNN, tanh, recurrent scale 0.8, $T = 100$: the gradient falls about $\\times 0.8$ per step going back "
+        "(a little faster, since $\\tanh' \\le 1$); with linear activation it is exactly $\\times 0.8$.",
+        "Linear activation, scale 1.3, $T = 500$: growth of $\\times 1.3$ per step overflows float32 after about "
+        "340 steps. Switch the precision to float64: the same run stays finite.",
+        "Sigmoid, scale 3 (below $1/\\gamma = 4$): vanishes fast. Scale 5 (above 4): still vanishes: "
+        "the condition for exploding is necessary, not sufficient.",
+        "Tanh, scale 1.5: growth is slow (about $\\times 1.07$ per step, far below 1.5) because $\\tanh'$ "
+        "drops as the states grow; the **Gates** tab shows the share of units on a flat part.",
+    )
+
+
+def truncation() -> None:
+    """Truncated BPTT: cheaper and online, but blind beyond its horizon."""
+    st.subheader("4. Truncated BPTT")
+    st.markdown(
+        "Full BPTT stores all $T$ states and waits for the end of the sequence. **Truncated BPTT**, "
+        "TBPTT$(k_1, k_2)$ (Williams & Peng 1990; Sutskever 2013): after every $k_1$ forward steps, "
+        "backpropagate the new losses through the last $k_2$ steps only. With $k_1 = k_2 = K$ this is the "
+        "familiar *detach the hidden state every $K$ steps*:"
+    )
+    st.latex(r"\text{TBPTT}(k_1, k_2): \quad \frac{\partial \ell_s}{\partial h_t} \;\text{is set to}\; 0 \;\text{ for } t \le e_s - k_2")
+    st.markdown("where $e_s$ is the last step of the $k_1$-block that holds step $s$.")
+    st.markdown(
+        "- **Cheaper:** memory and backward work per update grow with $k_2$, not $T$; updates can come every "
+        "$k_1$ steps, even on an endless stream.\n"
+        "- **Blind beyond the horizon:** a dependency longer than $k_2$ steps gets exactly zero gradient, so it "
+        "cannot be learned. The forward pass still carries the state across cuts; only the learning signal stops.\n"
+        "- It also caps explosion (a product of at most $k_2$ factors), which is why it is sometimes listed as a fix."
+    )
+    _try(
+        "RNN, linear, scale 1.0, $T = 100$, truncation $K = 20$: the curve stops 20 steps before the end; nothing earlier is learned.",
+        "Sine task, tanh, scale 0.9, $K = 20$: a saw-tooth. The last step of each chunk hears only its own loss, "
+        "the first step hears the whole chunk.",
+        "Use $k_1 = 10$, $k_2 = 40$: overlapping windows, each loss sees 30 to 40 steps of history.",
+    )
+
+
+def clipping() -> None:
+    """Clipping by norm or by value: a cure for exploding, not vanishing, gradients."""
+    st.subheader("5. Gradient clipping")
+    st.markdown(
+        "Pascanu, Mikolov & Bengio (2013): when the gradient $g$ (all parameters together) is too large, "
+        "shrink it before the update. Two variants:"
+    )
+    st.latex(
+        r"\text{by norm: } g \leftarrow \begin{cases} \dfrac{\theta}{\lVert g \rVert}\, g & \text{if } \lVert g \rVert > \theta \\"
+        r" g & \text{otherwise} \end{cases}"
+        r" \qquad\qquad \text{by value: } g_i \leftarrow \min\big(\max(g_i, -\theta),\, \theta\big)"
+    )
+    st.markdown(
+        "- **By norm** keeps the direction and only limits the step length. **By value** bounds every entry, "
+        "which can change the direction.\n"
+        "- **Fixes exploding:** a rare huge gradient (a cliff in the loss surface) no longer throws the weights away.\n"
+        "- **Does not fix vanishing:** clipping only ever shrinks. The far-past terms stay tiny next to the recent "
+        "ones, so long-range dependencies remain out of reach. The per-step curve does not change at all; only "
+        "the norm of the update does (shown before and after clipping)."
+    )
+    _try(
+        "RNN, linear, scale 1.1, $T = 50$, SGD, learning rate 0.01: training diverges after one step. "
+        "Clip by norm with $\\theta = 1$: it trains, and every step reports a clip.",
+        "Compare the norm before and after clipping, then check that the gradient-over-time curve is unchanged.",
+    )
+
+
+def relu_identity() -> None:
+    """ReLU with identity initialisation (IRNN): a Jacobian of exactly one for active units."""
+    st.subheader("6. ReLU and identity initialisation (IRNN)")
+    st.markdown(
+        "Le, Jaitly & Hinton (2015): start a ReLU RNN with $W_{hh} = I$ and zero biases. Then each step adds the "
+        "new input to the old state, and each active unit passes the gradient back unchanged:"
+    )
+    st.latex(
+        r"W_{hh} = I,\; \phi = \operatorname{ReLU}: \qquad \frac{\partial h_t}{\partial h_{t-1}}"
+        r" = \operatorname{diag}\big(\mathbf{1}[a_t > 0]\big)"
+    )
+    st.markdown(
+        "ReLU's derivative is 0 or 1, so there is no squashing factor, but also no brake: ReLU is unbounded, and "
+        "a recurrent scale only a little above 1 makes activations and gradients explode. The trick is a good "
+        "start, not a guarantee."
+    )
+    _try(
+        "RNN, ReLU, init identity, scale 1.0, $T = 100$: a nearly flat curve.",
+        "Scale 0.95 and 1.05: $\\times 0.95$ and $\\times 1.05$ per step. Over 1000 steps that is $10^{-22}$ versus $10^{21}$.",
+        "Tanh with identity init: it decays anyway, because $\\tanh' < 1$ away from 0.",
+    )
+
+
+def lstm() -> None:
+    """The LSTM: an additive cell-state path whose gain is the forget gate."""
+    st.subheader("7. The LSTM")
+    st.markdown(
+        "Hochreiter & Schmidhuber (1997). Three gates (input $i$, forget $f$, output $o$, all sigmoids) and a "
+        "candidate $g$ (tanh), each an affine map of $x_t$ and $h_{t-1}$, control a separate **cell state** $c_t$:"
+    )
+    st.latex(
+        r"\begin{aligned} i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i), & f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f), \\"
+        r" g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g), & o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o), \end{aligned}"
+    )
+    st.latex(r"c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)")
+    st.markdown(
+        "The cell state is updated by **addition**, so going back one step costs a single elementwise "
+        "factor $f_t$: no matrix, no squashing derivative."
+    )
+    st.latex(r"\frac{dL}{dc_{t-1}} = f_t \odot \frac{dL}{dc_t} + o_{t-1} \odot \big(1 - \tanh^2 c_{t-1}\big) \odot \frac{dL}{dh_{t-1}}")
+    st.latex(r"\left.\frac{\partial c_s}{\partial c_t}\right|_{\text{cell path}} = \operatorname{diag}\Big(\prod_{k=t+1}^{s} f_k\Big)")
+    st.markdown(
+        "**The honest part.** The gradient survives only if $f$ stays near 1. An *untrained* LSTM with zero "
+        "forget bias (torch's default init included) has $f \\approx 0.5$, and its gradient vanishes too: "
+        "roughly 15-20 orders of magnitude over 100 steps. The common fix is a **forget-gate bias of 1** (the "
+        "forget gate itself came later: Gers, Schmidhuber & Cummins 2000), and training can learn to hold $f$ "
+        "near 1 where memory matters. The LSTM makes a long memory *learnable*, not automatic."
+    )
+    _try(
+        "LSTM, $T = 100$, forget bias 0: mean $f \\approx 0.5$ in the **Gates** tab, and the curve falls by about 15 orders of magnitude.",
+        "Forget bias 1: $f \\approx 0.7$ and a much slower decay. Forget bias 3: $f \\approx 0.94$, and the curve "
+        "loses only about one order of magnitude.",
+        "Compare the $h$ curve with the cell-state curve $\\lVert dL/dc_t \\rVert$ as you raise the forget bias.",
+    )
+
+
+def gru() -> None:
+    """The GRU: an update gate that interpolates between the old state and a new candidate."""
+    st.subheader("8. The GRU")
+    st.markdown(
+        "Cho et al. (2014). Two gates, reset $r$ and update $z$, and a candidate $n$; no separate cell state "
+        "(torch's convention, which applies $r$ after the matrix product):"
+    )
+    st.latex(
+        r"\begin{aligned} r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\"
+        r" z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\"
+        r" n_t &= \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big) \\"
+        r" h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1} \end{aligned}"
+    )
+    st.markdown(
+        "The last line is an interpolation: the path $h_{t-1} \\to h_t$ has the elementwise gain $z_t$, so "
+        "$z \\approx 1$ copies the state (and its gradient) forward, much like $f \\approx 1$ in the LSTM. One "
+        "gate both forgets and writes, so the GRU has three weight blocks where the LSTM has four. Some texts "
+        "swap the roles of $z$ and $1 - z$."
+    )
+    _try(
+        "GRU, $T = 100$: untrained, $z \\approx 0.5$ and the gradient vanishes like the LSTM's at forget bias 0.",
+        "Look at the $z$ gate in the **Gates** tab: wherever it is near 1, the state (and its gradient) is carried forward.",
+    )
+
+
+def pros_cons() -> None:
+    """Where RNNs shine and where they hurt, so the lab is seen in context."""
+    st.subheader("9. Strengths and weaknesses of RNNs")
+    left, right = st.columns(2)
+    left.markdown(
+        "**Strengths**\n"
+        "- Any sequence length, one step at a time (streaming).\n"
+        "- Model size does not depend on the length.\n"
+        "- Weights shared across time: the same rule at every position.\n"
+        "- A fixed-size state summarises the past."
+    )
+    right.markdown(
+        "**Weaknesses**\n"
+        "- Sequential: step $t$ waits for step $t-1$, so training is slow and hard to parallelise.\n"
+        "- Hard to train on long ranges: vanishing and exploding gradients (this app).\n"
+        "- No look at the future inputs (unless run bidirectionally).\n"
+        "- Full BPTT memory grows with $T$."
+    )
+
+
+REFERENCES = (
+    "Bengio, Simard & Frasconi (1994). Learning long-term dependencies with gradient descent is difficult. "
+    "*IEEE Transactions on Neural Networks* 5(2).",
+    "Cashman, Patterson, Mosca, Watts, Robinson & Chang (2018). RNNbow: visualizing learning via backpropagation "
+    "gradients in RNNs. *IEEE Computer Graphics and Applications* 38(6).",
+    "Cho, van Merriënboer, Gulcehre, Bahdanau, Bougares, Schwenk & Bengio (2014). Learning phrase representations "
+    "using RNN encoder-decoder for statistical machine translation. *EMNLP*.",
+    "Gers, Schmidhuber & Cummins (2000). Learning to forget: continual prediction with LSTM. *Neural Computation* 12(10).",
+    "Hochreiter & Schmidhuber (1997). Long short-term memory. *Neural Computation* 9(8).",
+    "Le, Jaitly & Hinton (2015). A simple way to initialize recurrent networks of rectified linear units. arXiv:1504.00941.",
+    "Madsen (2019). Visualizing memorization in RNNs. *Distill*. https://distill.pub/2019/memorization-in-rnns",
+    "Pascanu, Mikolov & Bengio (2013). On the difficulty of training recurrent neural networks. *ICML*.",
+    "Sutskever (2013). Training recurrent neural networks. PhD thesis, University of Toronto.",
+    "Williams & Peng (1990). An efficient gradient-based algorithm for on-line training of recurrent network "
+    "trajectories. *Neural Computation* 2(4).",
+)
+
+
+def references() -> None:
+    """Where the facts come from, for readers who want the originals."""
+    st.subheader("References")
+    st.markdown("\n".join(f"- {ref}" for ref in REFERENCES))
+
+
+SECTIONS = (recurrence, bptt, vanishing_exploding, truncation, clipping, relu_identity, lstm, gru, pros_cons, references)
