@@ -1,0 +1,71 @@
+"""How far back each output still sees: the Distill-style connectivity heatmap ||d loss_t / d x_k||."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .downsample import MAX_CELLS, log10_cells, pool_matrix
+from .gradients import frame, lines_above, note_annotation, overflow_marks
+from .theme import COLORS, SEQUENTIAL, base_layout
+
+WHAT = {"x": "||d loss_t / d x_k||", "h": "||d loss_t / d h_k||"}
+INPUT = {"x": "input step k", "h": "hidden state step k"}
+
+
+def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
+    """log10 of conn[t, k] with y = output step t and x = input step k; cells with k > t stay empty."""
+    if which not in WHAT:
+        raise ValueError(f"which: must be 'x' or 'h' (got {which!r})")
+    title = f"How far back each output still sees: {WHAT[which]}"
+    conn = getattr(trace, f"conn_{which}", None)
+    if conn is None:
+        fig = go.Figure()
+        text = "Connectivity was not computed for this run.<br>Turn it on to see how far back each output still sees."
+        fig.update_layout(annotations=[note_annotation(text, 0.5, 0.5, "center", "middle", "#6b7280")])
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return base_layout(fig, title)
+    conn = np.asarray(conn, dtype=np.float64)
+    R, T = conn.shape
+    rows_t = np.asarray(trace.conn_rows if trace.conn_rows is not None else np.arange(R), dtype=np.int64)
+    valid = np.arange(T)[None, :] <= rows_t[:, None]  # (R, T): k <= t, the causal part
+    pooled, ri, ci = pool_matrix(np.where(valid, conn, 0.0), MAX_CELLS, MAX_CELLS, "max")
+    seen, _, _ = pool_matrix(valid.astype(np.float64), MAX_CELLS, MAX_CELLS, "max")
+    z = log10_cells(pooled)
+    z[seen == 0] = np.nan  # blocks lying wholly above the diagonal (k > t): nothing to show
+    y = rows_t[ri]
+    fr, fc = _step(ri), _step(ci)
+    pooled_note = f" (max over blocks of {fr} x {fc} cells)" if fr * fc > 1 else ""
+    fig = go.Figure(
+        go.Heatmap(
+            x=ci,
+            y=y,
+            z=z,
+            colorscale=SEQUENTIAL,
+            name=WHAT[which],
+            colorbar=dict(title=dict(text=f"log10 {WHAT[which]}", side="right")),
+            hovertemplate="output t = %{y}<br>input k = %{x}<br>log10 " + WHAT[which] + " = %{z:.2f}<extra></extra>",
+        )
+    )
+    notes = overflow_marks(trace)[1][:1]  # the message only: here the red cells themselves mark where
+    bad = ~np.isfinite(pooled) & (seen > 0)
+    red = COLORS["overflow"]
+    if bad.any():
+        hover = "t = %{y}, k = %{x}: non-finite (overflow)<extra></extra>"
+        z_bad = np.where(bad, 1.0, np.nan).astype(np.float32)
+        fig.add_heatmap(x=ci, y=y, z=z_bad, showscale=False, name="non-finite", colorscale=[[0, red], [1, red]], hovertemplate=hover)
+        notes.append(note_annotation(f"red cells: non-finite (overflow), {int(bad.sum())} of them", 0.99, 0.99, "right", "top", red))
+    if ((pooled == 0) & (seen > 0)).any():
+        text = "empty cells on or below the diagonal: exactly 0 (truncation or underflow)"
+        notes.append(note_annotation(text, 0.99, 0.9, "right", "top", COLORS["truncation"]))
+    fig.update_layout(annotations=notes)
+    base_layout(fig, title, INPUT[which] + pooled_note, "output step t (loss at t)")
+    frame(fig, lines_above(notes), height=500, legend=False)
+    fig.update_xaxes(range=[-0.5, T - 0.5], constrain="domain")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def _step(idx: np.ndarray) -> int:
+    return int(idx[1] - idx[0]) if len(idx) > 1 else 1

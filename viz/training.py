@@ -1,0 +1,182 @@
+"""Live training views from an engine TrainingLog (duck-typed): loss, clipping, and the gradient over time x steps."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .downsample import MAX_CELLS, log10_cells, log_gaps, pick_indices, pool_matrix
+from .gradients import frame, note_annotation, vline_shape, wrap_text
+from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout
+
+HEAT_TITLE = "log10 ||dL/dh_t||"
+MAX_EVENTS = 500  # clipping-event markers
+
+
+def loss_curve(log, baseline: float | None = None) -> go.Figure:
+    """Training loss against the training step (log y), with a trivial baseline to beat."""
+    traces, shapes, notes = _loss_parts(log, baseline, "")
+    return _single(traces, shapes, notes, "Training loss", "training step", "loss (log scale)", log_y=True)
+
+
+def grad_heatmap(log) -> go.Figure:
+    """log10 ||dL/dh_t|| with x = time step t and one row per snapshot, so it grows while training streams."""
+    traces, shapes, notes, y_title = _heat_parts(log, "")
+    return _single(traces, shapes, notes, "How the gradient over time changes while training", "time step t", y_title)
+
+
+def clip_chart(log, threshold: float | None = None) -> go.Figure:
+    """Global gradient norm before and after clipping per training step (log y); red marks where it clipped."""
+    traces, shapes, notes = _clip_parts(log, threshold, "")
+    return _single(traces, shapes, notes, "Gradient norm and clipping", "training step", "global gradient norm (log scale)", log_y=True)
+
+
+def training_dashboard(log, baseline: float | None = None, threshold: float | None = None) -> go.Figure:
+    """Loss, clipping and the gradient heatmap in one figure: one figure per streamed update is cheaper than three."""
+    loss = _loss_parts(log, baseline, "")
+    clip = _clip_parts(log, threshold, "2")
+    heat = _heat_parts(log, "3")
+    for trace in heat[0]:
+        if "colorbar" in trace:
+            trace["colorbar"].update(x=0.92, xanchor="left", y=0.0, yanchor="bottom", len=0.44)
+    titles = [
+        ("Training loss", 0.0, 1.0),
+        ("Gradient norm and clipping", 0.54, 1.0),
+        ("How the gradient over time changes while training", 0.0, 0.44),
+    ]
+    notes = loss[2] + clip[2] + heat[2]
+    notes += [
+        dict(
+            text=f"<b>{t}</b>", x=x, y=y, xref="paper", yref="paper", xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=15)
+        )
+        for t, x, y in titles
+    ]
+    axis = dict(gridcolor=GRID, zeroline=False, showline=True, linecolor="#9ca3af")
+    layout = dict(
+        _house(),
+        height=820,
+        showlegend=True,
+        shapes=loss[1] + clip[1] + heat[1],
+        annotations=notes,
+        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="right", x=1.0),
+        margin=dict(l=70, r=30, t=90, b=60),
+        xaxis=dict(axis, domain=[0.0, 0.46], anchor="y", title=dict(text="training step")),
+        yaxis=dict(axis, domain=[0.6, 1.0], anchor="x", type="log", exponentformat="power", title=dict(text="loss")),
+        xaxis2=dict(axis, domain=[0.54, 1.0], anchor="y2", title=dict(text="training step")),
+        yaxis2=dict(axis, domain=[0.6, 1.0], anchor="x2", type="log", exponentformat="power", title=dict(text="gradient norm")),
+        xaxis3=dict(axis, domain=[0.0, 0.9], anchor="y3", title=dict(text="time step t")),
+        yaxis3=dict(axis, domain=[0.0, 0.44], anchor="x3", title=dict(text=heat[3])),
+    )
+    return go.Figure(data=loss[0] + clip[0] + heat[0], layout=layout)
+
+
+@functools.cache
+def _house() -> dict:
+    """The theme's layout as a plain dict, built once; the template is left to the (cheap) default.
+
+    Setting a named template validates and copies it on every figure (~25 ms here), which
+    alone would eat the budget of a streamed update.
+    """
+    lay = base_layout(go.Figure(), "").layout.to_plotly_json()
+    for key in ("template", "title", "xaxis", "yaxis", "height", "legend"):
+        lay.pop(key, None)
+    return dict(lay, font=FONT, plot_bgcolor="white", paper_bgcolor="white", template={})
+
+
+def _single(traces, shapes, notes, title, x_title, y_title, log_y=False) -> go.Figure:
+    fig = go.Figure(data=traces, layout=dict(shapes=shapes, annotations=notes))
+    base_layout(fig, title, x_title, y_title)
+    frame(fig)
+    if log_y:
+        fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def _history(log, key) -> np.ndarray:
+    values = getattr(log, "history", {}).get(key, [])
+    return np.asarray(values, dtype=np.float64)
+
+
+def _loss_parts(log, baseline, ax):
+    steps, loss = _history(log, "step"), _history(log, "loss")
+    if not len(steps):
+        return [], [], [_note("no training steps yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)]
+    i = pick_indices(len(steps))
+    traces = [_line(ax, steps[i], loss[i], "training loss", "loss = %{y:.4g}", color=COLORS["loss"], width=2)]
+    if baseline is not None and np.isfinite(baseline) and baseline > 0:
+        ends, name = [steps[0], steps[-1]], f"trivial baseline {baseline:.3g}"
+        traces.append(_line(ax, ends, [baseline] * 2, name, "trivial baseline %{y:.4g}", color=COLORS["bound"], dash="dash", width=1.5))
+    shapes, notes = [], []
+    if getattr(log, "diverged", False):
+        last = getattr(log, "last", None)
+        shapes.append(vline_shape(steps[-1], COLORS["overflow"], width=2, xref=f"x{ax}", yref=f"y{ax} domain"))
+        message = last.trace.overflow_message() if last is not None else None
+        text = f"<b>Training diverged at step {int(steps[-1])}.</b>" + ("<br>" + wrap_text(message, 60) if message else "")
+        notes.append(_note(text, 0.5, 0.5, "center", "middle", COLORS["overflow"], ax, border=True))
+    return traces, shapes, notes
+
+
+def _clip_parts(log, threshold, ax):
+    steps = _history(log, "step")
+    if not len(steps):
+        return [], [], [_note("no training steps yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)]
+    before, after, clipped = _history(log, "grad_norm_before"), _history(log, "grad_norm_after"), _history(log, "clipped") > 0
+    i = pick_indices(len(steps))
+    traces = [
+        _line(ax, steps[i], before[i], "norm before clipping", "before: %{y:.4g}", color=COLORS["before"], width=2),
+        _line(ax, steps[i], after[i], "norm after clipping", "after: %{y:.4g}", color=COLORS["after"], width=1.5),
+    ]
+    events = np.nonzero(clipped)[0]
+    if len(events):
+        events = events[pick_indices(len(events), MAX_EVENTS)]
+        name, marker = f"clipped ({int(clipped.sum())} steps)", dict(color=COLORS["clip"], size=6)
+        traces.append(_line(ax, steps[events], before[events], name, "clipped from %{y:.4g}", mode="markers", marker=marker))
+    if threshold is not None and np.isfinite(threshold) and threshold > 0:
+        ends, name = [steps[0], steps[-1]], f"threshold {threshold:g}"
+        traces.append(_line(ax, ends, [threshold] * 2, name, "threshold %{y:g}", color=COLORS["clip"], dash="dash", width=1.5))
+    return traces, [], []
+
+
+def _heat_parts(log, ax):
+    m = log.grad_matrix() if len(log) else np.zeros((0, 0))
+    if m.size == 0:
+        return [], [], [_note("no snapshots yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)], "training step"
+    pooled, rows, cols = pool_matrix(m, MAX_CELLS, MAX_CELLS, "max")
+    y = np.asarray(log.snapshot_steps)[rows]
+    rstep, cstep = (rows[1] - rows[0] if len(rows) > 1 else 1), (cols[1] - cols[0] if len(cols) > 1 else 1)
+    y_title = "training step" + (f" (max over {rstep} snapshots)" if rstep > 1 else "")
+    hover = (
+        "t = %{x}" + (f" (max over {cstep} steps)" if cstep > 1 else "") + "<br>step %{y}<br>log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>"
+    )
+    bar = dict(title=dict(text=HEAT_TITLE, side="right"))
+    heat = dict(type="heatmap", x=cols, y=y, z=log10_cells(pooled), colorscale=SEQUENTIAL, colorbar=bar, hovertemplate=hover, **_axes(ax))
+    traces, notes = [dict(heat, name=HEAT_TITLE)], []
+    bad = ~np.isfinite(pooled)
+    if bad.any():
+        red = COLORS["overflow"]
+        z = np.where(bad, 1.0, np.nan).astype(np.float32)
+        hover = "t = %{x}, step %{y}: non-finite (overflow)<extra></extra>"
+        traces.append(dict(heat, z=z, name="non-finite", showscale=False, colorscale=[[0, red], [1, red]], hovertemplate=hover))
+        text = f"red cells: non-finite ||dL/dh_t|| (overflow) in {int(bad.any(axis=1).sum())} row(s)"
+        notes.append(_note(text, 0.99, 0.99, "right", "top", red, ax))
+    if (pooled == 0).any():
+        text = "empty cells: ||dL/dh_t|| = 0 (beyond the truncation horizon or underflow)"
+        notes.append(_note(text, 0.99, 0.01, "right", "bottom", COLORS["truncation"], ax))
+    return traces, [], notes, y_title
+
+
+def _line(ax, x, y, name, hover, mode="lines", marker=None, **line) -> dict:
+    """One scatter trace as a plain dict on subplot `ax` ('' or '2'); a log axis gets NaN gaps."""
+    style = dict(marker=marker) if marker else dict(line=line)
+    tip = "step %{x}<br>" + hover + "<extra></extra>"
+    return dict(type="scatter", x=x, y=log_gaps(y), mode=mode, name=name, hovertemplate=tip, **style, **_axes(ax))
+
+
+def _axes(ax: str) -> dict:
+    return dict(xaxis=f"x{ax}", yaxis=f"y{ax}")
+
+
+def _note(text, x, y, anchor, yanchor, color, ax, border=False):
+    return note_annotation(text, x, y, anchor, yanchor, color, border, xref=f"x{ax} domain", yref=f"y{ax} domain")
