@@ -1,0 +1,52 @@
+"""RNN Gradient Flow Lab: watch gradients flow backwards through time in RNN, LSTM and GRU networks.
+
+Run with `streamlit run app.py`. The sidebar builds one engine Config (also kept in the URL,
+so a link reproduces the view); the tabs read the same cached Trace, and only the open tab
+is drawn. Hosted demos can tighten the slider ranges with RNNLAB_MAX_SEQ_LEN,
+RNNLAB_MAX_HIDDEN, RNNLAB_MAX_BATCH and RNNLAB_MAX_STEPS (see ui/limits.py).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import controls, links, live, views
+
+VIEWS = {
+    "Gradient flow": views.gradient_tab,
+    "Training": None,  # drawn by ui.live, also while hidden, so a running training keeps going
+    "Gates": views.gates_tab,
+    "Connectivity": views.connectivity_tab,
+    "Unrolled graph": views.graph_tab,
+    "Learn": None,
+}
+
+
+def main() -> None:
+    st.set_page_config(page_title="RNN Gradient Flow Lab", page_icon=":material/timeline:", layout="wide")
+    settings = controls.sidebar()
+    st.title("RNN Gradient Flow Lab")
+    st.caption("How the gradient of the loss travels back through time, step by step, and what shrinks or grows it.")
+    for message in settings.link_errors:
+        st.error(message)
+    for message in settings.link_warnings:
+        st.warning(message)
+    cfg = settings.config
+    if cfg is None:
+        st.error(settings.error)
+        return
+    links.sync(cfg, settings.steps, settings.every)
+    tabs = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
+    for label, draw in VIEWS.items():
+        if draw is not None and tabs[label].open:
+            with tabs[label]:
+                draw(cfg)
+    if tabs["Learn"].open:
+        with tabs["Learn"]:
+            views.learn_tab()
+    with tabs["Training"]:  # last: while it streams, the open tab is already drawn
+        live.training_tab(cfg, settings.steps, settings.every, visible=tabs["Training"].open)
+
+
+if __name__ == "__main__":
+    main()

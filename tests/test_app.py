@@ -1,0 +1,249 @@
+"""The Streamlit page, headless (AppTest): every tab draws its figures, controls change the data, errors stay messages."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import Config
+from ui import compute, limits, links, live
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+OVERFLOW = {"cell": "rnn", "activation": "linear", "recurrent_scale": "1.5", "seq_len": "500"}
+
+
+def page(query: dict | None = None, tab: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query or {})
+    if tab:
+        at.session_state["tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def titles(at) -> list[str]:
+    return [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+
+
+def values(v) -> np.ndarray:
+    """Plotly 7 sends arrays as base64 'bdata'; None (a gap) becomes NaN."""
+    if isinstance(v, dict):
+        return np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"]).astype(float)
+    return np.array([np.nan if x is None else x for x in v], dtype=float)
+
+
+def series(fig: dict, name_part: str) -> np.ndarray:
+    return values(next(d for d in fig["data"] if name_part in d.get("name", ""))["y"])
+
+
+def grad_fig(at) -> dict:
+    return next(f for f in figures(at) if "How the gradient flows" in f["layout"]["title"]["text"])
+
+
+def errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def test_page_loads_with_gradient_view_and_metrics():
+    at = page()
+    assert at.title[0].value == "RNN Gradient Flow Lab"
+    assert titles(at) == [
+        "<b>How the gradient flows back in time: ||dL/dh_t|| at each step t</b>",
+        "<b>Which time steps the W_hh update learns from</b>",
+    ]
+    fig = grad_fig(at)
+    assert fig["layout"]["yaxis"]["type"] == "log"
+    assert len(series(fig, "||dL/dh_t|| (batch mean)")) == 50
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Spectral radius"] == "1" and metrics["gamma * sigma_max"] == "1"  # orthogonal init, scale 1, tanh
+    assert "per step back in time" in at.info[0].value
+    assert at.query_params == {}  # the defaults make a clean link
+
+
+@pytest.mark.parametrize(
+    "tab, expected",
+    [
+        ("Gates", ["Hidden state over time", "Hidden activity and saturation over time"]),
+        ("Connectivity", ["How far back each output still sees"]),
+        ("Unrolled graph", ["Unrolled network"]),
+        ("Learn", []),
+        ("Training", []),
+    ],
+)
+def test_each_tab_draws_its_figures(tab, expected):
+    at = page(tab=tab)
+    got = titles(at)
+    assert len(got) == len(expected)
+    assert all(e in t for e, t in zip(expected, got))
+
+
+def test_lstm_shows_cell_state_gradient_and_gates():
+    at = page()
+    assert not any("dL/dc_t" in d["name"] for d in grad_fig(at)["data"])
+    at.sidebar.radio(key="cell").set_value("lstm").run()
+    assert np.isfinite(series(grad_fig(at), "||dL/dc_t||")).all()
+    assert at.sidebar.selectbox(key="activation").disabled and not at.sidebar.slider(key="forget_bias").disabled
+    at.session_state["tab"] = "Unrolled graph"
+    at.run()
+    assert len(figures(at)) == 2  # the unrolled graph and one LSTM cell in detail
+    at.session_state["tab"] = "Gates"
+    at.run()
+    gate_names = {d.get("name") for d in figures(at)[1]["data"]}
+    assert len(gate_names) >= 4
+
+
+def test_activation_changes_the_gradient_values():
+    at = page()
+    tanh = series(grad_fig(at), "(batch mean)")
+    at.sidebar.selectbox(key="activation").select("relu").run()
+    relu = series(grad_fig(at), "(batch mean)")
+    assert tanh.shape == relu.shape and not np.allclose(tanh, relu)
+    assert at.query_params == {"activation": "relu"}
+
+
+def test_truncation_leaves_gaps_beyond_the_horizon():
+    at = page()
+    assert np.isfinite(series(grad_fig(at), "(batch mean)")).all()
+    at.sidebar.radio(key="bptt").set_value("k").run()
+    at.sidebar.slider(key="truncation").set_value(10).run()
+    y = series(grad_fig(at), "(batch mean)")
+    assert np.isnan(y[:40]).all() and np.isfinite(y[40:]).all()  # the adding task's loss sits at t = 49
+    notes = " ".join(a["text"] for a in grad_fig(at)["layout"]["annotations"])
+    assert "beyond the truncation horizon" in notes
+    assert at.sidebar.slider(key="truncation").max == 50  # k <= T
+
+
+def test_clipping_by_norm_caps_the_update():
+    at = page()
+    at.sidebar.selectbox(key="clip").select("norm").run()
+    at.sidebar.number_input(key="clip_threshold").set_value(0.001).run()
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Grad norm after clip"].value == "0.001"
+    assert metrics["Grad norm after clip"].proto.delta == "clipped"
+    assert float(metrics["Grad norm before clip"].value) > 0.001
+
+
+def test_link_reproduces_the_settings():
+    at = page({"cell": "gru", "seq_len": "80", "truncation": "20", "clip": "value", "steps": "30"})
+    assert not at.error and not at.warning
+    assert at.sidebar.radio(key="cell").value == "gru" and at.sidebar.slider(key="seq_len").value == 80
+    assert at.sidebar.radio(key="bptt").value == "k" and at.sidebar.slider(key="truncation").value == 20
+    assert at.sidebar.slider(key="steps").value == 30
+    assert at.query_params == {"cell": "gru", "seq_len": "80", "truncation": "20", "clip": "value", "steps": "30"}
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"seq_len": "abc"}, "seq_len"),
+        ({"cell": "lstm", "activation": "relu"}, "activation"),
+        ({"recurrent_scale": "-1"}, "recurrent_scale"),
+    ],
+)
+def test_bad_link_values_give_a_message_and_defaults(query, field):
+    at = page(query)
+    assert f"`{field}`" in errors(at)
+    assert at.sidebar.slider(key="seq_len").value == 50
+    assert len(figures(at)) == 2  # the page still works, on the defaults
+
+
+def test_hosted_caps_tighten_sliders_and_clamp_links(monkeypatch):
+    monkeypatch.setenv("RNNLAB_MAX_SEQ_LEN", "100")
+    monkeypatch.setenv("RNNLAB_MAX_HIDDEN", "not a number")
+    at = page({"seq_len": "500"})
+    assert at.sidebar.slider(key="seq_len").max == 100 and at.sidebar.slider(key="seq_len").value == 100
+    assert at.sidebar.slider(key="hidden_size").max == 1024
+    assert "seq_len=500 is outside the offered range 2..100" in " ".join(w.value for w in at.warning)
+
+
+def test_cache_hits_on_rerun_and_on_return():
+    at = page()
+    before = dict(compute.misses)
+    at.run()
+    assert dict(compute.misses) == before  # a rerun recomputes nothing
+    at.sidebar.number_input(key="seed").set_value(4242).run()
+    assert compute.misses["trace"] == before.get("trace", 0) + 1
+    at.sidebar.number_input(key="seed").set_value(0).run()
+    at.sidebar.number_input(key="seed").set_value(4242).run()
+    assert compute.misses["trace"] == before.get("trace", 0) + 1  # back and forth: both configs come from the cache
+
+
+def test_overflow_is_said_in_words_in_every_view():
+    for tab in ("Gradient flow", "Gates", "Connectivity", "Unrolled graph"):
+        at = page(OVERFLOW, tab=tab)
+        assert "Overflow: the hidden state became non-finite at time step" in errors(at), tab
+        assert "gamma * sigma_max" in errors(at)
+    y = series(grad_fig(page(OVERFLOW)), "(batch mean)")
+    assert np.isnan(y).any()  # drawn as gaps, not as zeros or a crash
+
+
+def test_large_T_connectivity_is_on_demand_and_reduced():
+    at = page({"seq_len": "300", "hidden_size": "8", "batch_size": "8"}, tab="Connectivity")
+    assert not figures(at) and "about 200 evenly spaced loss steps" in " ".join(c.value for c in at.caption)
+    at.checkbox(key="conn_on").check().run()
+    heat = figures(at)[0]["data"][0]
+    assert len(values(heat["y"])) <= 200 and len(values(heat["x"])) == 300
+
+
+def test_training_streams_into_the_dashboard():
+    at = page(tab="Training")
+    at.sidebar.slider(key="steps").set_value(12)
+    at.sidebar.slider(key="every").set_value(4)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    dash = figures(at)[0]
+    heat = next(d for d in dash["data"] if d["type"] == "heatmap")
+    assert list(values(heat["y"])) == [0, 4, 8, 11]  # one row per snapshot: every 4 steps and the last
+    assert at.get("progress")[0].proto.value == 100
+    assert "Finished 12 steps" in at.success[0].value
+    at.sidebar.number_input(key="seed").set_value(7).run()  # a new Config clears the old run
+    assert "training_run" not in at.session_state and "Press Run" in at.info[0].value
+
+
+def test_stop_keeps_the_log_and_a_rerun_resumes():
+    cfg = Config()
+    at = page(tab="Training")
+    stopped = live.TrainingRun(cfg, 20, 5)
+    assert stopped.pull() and stopped.pull()
+    at.session_state["training_run"] = stopped
+    at.button(key="train_stop").click().run()
+    assert stopped.status == "stopped" and len(stopped.log) == 2
+    assert "Stopped after 6 of 20 steps" in at.warning[0].value
+    assert next(stopped.snapshots, None) is None  # the generator is closed: no more work
+    resumed = live.TrainingRun(cfg, 20, 5)
+    assert resumed.pull()
+    at.session_state["training_run"] = resumed
+    at.run()  # a rerun that is not Stop (e.g. switching tabs) continues where it paused
+    assert resumed.status == "finished" and resumed.log.snapshot_steps == [0, 5, 10, 15, 19]
+
+
+def test_diverging_training_says_why():
+    at = page({**OVERFLOW, "steps": "5"}, tab="Training")
+    at.button(key="train_start").click().run()
+    assert "values became non-finite" in errors(at) and "Overflow" in errors(at)
+
+
+def test_link_parsing_and_caps_units():
+    values_, errs, warns = links.parse({"k1": "5"}, limits.caps({}))
+    assert "`k2`" in errs[0] and values_["bptt"] == "full"
+    values_, errs, warns = links.parse({"k1": "5", "k2": "8", "device": "cuda"}, limits.caps({}))
+    assert not errs and values_["bptt"] == "k1k2" and (values_["k1"], values_["k2"]) == (5, 8) and "device" in warns[0]
+    assert limits.caps({"RNNLAB_MAX_BATCH": "64", "RNNLAB_MAX_STEPS": "999999"}) == {
+        "seq_len": 2000,
+        "hidden_size": 1024,
+        "batch_size": 64,
+        "steps": limits.MAX_STEPS,
+    }
+    cfg = Config(cell="lstm", forget_bias=1.0, truncation=7, seq_len=30)
+    assert links.query_for(cfg, 200, 5) == cfg.to_query()
+    assert Config.from_query(links.query_for(cfg, 50, 5)) == cfg

@@ -1,0 +1,65 @@
+"""Cached engine calls and figures keyed by the (frozen, hashable) Config, so a rerun or a return to a setting is cheap."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import engine
+from viz import connectivity, gates, gradients, graph
+from viz.downsample import pick_indices
+
+CONN_AUTO_T = 200  # connectivity is computed without asking up to this T
+CONN_ROWS = 200  # beyond it: about this many evenly spaced loss steps t ...
+CONN_BATCH = 4  # ... on this many sequences of the batch
+VIEWS = {
+    "grad": gradients.grad_norm_curve,
+    "contrib": gradients.contrib_bars,
+    "gate_maps": gates.gate_heatmaps,
+    "gate_curves": gates.gate_curves,
+    "conn": connectivity.connectivity_heatmap,
+    "graph": graph.unrolled_graph,
+    "cell": graph.cell_diagram,
+}
+misses = Counter()  # how often each cached function really ran (tests use it to prove the cache hits)
+
+
+def conn_reduced(cfg: engine.Config) -> bool:
+    """True when connectivity is computed on a subset of rows and sequences to stay fast."""
+    return cfg.seq_len > CONN_AUTO_T
+
+
+@st.cache_data(max_entries=24, show_spinner="Forward pass and BPTT ...")
+def trace_for(cfg: engine.Config, conn: bool) -> engine.Trace:
+    """One forward + BPTT pass; with conn, the connectivity matrices d loss_t / d x_k as well."""
+    misses["trace"] += 1
+    if not conn:
+        return engine.run(cfg)
+    if conn_reduced(cfg):
+        return engine.run(cfg, connectivity=True, conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH)
+    return engine.run(cfg, connectivity=True)
+
+
+@st.cache_data(max_entries=96, show_spinner=False)
+def figure_dict(view: str, cfg: engine.Config, conn: bool, **options) -> dict:
+    """A viz figure of the cached trace as a plain dict (copied out of the cache in well under a millisecond)."""
+    misses["figure"] += 1
+    return VIEWS[view](trace_for(cfg, conn), **options).to_dict()
+
+
+def figure(view: str, cfg: engine.Config, conn: bool = False, **options) -> go.Figure:
+    """The figure again without Plotly's re-validation (~25 ms a figure): it was validated when first built."""
+    spec = figure_dict(view, cfg, conn, **options)
+    try:
+        return go.Figure(spec, _validate=False)
+    except TypeError:  # a Plotly without the private switch: validate again, slower but the same figure
+        return go.Figure(spec)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def trace_json(cfg: engine.Config) -> str:
+    """The trace as strict JSON, built only when someone downloads it."""
+    misses["json"] += 1
+    return engine.to_json(trace_for(cfg, False))

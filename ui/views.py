@@ -1,0 +1,137 @@
+"""The per-trace tabs: gradient flow, gates, connectivity and the unrolled graph (figures from viz/, cached)."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from viz import gates, gradients
+
+from . import compute
+
+CHART = dict(theme=None, config={"displaylogo": False})  # keep the house colours from viz.theme
+
+
+def chart(view: str, cfg, key: str, conn: bool = False, **options) -> None:
+    st.plotly_chart(compute.figure(view, cfg, conn, **options), key=key, **CHART)
+
+
+def overflow_notice(trace) -> bool:
+    """Say in words where and why values overflowed, so no view is silently blank."""
+    msg = trace.overflow_message()
+    if msg:
+        st.error(msg + " Non-finite values are drawn as gaps.")
+    return msg is not None
+
+
+def fmt(value) -> str:
+    """Numbers for st.metric: compact, and honest about inf/NaN."""
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def metrics(trace) -> None:
+    """Loss, the theory numbers and the clipping effect, one number each."""
+    cols = st.columns(6)
+    gain = None if trace.gamma is None else trace.gamma * trace.sigma_max
+    cols[0].metric("Loss", fmt(trace.loss), help="Batch-mean loss of this pass (untrained network).")
+    cols[1].metric("Spectral radius", fmt(trace.spectral_radius), help="Largest |eigenvalue| of W_hh (gated cells: largest gate block).")
+    cols[2].metric("sigma_max", fmt(trace.sigma_max), help="Largest singular value of W_hh: the most one step can stretch a vector.")
+    cols[3].metric(
+        "gamma * sigma_max",
+        fmt(gain),
+        help="Vanilla RNN: below 1 the gradient must vanish; above 1 it can explode. Gated cells have no single gamma.",
+    )
+    cols[4].metric("Grad norm before clip", fmt(trace.grad_norm_before_clip), help="Global norm of all parameter gradients.")
+    clipped = "clipped" if trace.clipped else None
+    cols[5].metric(
+        "Grad norm after clip", fmt(trace.grad_norm_after_clip), delta=clipped, delta_color="off", help="What the optimiser uses."
+    )
+
+
+def gradient_tab(cfg) -> None:
+    """Tab 1: how ||dL/dh_t|| changes going back in time, in a chart, in words and in numbers."""
+    trace = compute.trace_for(cfg, False)
+    overflow_notice(trace)
+    metrics(trace)
+    chart("grad", cfg, "fig_grad")
+    st.info(gradients.decay_summary(trace))
+    log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
+    chart("contrib", cfg, "fig_contrib", log=log)
+    st.download_button(
+        "Download this trace as JSON",
+        data=lambda: compute.trace_json(cfg),
+        file_name=f"trace_{cfg.cell}_{cfg.task}_T{cfg.seq_len}_seed{cfg.seed}.json",
+        mime="application/json",
+        on_click="ignore",
+        key="download_trace",
+    )
+
+
+def gates_tab(cfg) -> None:
+    """Tab 3: gate activations over time (RNN: hidden activations) and where units sit on a flat part."""
+    trace = compute.trace_for(cfg, False)
+    overflow_notice(trace)
+    if not trace.gates:
+        st.caption(
+            "The vanilla RNN has no gates: shown are its hidden activations h_t (first sequence) and the share of units "
+            "on a flat part of phi (phi' < 0.1), where almost no gradient gets through."
+        )
+    st.info(gates.gate_summary(trace))
+    chart("gate_maps", cfg, "fig_gate_maps")
+    chart("gate_curves", cfg, "fig_gate_curves")
+
+
+def connectivity_tab(cfg) -> None:
+    """Tab 4: ||d loss_t / d x_k||, how much the output at t still depends on the input at k."""
+    overflow_notice(compute.trace_for(cfg, False))  # before the box: an overflow is said even when nothing is computed yet
+    if compute.conn_reduced(cfg):
+        on = st.checkbox(
+            f"Compute connectivity for T = {cfg.seq_len}", key="conn_on", help="One extra backward pass carrying all rows at once; cached."
+        )
+        st.caption(
+            f"For T > {compute.CONN_AUTO_T} it is computed on about {compute.CONN_ROWS} evenly spaced loss steps t "
+            f"and {compute.CONN_BATCH} of the {cfg.batch_size} sequences, to stay fast."
+        )
+        if not on:
+            st.info("Tick the box above to compute the connectivity map.")
+            return
+    which = st.radio(
+        "Derivative with respect to",
+        ("x", "h"),
+        key="conn_which",
+        horizontal=True,
+        format_func={"x": "input x_k", "h": "hidden state h_k"}.get,
+        help="x_k: does the output at t still see the input at k? h_k: the same through the hidden state.",
+    )
+    chart("conn", cfg, "fig_conn", conn=True, which=which)
+
+
+def graph_tab(cfg) -> None:
+    """Tab 5: the unrolled network with backward arrows sized by the gradient; gated cells also one cell in detail."""
+    trace = compute.trace_for(cfg, False)
+    overflow_notice(trace)
+    chart("graph", cfg, "fig_graph", max_steps=40)
+    if trace.gates:
+        T, step = cfg.seq_len, 0
+        if T > 1:
+            state = st.session_state
+            state["graph_step"] = min(state.get("graph_step", T - 1), T - 1)  # keep it inside 0..T-1 when T shrinks
+            step = st.slider("Time step of the cell", 0, T - 1, key="graph_step", help="Which step's gates and gradient to show.")
+        chart("cell", cfg, "fig_cell", step=step)
+
+
+def learn_tab() -> None:
+    """Tab 6: the guided explanations, written in ui.learn by another module."""
+    try:
+        from ui.learn import learn_tab as learn
+    except ModuleNotFoundError as e:
+        if e.name != "ui.learn":
+            raise
+        st.info("The guided tour is on its way: this tab will explain vanishing and exploding gradients step by step.")
+        return
+    learn()
