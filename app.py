@@ -8,9 +8,17 @@ RNNLAB_MAX_HIDDEN, RNNLAB_MAX_BATCH and RNNLAB_MAX_STEPS (see ui/limits.py).
 
 from __future__ import annotations
 
-import streamlit as st
+import os
 
-from ui import controls, links, live, views
+# The engine's math is many small numpy ops: idle BLAS/OpenMP worker threads spin against them (2 cores: streamed
+# training ~3x slower). One thread each unless the environment says otherwise; numpy and torch read this once, on
+# import, and `streamlit run` has not imported them yet at this point.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import streamlit as st  # noqa: E402
+
+from ui import controls, links, live, views  # noqa: E402
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
@@ -36,16 +44,20 @@ def main() -> None:
         st.error(settings.error)
         return
     links.sync(cfg, settings.steps, settings.every)
+    go_ahead = views.cost_gate(cfg)
     tabs = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
     for label, draw in VIEWS.items():
         if draw is not None and tabs[label].open:
             with tabs[label]:
-                draw(cfg)
+                if go_ahead:
+                    draw(cfg)
+                else:
+                    st.info("Nothing computed yet for this setting: see the note above the tabs.")
     if tabs["Learn"].open:
         with tabs["Learn"]:
             views.learn_tab()
     with tabs["Training"]:  # last: while it streams, the open tab is already drawn
-        live.training_tab(cfg, settings.steps, settings.every, visible=tabs["Training"].open)
+        live.training_tab(cfg, settings.steps, settings.every, visible=tabs["Training"].open, allowed=go_ahead)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,9 @@ def test_page_loads_with_gradient_view_and_metrics():
     assert metrics["Spectral radius"] == "1" and metrics["gamma * sigma_max"] == "1"  # orthogonal init, scale 1, tanh
     assert "per step back in time" in at.info[0].value
     assert at.query_params == {}  # the defaults make a clean link
+    assert at.get("download_button")[0].proto.label == "Download this trace as JSON"
+    exported = json.loads(compute.trace_json(Config()))
+    assert exported["config"]["cell"] == "rnn" and len(exported["grad_h"]) == 50
 
 
 @pytest.mark.parametrize(
@@ -193,6 +196,18 @@ def test_large_T_connectivity_is_on_demand_and_reduced():
     at.checkbox(key="conn_on").check().run()
     heat = figures(at)[0]["data"][0]
     assert len(values(heat["y"])) <= 200 and len(values(heat["x"])) == 300
+
+
+def test_costly_settings_wait_for_a_go_ahead(monkeypatch):
+    assert compute.estimate(Config())[0] < 0.1 and compute.estimate(Config(cell="lstm", seq_len=2000, hidden_size=1024))[0] > 30
+    monkeypatch.setattr(compute, "LONG_RUN_S", 0.0)  # make the defaults count as a long run
+    at = page()
+    assert "This setting needs about" in at.warning[0].value and not figures(at)
+    at.checkbox(key="allow_long").check().run()
+    assert len(figures(at)) == 2
+    monkeypatch.setattr(compute, "machine_memory", lambda: 1.0)
+    at.run()
+    assert "more than this machine can spare" in errors(at) and not figures(at)
 
 
 def test_training_streams_into_the_dashboard():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import plotly.graph_objects as go
 import streamlit as st
 
 import engine
+from engine.backend import resolve_device
 from viz import connectivity, gates, gradients, graph
 from viz.downsample import pick_indices
 
@@ -23,12 +25,38 @@ VIEWS = {
     "graph": graph.unrolled_graph,
     "cell": graph.cell_diagram,
 }
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # H x H recurrent blocks per cell
+LONG_RUN_S = 8.0  # a pass estimated to take longer waits for the user's go-ahead
+BIG_RUN_BYTES = 2e9  # and so does one estimated to need more memory than this
+MEMORY_SHARE = 0.5  # a pass estimated to need more than this share of the machine's memory is refused
 misses = Counter()  # how often each cached function really ran (tests use it to prove the cache hits)
 
 
 def conn_reduced(cfg: engine.Config) -> bool:
     """True when connectivity is computed on a subset of rows and sequences to stay fast."""
     return cfg.seq_len > CONN_AUTO_T
+
+
+def estimate(cfg: engine.Config) -> tuple[float, float]:
+    """Rough (seconds, bytes) of one forward + BPTT pass on the CPU, fitted to runs on the 2-core dev machine."""
+    G = GATES[cfg.cell]
+    size = cfg.seq_len * cfg.batch_size * cfg.hidden_size
+    itemsize = 8 if cfg.dtype == "float64" else 4
+    seconds = 0.5e-9 * size * cfg.hidden_size * G + 5e-8 * size * (G + 1)  # matmuls + elementwise work
+    return seconds, 4.5 * itemsize * size * (G + 1)  # the tape keeps ~4 arrays per (step, sequence, gate unit)
+
+
+def on_device(cfg: engine.Config) -> bool:
+    """True when the engine computes on a GPU, where the CPU estimates above do not apply."""
+    return resolve_device(cfg.device) != "cpu"
+
+
+def machine_memory() -> float:
+    """Physical memory in bytes (infinite where the OS does not say)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return float("inf")
 
 
 @st.cache_data(max_entries=24, show_spinner="Forward pass and BPTT ...")

@@ -99,7 +99,7 @@ def report(run: TrainingRun) -> None:
         )
 
 
-def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True) -> None:
+def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True, allowed: bool = True) -> None:
     """Tab 2: Run / Stop, a progress bar and the live dashboard; the last run stays until the Config changes."""
     state = st.session_state
     run = state.get("training_run")
@@ -107,6 +107,10 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
         run.stop()
         del state["training_run"]
         run = None
+    if not allowed:
+        if visible:
+            st.info("Training waits for the go-ahead above the tabs.")
+        return
     running = run is not None and run.status == "running"
     if not visible and not running:
         return  # a hidden, idle tab costs nothing

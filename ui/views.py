@@ -17,6 +17,19 @@ def chart(view: str, cfg, key: str, conn: bool = False, **options) -> None:
     st.plotly_chart(compute.figure(view, cfg, conn, **options), key=key, **CHART)
 
 
+def cost_gate(cfg) -> bool:
+    """Big settings say what a pass costs and wait for a go-ahead, so dragging a slider never freezes the page."""
+    seconds, nbytes = compute.estimate(cfg)
+    if compute.on_device(cfg) or (seconds <= compute.LONG_RUN_S and nbytes <= compute.BIG_RUN_BYTES):
+        return True
+    cost = f"about {seconds:.0f} s and {nbytes / 1e9:.1f} GB of memory for one forward + BPTT pass"
+    if nbytes > compute.MEMORY_SHARE * compute.machine_memory():
+        st.error(f"This setting needs {cost}: more than this machine can spare. Reduce T, H or B.")
+        return False
+    st.warning(f"This setting needs {cost} (every training step too). Results are cached once computed.")
+    return st.checkbox("Compute it anyway", key="allow_long")
+
+
 def overflow_notice(trace) -> bool:
     """Say in words where and why values overflowed, so no view is silently blank."""
     msg = trace.overflow_message()
