@@ -27,8 +27,8 @@ class Tape:
     hs: object  # (T+1, B, H): hs[0] = h_{-1} = 0, hs[t+1] = h_t
     act: object  # RNN: phi'(a_t) (T, B, H); LSTM (T, B, 4H) i f g o; GRU (T, B, 3H) r z n
     cs: object = None  # LSTM (T+1, B, H) cell states
-    tcs: object = None  # LSTM (T, B, H) tanh(c_t)
-    hn: object = None  # GRU (T, B, H) W_hn h_{t-1} + b_hn
+    fac: object = None  # LSTM (T, B, 4H), GRU (T, B, 3H): local derivatives for the backward step
+    dtc: object = None  # LSTM (T, B, H): o_t (1 - tanh(c_t)^2)
 
     def subset(self, nb: int) -> Tape:
         """The tape of the first nb sequences of the batch."""
@@ -44,12 +44,12 @@ class RNN:
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
         H = P["weight_hh"].shape[1]
-        xproj = (X.reshape(T * B, -1) @ P["weight_ih"].T + (P["bias_ih"] + P["bias_hh"])).reshape(T, B, H)
+        xproj = ops.mm(X, P["weight_ih"].T) + (P["bias_ih"] + P["bias_hh"])  # (T, B, H)
         hs, deriv = ops.zeros((T + 1, B, H)), ops.empty((T, B, H))
         whh_t = P["weight_hh"].T
         phi = self.activation
         for t in range(T):
-            a = xproj[t] + hs[t] @ whh_t
+            a = xproj[t] + ops.mm(hs[t], whh_t)
             if phi == "tanh":
                 h = ops.tanh(a)
                 deriv[t] = 1 - h * h
@@ -69,7 +69,7 @@ class RNN:
     def backward_step(self, ops, P, tape, t, dh, dc=None):
         """-> (d pre from x, d pre from h, dL/dh_{t-1}, None, None); pre is shared in an RNN."""
         da = dh * tape.act[t]
-        return da, da, da @ P["weight_hh"], None, None
+        return da, da, ops.mm(da, P["weight_hh"]), None, None
 
 
 class LSTM:
@@ -78,39 +78,37 @@ class LSTM:
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
         H = P["weight_hh"].shape[1]
-        xproj = (X.reshape(T * B, -1) @ P["weight_ih"].T + (P["bias_ih"] + P["bias_hh"])).reshape(T, B, 4 * H)
+        xproj = ops.mm(X, P["weight_ih"].T) + (P["bias_ih"] + P["bias_hh"])  # (T, B, 4H)
         hs, cs = ops.zeros((T + 1, B, H)), ops.zeros((T + 1, B, H))
-        act, tcs = ops.empty((T, B, 4 * H)), ops.empty((T, B, H))
+        act, fac, dtc = ops.empty((T, B, 4 * H)), ops.empty((T, B, 4 * H)), ops.empty((T, B, H))
         whh_t = P["weight_hh"].T
         for t in range(T):
-            pre = xproj[t] + hs[t] @ whh_t  # (B, 4H)
-            a = act[t]
+            a, k = act[t], fac[t]
+            pre = xproj[t] + ops.mm(hs[t], whh_t)  # (B, 4H)
             a[:] = ops.sigmoid(pre)
-            a[:, 2 * H : 3 * H] = ops.tanh(pre[:, 2 * H : 3 * H])
-            ct = a[:, H : 2 * H] * cs[t] + a[:, :H] * a[:, 2 * H : 3 * H]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            g[:] = ops.tanh(pre[:, 2 * H : 3 * H])
+            ct = f * cs[t] + i * g
             cs[t + 1] = ct
-            tcs[t] = ops.tanh(ct)
-            hs[t + 1] = a[:, 3 * H :] * tcs[t]
-        return Tape(hs=hs, act=act, cs=cs, tcs=tcs)
+            tc = ops.tanh(ct)
+            hs[t + 1] = o * tc
+            # Local derivatives, kept for BPTT: d pre / d c_t for i, f, g and d pre_o / d h_t.
+            d = a * (1 - a)
+            k[:, :H] = g * d[:, :H]
+            k[:, H : 2 * H] = cs[t] * d[:, H : 2 * H]
+            k[:, 2 * H : 3 * H] = i * (1 - g * g)
+            k[:, 3 * H :] = tc * d[:, 3 * H :]
+            dtc[t] = o * (1 - tc * tc)
+        return Tape(hs=hs, act=act, cs=cs, fac=fac, dtc=dtc)
 
     def backward_step(self, ops, P, tape, t, dh, dc):
         """-> (d pre, d pre, dL/dh_{t-1}, dL/dc_{t-1} via c, total dL/dc_t)."""
         H = P["weight_hh"].shape[1]
-        a = tape.act[t]
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        tc = tape.tcs[t]
-        dct = dh * o * (1 - tc * tc)
+        dct = dh * tape.dtc[t]
         if dc is not None:
             dct = dct + dc
-        da = ops.cat(
-            [
-                dct * g * i * (1 - i),
-                dct * tape.cs[t] * f * (1 - f),
-                dct * i * (1 - g * g),
-                dh * tc * o * (1 - o),
-            ]
-        )
-        return da, da, da @ P["weight_hh"], dct * f, dct
+        da = ops.cat([dct, dct, dct, dh]) * tape.fac[t]
+        return da, da, ops.mm(da, P["weight_hh"]), dct * tape.act[t, :, H : 2 * H], dct
 
 
 class GRU:
@@ -119,30 +117,33 @@ class GRU:
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
         H = P["weight_hh"].shape[1]
-        xproj = (X.reshape(T * B, -1) @ P["weight_ih"].T + P["bias_ih"]).reshape(T, B, 3 * H)
-        hs, act, hn = ops.zeros((T + 1, B, H)), ops.empty((T, B, 3 * H)), ops.empty((T, B, H))
+        xproj = ops.mm(X, P["weight_ih"].T) + P["bias_ih"]  # (T, B, 3H)
+        hs, act, fac = ops.zeros((T + 1, B, H)), ops.empty((T, B, 3 * H)), ops.empty((T, B, 3 * H))
         whh_t, bhh = P["weight_hh"].T, P["bias_hh"]
         for t in range(T):
-            hp = hs[t] @ whh_t + bhh  # (B, 3H)
-            a = act[t]
+            hp = ops.mm(hs[t], whh_t) + bhh  # (B, 3H)
+            a, k = act[t], fac[t]
             a[:, : 2 * H] = ops.sigmoid(xproj[t, :, : 2 * H] + hp[:, : 2 * H])
-            n = ops.tanh(xproj[t, :, 2 * H :] + a[:, :H] * hp[:, 2 * H :])
+            r, z = a[:, :H], a[:, H : 2 * H]
+            n = ops.tanh(xproj[t, :, 2 * H :] + r * hp[:, 2 * H :])
             a[:, 2 * H :] = n
-            hn[t] = hp[:, 2 * H :]
-            hs[t + 1] = n + a[:, H : 2 * H] * (hs[t] - n)
-        return Tape(hs=hs, act=act, hn=hn)
+            hs[t + 1] = n + z * (hs[t] - n)
+            # Local derivatives, kept for BPTT: d a_r / d(dn), d a_z / dh, d a_n / dh.
+            k[:, :H] = hp[:, 2 * H :] * r * (1 - r)
+            k[:, H : 2 * H] = (hs[t] - n) * z * (1 - z)
+            k[:, 2 * H :] = (1 - z) * (1 - n * n)
+        return Tape(hs=hs, act=act, fac=fac)
 
     def backward_step(self, ops, P, tape, t, dh, dc=None):
         """-> (d x-projection, d h-projection, dL/dh_{t-1}, None, None)."""
         H = P["weight_hh"].shape[1]
-        a = tape.act[t]
-        r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        dan = dh * (1 - z) * (1 - n * n)
-        dar = dan * tape.hn[t] * r * (1 - r)
-        daz = dh * (tape.hs[t] - n) * z * (1 - z)
+        k, a = tape.fac[t], tape.act[t]
+        dan = dh * k[:, 2 * H :]
+        dar = dan * k[:, :H]
+        daz = dh * k[:, H : 2 * H]
         dax = ops.cat([dar, daz, dan])
-        dah = ops.cat([dar, daz, dan * r])
-        return dax, dah, dh * z + dah @ P["weight_hh"], None, None
+        dah = ops.cat([dar, daz, dan * a[:, :H]])
+        return dax, dah, dh * a[:, H : 2 * H] + ops.mm(dah, P["weight_hh"]), None, None
 
 
 def make_cell(cell: str, activation: str = "tanh"):

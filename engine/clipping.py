@@ -7,7 +7,12 @@ import numpy as np
 
 def safe_norm(a, axis=None) -> np.ndarray | float:
     """L2 norm in float64, scaled by the largest magnitude so that squaring cannot overflow."""
-    a = np.asarray(a, dtype=np.float64)
+    a = np.asarray(a)
+    if a.dtype.itemsize <= 4 and a.dtype.kind == "f":  # float32 squares cannot overflow float64: no scaling needed
+        with np.errstate(all="ignore"):
+            n = np.sqrt(np.sum(np.square(a, dtype=np.float64), axis=axis))
+        return float(n) if np.ndim(n) == 0 else n
+    a = a.astype(np.float64, copy=False)
     with np.errstate(all="ignore"):
         m = np.max(np.abs(a), axis=axis, keepdims=True) if a.size else np.zeros(())
         scale = np.where(np.isfinite(m) & (m > 0), m, 1.0)

@@ -42,7 +42,7 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
         dc = Dc[alive:] if Dc is not None else None
         dax, _, dh_prev, dc_prev, _ = cell.backward_step(ops, P, tape, k, dh, dc)
         conn_h[alive:, k] = _mean_norm(ops, dh)
-        conn_x[alive:, k] = _mean_norm(ops, dax @ w_ih)
+        conn_x[alive:, k] = _mean_norm(ops, ops.mm(dax, w_ih))
         D[alive:] = dh_prev
         if Dc is not None:
             Dc[alive:] = dc_prev
@@ -50,6 +50,7 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
 
 
 def _mean_norm(ops, a) -> np.ndarray:
-    a = ops.to_numpy(a).astype(np.float64)
+    """Batch mean of per-sequence L2 norms, (R, B, n) -> (R,), summed in float64."""
+    a = ops.to_numpy(a)
     with np.errstate(all="ignore"):
-        return np.sqrt((a * a).sum(-1)).mean(-1)
+        return np.sqrt(np.einsum("rbi,rbi->rb", a, a, dtype=np.float64)).mean(-1)

@@ -77,7 +77,7 @@ class Model:
             grad_last = safe_norm(ops.to_numpy(p.dh_last), axis=-1).mean(axis=1) if p.dh_last is not None else None
             hprev = p.tape.hs[:-1]
             contrib = np.asarray(ops.to_numpy(contrib_norms(ops, p.dah, hprev, cfg.batch_size)), dtype=np.float64)
-            act = ops.to_numpy(p.tape.act).astype(np.float64)
+            act = ops.to_numpy(p.tape.act)
             gates, saturation = self._gate_records(act, H)
             hs = ops.to_numpy(p.tape.hs[1:])
             radii, sigmas = self.spectra()
@@ -152,7 +152,7 @@ class Model:
         gates, saturation = {}, {}
         for k, name in enumerate(names):
             a = act[:, :, k * H : (k + 1) * H]
-            gates[name] = a.mean(axis=1)
+            gates[name] = a.mean(axis=1, dtype=np.float64)
             if name in ("g", "n"):  # tanh: saturated near -1 and 1
                 saturation[name] = (np.abs(a) > SATURATED).mean(axis=(1, 2))
             else:
