@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .backend import make_ops, resolve_device
-from .bptt import contrib_norms, forward_backward
+from .bptt import contrib_norms, forward_backward, truncation_blocks
 from .cells import GATES, init_params, make_cell
 from .clipping import clip_grads, safe_norm
 from .config import Config
@@ -115,7 +115,7 @@ class Model:
             gamma=gamma,
             block_radius=dict(zip(GATES[cfg.cell] or ("h",), radii)),
             bound=bound,
-            decay_factor=decay_factor(fit_on, last=int(batch.loss_steps[-1])),
+            decay_factor=decay_factor(fit_on, last=int(batch.loss_steps[-1]), first=truncation_blocks(cfg.seq_len, cfg.tbptt)[0][1]),
             overflow_step=None if finite_h.all() else int(np.argmin(finite_h)),
             overflow_grad_step=None if finite_g.all() else int(np.nonzero(~finite_g)[0].max()),
             conn_x=conn_x,

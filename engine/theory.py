@@ -44,16 +44,17 @@ def bptt_bound(local_grad_norms: np.ndarray, rate: float) -> np.ndarray:
     return bound.mean(axis=1)
 
 
-def decay_factor(grad_h: np.ndarray, last: int | None = None) -> float | None:
+def decay_factor(grad_h: np.ndarray, last: int | None = None, first: int = 0) -> float | None:
     """Geometric factor by which grad_h changes per step going back in time (least squares on log).
 
-    < 1 means vanishing, > 1 exploding. Uses the finite, positive values up to step `last`
-    (the last step that carries a loss); None when fewer than two such values exist.
+    < 1 means vanishing, > 1 exploding. Uses the finite, positive values in steps
+    first..last (the span the last loss's gradient travels: up to the last loss step,
+    back to the truncation horizon); None when fewer than two such values exist.
     """
     g = np.asarray(grad_h, dtype=np.float64)
-    if last is not None:
-        g = g[: last + 1]
-    t = np.arange(len(g))
+    last = len(g) - 1 if last is None else last
+    t = np.arange(first, last + 1)
+    g = g[first : last + 1]
     ok = np.isfinite(g) & (g > 0)
     if ok.sum() < 2:
         return None

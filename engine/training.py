@@ -20,6 +20,13 @@ def make_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr)
 
 
+def warm_up() -> None:
+    """Build one optimiser of each kind: the first construction in a process imports ~3 s of torch internals."""
+    p = torch.zeros(1, requires_grad=True)
+    torch.optim.SGD([p], lr=0.1)
+    torch.optim.Adam([p], lr=0.1)
+
+
 def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None) -> Iterator[Snapshot]:
     """Train for `steps` steps on fresh batches; yield a Snapshot at step 0, every `every` steps and at the end.
 

@@ -162,3 +162,10 @@ def test_spectra_are_recomputed_after_updates():
     first = next(gen)
     last = next(gen)
     assert last.step == 3 and last.trace.spectral_radius != first.trace.spectral_radius
+
+
+def test_decay_fit_stays_inside_the_truncation_horizon():
+    # per-step losses with truncation give a saw-tooth; the fit uses the last block only
+    t = run(Config(activation="linear", recurrent_scale=0.8, task="sine", seq_len=40, truncation=10, dtype="float64"))
+    assert t.decay_factor == pytest.approx(0.8, rel=1e-6)
+    assert decay_factor(np.array([5.0, 0.0, 0.25, 0.5, 1.0]), first=2) == pytest.approx(0.5)

@@ -39,7 +39,7 @@ def test_gated_heatmaps_show_each_gate_transposed_on_fixed_ranges(traces, cell, 
     assert [m.name for m in maps] == [GATE_NAMES[n] for n in names]
     assert _titles(fig)[: len(names)] == [GATE_NAMES[n] for n in names]
     for name, m in zip(names, maps, strict=True):
-        assert np.array_equal(np.asarray(m.z), tr.gates[name].T)  # rows = units, columns = time steps
+        assert np.array_equal(np.asarray(m.z), tr.gates[name].T.astype(np.float32))  # sent as float32  # rows = units, columns = time steps
         assert np.array_equal(m.x, np.arange(6)) and np.array_equal(m.y, np.arange(3))
         axis = fig.layout[m.coloraxis]
         assert (axis.cmin, axis.cmax) == ((-1.0, 1.0) if name == tanh else (0.0, 1.0))
@@ -51,7 +51,7 @@ def test_gated_heatmaps_show_each_gate_transposed_on_fixed_ranges(traces, cell, 
 def test_rnn_heatmap_shows_hidden_state_with_range_by_activation(traces, act, rng):
     tr = traces[act]
     (m,) = _heatmaps(gate_heatmaps(tr))
-    assert np.array_equal(np.asarray(m.z), tr.hidden.T)
+    assert np.array_equal(np.asarray(m.z), tr.hidden.T.astype(np.float32))
     fig = gate_heatmaps(tr)
     axis = fig.layout.coloraxis
     expected = rng or (tr.hidden.min(), tr.hidden.max())
@@ -67,7 +67,7 @@ def test_large_heatmaps_are_picked_down_to_400_cells_with_exact_values(traces):
     z, x, y = np.asarray(m.z), np.asarray(m.x), np.asarray(m.y)
     assert z.shape == (len(y), len(x)) and len(x) <= 400 and len(y) <= 400
     assert x[0] == 0 and x[-1] == 1999 and y[-1] == 1023
-    assert np.array_equal(z, big.hidden[np.ix_(x, y)].T)
+    assert np.array_equal(z, big.hidden[np.ix_(x, y)].T.astype(np.float32))
     assert "showing 400 of 2000 steps" in fig.layout.title.text
 
 

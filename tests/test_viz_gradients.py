@@ -173,3 +173,9 @@ def test_connectivity_missing_overflow_and_pooling(traces):
     z = np.asarray(big.data[0].z)
     assert z.shape[0] <= 400 and z.shape[1] <= 400 and np.isnan(z[0, -1]) and z[-1, 0] == 0.0
     assert "max over blocks" in big.layout.xaxis.title.text
+
+
+def test_decay_summary_counts_steps_only_inside_the_truncation_horizon():
+    text = decay_summary(run(Config(seq_len=50, truncation=10)))
+    assert "after 9 steps" in text and "exactly 0 beyond the truncation horizon, 10 steps back" in text
+    assert "after 49 steps" in decay_summary(run(Config(seq_len=50)))

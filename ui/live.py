@@ -22,6 +22,16 @@ from .views import CHART, overflow_notice
 MIN_REDRAW_S = 0.05  # at most ~20 chart updates a second; snapshots arriving faster are drawn together
 
 
+def _warm_up() -> None:
+    from engine.training import warm_up
+
+    warm_up()
+
+
+# Once per server process: pay torch's one-off optimiser imports (~3 s) now, not on the first Run click.
+threading.Thread(target=_warm_up, name="optimizer-warm-up", daemon=True).start()
+
+
 @dataclass
 class TrainingRun:
     """One press of Run: its settings, the log it grows and the paused engine generator, kept in session state."""

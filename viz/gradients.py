@@ -197,6 +197,16 @@ def _curve(fig, x, values, name, color, dash="solid", width=2.0, **kw):
         fig.data[-1].hoverinfo = "skip"
 
 
+def _horizon_span(trace, T: int) -> int:
+    """How many steps the last loss's gradient reaches back: T, or less under truncated BPTT."""
+    tbptt = getattr(trace.config, "tbptt", None)
+    if not tbptt:
+        return T
+    k1, k2 = tbptt
+    first = ((T - 1) // k1) * k1  # start of the last block, as in engine.bptt.truncation_blocks
+    return T - max(0, first + k1 - k2)
+
+
 def _decay_parts(trace) -> list[str]:
     T = len(trace.grad_h)
     f = trace.decay_factor
@@ -208,7 +218,8 @@ def _decay_parts(trace) -> list[str]:
         else:
             parts = ["No decay factor: fewer than two finite, non-zero values of ||dL/dh_t|| to fit"]
     else:
-        n = min(100, T - 1)
+        span = _horizon_span(trace, T)
+        n = min(100, span - 1)
         with np.errstate(over="ignore"):
             total = math.exp(min(n * math.log(f), 700.0))
         verdict = "about constant (stable)" if abs(f - 1) <= 0.01 else ("vanishing" if f < 1 else "exploding")
@@ -216,6 +227,8 @@ def _decay_parts(trace) -> list[str]:
         parts = [f"x{factor} per step back in time: {verdict}, {sci(total)} after {n} steps"]
         if trace.grad_h_last is not None:
             parts[0] += " (fitted on the last step's loss alone: every step carries a loss)"
+        if span < T:
+            parts[0] += f"; exactly 0 beyond the truncation horizon, {span} steps back"
     gamma, smax = getattr(trace, "gamma", None), getattr(trace, "sigma_max", None)
     if gamma is not None and smax is not None and math.isfinite(gamma * smax):
         gs = gamma * smax

@@ -23,7 +23,16 @@ COLORS = {
     "overflow": "#b91c1c",
     "truncation": "#db2777",
 }
-GATE_COLORS = {"i": "#16a34a", "f": "#2563eb", "g": "#d97706", "o": "#7c3aed", "r": "#16a34a", "z": "#2563eb", "n": "#d97706", "h": "#2563eb"}
+GATE_COLORS = {
+    "i": "#16a34a",
+    "f": "#2563eb",
+    "g": "#d97706",
+    "o": "#7c3aed",
+    "r": "#16a34a",
+    "z": "#2563eb",
+    "n": "#d97706",
+    "h": "#2563eb",
+}
 GATE_NAMES = {
     "i": "input gate i",
     "f": "forget gate f",
