@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+TORCH_ELEMENTWISE = 4096  # from this many elements, torch's transcendental functions win despite their call overhead
 MM_TORCH_MACS = 100_000  # above this many multiply-adds, torch's GEMM beats numpy's here (~2.5x at 1e6)
 
 
@@ -53,6 +54,8 @@ class NumpyOps:
         return np.tanh(a)
 
     def sigmoid(self, a):
+        if a.size >= TORCH_ELEMENTWISE:  # torch's vectorised sigmoid: ~2x numpy's exp here
+            return torch.sigmoid(torch.from_numpy(a)).numpy()
         # exp(-a) may overflow to inf for very negative a, giving exactly 0 (callers silence the warning).
         return 1.0 / (1.0 + np.exp(-a))
 
