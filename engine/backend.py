@@ -24,7 +24,8 @@ class NumpyOps:
         """a (..., K) @ b (K, N) as one GEMM; large products go through torch on zero-copy views."""
         lead, K = a.shape[:-1], a.shape[-1]
         a2 = a.reshape(-1, K)
-        if a2.shape[0] * K * b.shape[1] >= MM_TORCH_MACS and a2.dtype == b.dtype:
+        M, N = a2.shape[0], b.shape[1]
+        if M * K * N >= MM_TORCH_MACS and min(M, K, N) >= 16 and a2.dtype == b.dtype:
             out = (torch.from_numpy(a2) @ torch.from_numpy(b)).numpy()
         else:
             out = a2 @ b

@@ -121,8 +121,8 @@ def forward_backward(cell, ops, P, X, target, loss_steps, kind: str, tbptt, ever
     grads = {
         "weight_ih": ops.mm(dAx.reshape(T * B, GH).T, X.reshape(T * B, -1)) / n,
         "weight_hh": ops.mm(dAh.reshape(T * B, GH).T, hs[:-1].reshape(T * B, H)) / n,
-        "bias_ih": dAx.sum((0, 1)) / n,
-        "bias_hh": dAh.sum((0, 1)) / n,
+        "bias_ih": dAx.reshape(T * B, GH).sum(0) / n,
+        "bias_hh": dAh.reshape(T * B, GH).sum(0) / n,
         "head_weight": (dy.reshape(-1, dy.shape[-1]).T @ h_loss.reshape(-1, H)) / n,
         "head_bias": dy.sum((0, 1)) / n,
     }

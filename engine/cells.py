@@ -82,25 +82,26 @@ class LSTM:
         scale = ops.asarray(np.repeat([1.0, 1.0, 2.0, 1.0], H))
         xproj = (ops.mm(X, P["weight_ih"].T) + (P["bias_ih"] + P["bias_hh"])) * scale  # (T, B, 4H)
         hs, cs = ops.zeros((T + 1, B, H)), ops.zeros((T + 1, B, H))
-        act, fac, dtc = ops.empty((T, B, 4 * H)), ops.empty((T, B, 4 * H)), ops.empty((T, B, H))
+        act, tcs = ops.empty((T, B, 4 * H)), ops.empty((T, B, H))
         whh_t = P["weight_hh"].T * scale
         for t in range(T):
-            a, k = act[t], fac[t]
+            a = act[t]
             a[:] = ops.sigmoid(xproj[t] + ops.mm(hs[t], whh_t))  # (B, 4H)
             i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             g *= 2
             g -= 1
             ct = f * cs[t] + i * g
             cs[t + 1] = ct
-            tc = ops.tanh(ct)
-            hs[t + 1] = o * tc
-            # Local derivatives, kept for BPTT: d pre / d c_t for i, f, g and d pre_o / d h_t.
-            d = a * (1 - a)
-            k[:, :H] = g * d[:, :H]
-            k[:, H : 2 * H] = cs[t] * d[:, H : 2 * H]
-            k[:, 2 * H : 3 * H] = i * (1 - g * g)
-            k[:, 3 * H :] = tc * d[:, 3 * H :]
-            dtc[t] = o * (1 - tc * tc)
+            tcs[t] = ops.tanh(ct)
+            hs[t + 1] = o * tcs[t]
+        # Local derivatives for BPTT, over all steps at once: d pre / d c_t for i, f, g; d pre_o / d h_t.
+        i, f, g, o = act[..., :H], act[..., H : 2 * H], act[..., 2 * H : 3 * H], act[..., 3 * H :]
+        fac = ops.empty((T, B, 4 * H))
+        fac[..., :H] = g * i * (1 - i)
+        fac[..., H : 2 * H] = cs[:-1] * f * (1 - f)
+        fac[..., 2 * H : 3 * H] = i * (1 - g * g)
+        fac[..., 3 * H :] = tcs * o * (1 - o)
+        dtc = o * (1 - tcs * tcs)
         return Tape(hs=hs, act=act, cs=cs, fac=fac, dtc=dtc)
 
     def backward_step(self, ops, P, tape, t, dh, dc):
