@@ -65,6 +65,17 @@ def browser_required() -> bool:
     return os.environ.get(REQUIRE_ENV, "").strip() == "1"
 
 
+def require_browser() -> None:
+    """Skip when Chromium or playwright is missing, or fail when CI requires the browser (RNNLAB_REQUIRE_BROWSER=1)."""
+    import pytest
+
+    reason = missing_reason()
+    if reason:
+        if browser_required():
+            pytest.fail(f"{REQUIRE_ENV}=1 but the real-browser test cannot run: {reason}")
+        pytest.skip(reason)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,10 +83,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_path: Path | None = None, timeout_s: float = 60.0, env: dict | None = None, args: tuple = ()):
-    """`streamlit run app.py` (plus extra options args) on a free local port; yields the base URL, always terminates it."""
+def streamlit_server(log_path: Path | None = None, timeout_s: float = 60.0, env: dict | None = None, args: tuple = (), script="app.py"):
+    """`streamlit run <script>` (plus extra options args) on a free local port; yields the base URL, always terminates it."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port", str(port)]
     cmd += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args]
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # closed in the finally below
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})

@@ -48,11 +48,7 @@ def _positive(values) -> bool:
 @pytest.fixture(scope="module")
 def page():
     """A Chromium page on a fresh `streamlit run app.py`, after the first run finished; server and browser end on teardown."""
-    reason = bs.missing_reason()
-    if reason:
-        if bs.browser_required():
-            pytest.fail(f"{bs.REQUIRE_ENV}=1 but the real-browser test cannot run: {reason}")
-        pytest.skip(reason)
+    bs.require_browser()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,28 +1,14 @@
 """The Learn tab renders, carries the key equations and topics, and every formula is valid KaTeX."""
 
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+import browser_support as bs
 import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom ui.learn import learn_tab\nlearn_tab()\n"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -126,47 +112,14 @@ def test_math_is_structurally_sound(at):
             assert _balanced(inline), inline
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def learn_server(tmp_path_factory):
+    """A Streamlit server showing only the Learn tab (skips, or fails in CI, without a browser)."""
+    bs.require_browser()
     page = tmp_path_factory.mktemp("learn") / "learn_page.py"
     page.write_text(SCRIPT)
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(page),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with bs.streamlit_server(script=page) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.browser
@@ -174,7 +127,7 @@ def test_katex_renders_every_formula(learn_server, at):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = bs.launch(pw)
         try:
             page = browser.new_page()
             page.goto(learn_server)
