@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
-from ui import compute, limits, links, live
+from ui import compute, controls, limits, links, live
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 OVERFLOW = {"cell": "rnn", "activation": "linear", "recurrent_scale": "1.5", "seq_len": "500"}
@@ -262,3 +263,53 @@ def test_link_parsing_and_caps_units():
     cfg = Config(cell="lstm", forget_bias=1.0, truncation=7, seq_len=30)
     assert links.query_for(cfg, 200, 5) == cfg.to_query()
     assert Config.from_query(links.query_for(cfg, 50, 5)) == cfg
+
+
+class Recording(dict):
+    """Session state that remembers which keys the app assigned (each one is pushed back to the browser)."""
+
+    def __init__(self):
+        super().__init__()
+        self.assigned = []
+
+    def __setitem__(self, key, value):
+        self.assigned.append(key)
+        super().__setitem__(key, value)
+
+    def update(self, other=()):
+        for key, value in dict(other).items():
+            self[key] = value
+
+
+def test_reruns_assign_only_missing_or_clamped_widget_values(monkeypatch):
+    state = Recording()
+    monkeypatch.setattr(controls, "st", SimpleNamespace(session_state=state, query_params=SimpleNamespace(to_dict=dict)))
+    cap = limits.caps({})
+    controls._prepare_state(cap)  # first load: every widget gets its value
+    assert set(links.widget_values(Config())) <= set(state.assigned)
+    state.assigned.clear()
+    dict.__setitem__(state, "seq_len", 201)  # the browser moved a slider
+    controls._prepare_state(cap)
+    assert state.assigned == []  # nothing is re-sent that could overwrite newer key presses
+    dict.__setitem__(state, "truncation", 30)
+    dict.__setitem__(state, "seq_len", 20)
+    del state["k1"]  # a widget Streamlit dropped while it was hidden
+    controls._prepare_state(cap)
+    assert sorted(state.assigned) == ["k1", "truncation"] and state["truncation"] == 20 and state["seq_len"] == 20
+
+
+def test_shrinking_T_still_clamps_k_and_the_graph_step():
+    at = page({"cell": "lstm", "truncation": "40"}, tab="Unrolled graph")
+    at.slider(key="graph_step").set_value(45).run()
+    at.sidebar.slider(key="seq_len").set_value(20).run()
+    assert at.sidebar.slider(key="truncation").value == 20 and at.sidebar.slider(key="truncation").max == 20
+    assert at.slider(key="graph_step").value == 19 and not at.exception
+
+
+def test_task_select_shows_short_labels_and_the_description_below():
+    at = page()
+    task = at.sidebar.selectbox(key="task")
+    assert task.options == ["adding problem", "first input", "copy (delayed recall)", "noisy sine"]
+    assert "Add the two marked numbers; answer at the last step." in [c.value for c in at.sidebar.caption]
+    task.select("first").run()
+    assert "Recall the first input at the last step." in [c.value for c in at.sidebar.caption]

@@ -13,13 +13,15 @@ from engine.config import field_info
 from . import limits, links
 
 LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "full": "full BPTT", "k": "truncated every k steps", "k1k2": "TBPTT(k1, k2)"}
+# Short enough for the sidebar's select box; the task's full description goes in a caption under it.
+TASK_LABELS = {"adding": "adding problem", "first": "first input", "copy": "copy (delayed recall)", "sine": "noisy sine"}
 HELP = {
     "cell": "RNN: every step back multiplies the gradient by W_hh and phi', so it vanishes or explodes geometrically. "
     "LSTM: the cell state c_t is an additive path, scaled only by the forget gate. GRU: the update gate z gives a similar shortcut.",
     "activation": "Nonlinearity phi of the vanilla RNN. gamma = max |phi'| bounds each backward step: 1 for tanh, ReLU and linear, "
     "1/4 for sigmoid (which vanishes fastest). Saturated tanh units and dead ReLUs pass no gradient.",
-    "task": "Where the loss sits. adding and first: one loss at the last step, so the gradient must travel all the way back. "
-    "copy and sine: a loss at every step, so short paths dominate the total.",
+    "task": "Where the loss sits. Adding problem and first input: one loss at the last step, so the gradient must travel all the way "
+    "back. Copy and noisy sine: a loss at every step, so short paths dominate the total. In links: adding, first, copy, sine.",
     "seq_len": "Steps T the network is unrolled over. The gradient reaching step 0 is a product of T Jacobians: "
     "longer sequences make vanishing or exploding plain to see.",
     "hidden_size": "Hidden units H. With orthogonal or identity init the per-step gain does not depend on H.",
@@ -73,10 +75,17 @@ def _prepare_state(cap: dict) -> tuple[list, list]:
         values, errors, warnings = links.parse(st.query_params.to_dict(), cap)
         state["_link_loaded"] = True
         state.update(values)
-    defaults = links.widget_values(Config())
-    values, _ = limits.fit({k: state[k] if k in state else v for k, v in defaults.items()}, cap)
-    state.update(values)  # assigned before the widgets are drawn, so no value can fall outside a slider
+    current = {k: state[k] if k in state else v for k, v in links.widget_values(Config()).items()}
+    values, _ = limits.fit(current, cap)
+    # Only what is missing or was clamped (k > new T): assigning a widget's key makes Streamlit push that value back to
+    # the browser, which would overwrite key presses made while this run was in flight.
+    state.update(changed(state, values))
     return errors, warnings
+
+
+def changed(state, values: dict) -> dict:
+    """The entries of values that state lacks or holds a different value for: the only ones worth assigning."""
+    return {k: v for k, v in values.items() if k not in state or state[k] != v}
 
 
 def _select(name: str, label: str, options, disabled: bool = False, fmt=None):
@@ -112,7 +121,8 @@ def sidebar() -> Settings:
         _slider("forget_bias", "Forget-gate bias (LSTM only)", rng, step=0.25, disabled=s["cell"] != "lstm")
 
         st.header("Task")
-        _select("task", "Task", tuple(TASKS), fmt=lambda t: f"{t}: {TASKS[t].description}")
+        _select("task", "Task", tuple(TASKS), fmt=lambda t: TASK_LABELS.get(t, t))
+        st.caption(task_caption(s["task"]))
         _slider("seq_len", "Sequence length T", rng)
         _slider("batch_size", "Batch size B", rng)
         _number("seed", "Seed", rng, 1, "%d")
@@ -139,6 +149,12 @@ def sidebar() -> Settings:
             st.caption(f"Computing on: {resolve_device('auto')} (chosen automatically).")
     config, error = read_config(s)
     return Settings(config, int(s["steps"]), int(s["every"]), error, errors, warnings)
+
+
+def task_caption(task: str) -> str:
+    """The task's full description as a sentence, shown under the select box that holds only its short label."""
+    text = TASKS[task].description
+    return f"{text[0].upper()}{text[1:]}."
 
 
 def read_config(values) -> tuple[Config | None, str | None]:

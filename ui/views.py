@@ -133,7 +133,8 @@ def graph_tab(cfg) -> None:
         T, step = cfg.seq_len, 0
         if T > 1:
             state = st.session_state
-            state["graph_step"] = min(state.get("graph_step", T - 1), T - 1)  # keep it inside 0..T-1 when T shrinks
+            if state.get("graph_step", T) > T - 1:  # new, or T shrank: assign only then (an assignment overrides the browser)
+                state["graph_step"] = T - 1
             step = st.slider("Time step of the cell", 0, T - 1, key="graph_step", help="Which step's gates and gradient to show.")
         chart("cell", cfg, "fig_cell", step=step)
 
