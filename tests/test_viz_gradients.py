@@ -179,3 +179,26 @@ def test_decay_summary_counts_steps_only_inside_the_truncation_horizon():
     text = decay_summary(run(Config(seq_len=50, truncation=10)))
     assert "after 9 steps" in text and "exactly 0 beyond the truncation horizon, 10 steps back" in text
     assert "after 49 steps" in decay_summary(run(Config(seq_len=50)))
+
+
+def above_plot(fig) -> list:
+    """The notes placed above the plot area, nearest first."""
+    notes = [a for a in fig.layout.annotations if a.yref == "paper" and a.y == 1 and a.yanchor == "bottom"]
+    return sorted(notes, key=lambda a: a.yshift or 0)
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm_trunc", "overflow"])
+def test_decay_note_sits_above_the_plot_clear_of_data_title_and_overflow_message(traces, name):
+    tr = traces[name]
+    fig = grad_norm_curve(tr)
+    notes = above_plot(fig)
+    words = decay_summary(tr).rstrip(".").replace(". ", " ").split()
+    assert notes[0].text.replace("<br>", " ").split() == words and not notes[0].yshift  # nearest the plot, all its text
+    top = 0
+    for note in notes:  # each one starts above the lines of the ones below it
+        assert (note.yshift or 0) >= top
+        top = (note.yshift or 0) + 17 * (note.text.count("<br>") + 1)
+    title_px = (1 - fig.layout.title.y) * fig.layout.height  # the title's centre, from the top of the figure
+    assert title_px + 12 <= fig.layout.margin.t - top  # the notes stay below the title
+    if tr.nonfinite:
+        assert len(notes) == 2 and tr.overflow_message() in notes[1].text.replace("<br>", " ").replace("<b>", "").replace("</b>", "")

@@ -1,12 +1,14 @@
 """Live training views read a TrainingLog faithfully: loss, clipping, the growing heatmap, divergence."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from engine import Config, Snapshot, TrainingLog, train
-from viz.training import clip_chart, grad_heatmap, loss_curve, training_dashboard
+from viz.theme import log_ticks
+from viz.training import NO_CLIP, clip_chart, grad_heatmap, loss_curve, training_dashboard
 
 CFG = Config(seq_len=20, hidden_size=8, batch_size=4, clip="norm", clip_threshold=0.05)
 
@@ -121,3 +123,30 @@ def fake_log(snapshots: int, T: int) -> TrainingLog:
         trace = SimpleNamespace(grad_h=np.exp(rng.normal(size=T)))
         log.add(Snapshot(step=int(steps[0]), trace=trace, history=history))
     return log
+
+
+def test_one_norm_line_when_nothing_is_clipped():
+    log = log_of(train(replace(CFG, clip="none"), steps=4, every=2))
+    fig = clip_chart(log)
+    assert [t.name for t in fig.data] == [NO_CLIP]  # not a grey line hidden under an identical blue one
+    assert np.allclose(fig.data[0].y, log.arrays()["grad_norm_before"])
+    assert [t.name for t in training_dashboard(log).data if t.yaxis == "y2"] == [NO_CLIP]
+    never = log_of(train(replace(CFG, clip_threshold=1e6), steps=4, every=2))  # clipping on, threshold never reached
+    assert [t.name for t in clip_chart(never, threshold=1e6).data] == [NO_CLIP, "threshold 1e+06"]
+
+
+def test_log_ticks_label_only_what_fits():
+    assert log_ticks([0.3, 0.9], plot_px=210) == {}  # under one decade Plotly's own linear labels are fine
+    assert log_ticks([0.1, 2.0], [np.nan, 0.0, -1.0], plot_px=210) == {"dtick": "D2"}  # 1, 2, 5 per decade
+    assert log_ticks([1e-3, 1.0], plot_px=290) == {"dtick": "D2"} and log_ticks([1e-3, 1.0], plot_px=210) == {"dtick": 1}
+    assert log_ticks([1e-20, 1.0], plot_px=210) == {} and log_ticks(plot_px=210) == {}
+
+
+def test_dashboard_fits_a_window_and_never_labels_every_digit():
+    history = dict(step=np.arange(4), loss=[1.0, 0.5, 0.2, 0.1], grad_norm_before=[1e-2, 1.0, 1e2, 1e3], clipped=[0, 0, 1, 1])
+    log = TrainingLog()
+    log.add(Snapshot(step=0, trace=SimpleNamespace(grad_h=np.ones(5)), history=dict(history, grad_norm_after=[1e-2, 1.0, 5.0, 5.0])))
+    fig = training_dashboard(log, baseline=1.0, threshold=5.0)
+    assert 620 <= fig.layout.height <= 680
+    assert fig.layout.yaxis.dtick == "D2" and fig.layout.yaxis2.dtick == 1  # 1 decade: 1, 2, 5; 5 decades: decades only
+    assert loss_curve(log).layout.yaxis.dtick == "D2"

@@ -8,10 +8,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .downsample import log_gaps, pick_indices
-from .theme import COLORS, base_layout
+from .theme import COLORS, base_layout, log_ticks
 
 MAX_LINES = 100  # truncation block ends drawn as lines; more would only paint the chart pink
 INK = "#1f2933"
+LINE_PX = 17  # height of one line of note text (13 px font), as frame() reserves it
+PLOT_PX = 290  # height of frame()'s plot area: 480 px less the margins
 _NOTE = dict(showarrow=False, align="left", bgcolor="rgba(255,255,255,0.85)", borderpad=4)
 
 
@@ -46,15 +48,16 @@ def grad_norm_curve(trace) -> go.Figure:
             x=steps, y=y, mode="markers", name="step with a loss", marker=marker, hovertemplate="loss at t = %{x}<extra></extra>"
         )
     shapes, notes = _marks(trace, T)
-    f = trace.decay_factor
-    left = f is None or not np.isfinite(f) or f <= 1.01  # write where the curve is low
-    notes.append(note_annotation("<br>".join(_decay_parts(trace)), 0.01 if left else 0.99, 0.99, "left" if left else "right"))
+    # Above the plot area, under the title: inside it the box hid the bound and the curve's high end.
+    text = "<br>".join(wrap_text(part, 110) for part in _decay_parts(trace))
+    notes.insert(0, note_annotation(text, 0.0, 1.0, "left", "bottom"))
     notes += zero_notes(trace, trace.grad_h, "||dL/dh_t||")
+    above = stack_above(notes)
     fig.update_layout(shapes=shapes, annotations=notes)
     base_layout(fig, "How the gradient flows back in time: ||dL/dh_t|| at each step t", "time step t", "gradient norm (log scale)")
-    frame(fig, lines_above(notes))
+    frame(fig, above)
     fig.update_xaxes(range=[-0.5, T - 0.5])
-    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_yaxes(type="log", exponentformat="power", **log_ticks(*(d.y for d in fig.data), plot_px=PLOT_PX))
     return fig
 
 
@@ -70,9 +73,10 @@ def contrib_bars(trace, log: bool = True) -> go.Figure:
     shapes, notes = _marks(trace, T)
     if log:
         notes += zero_notes(trace, trace.contrib, "the term", top=True)
+    above = stack_above(notes)
     fig.update_layout(shapes=shapes, annotations=notes, bargap=0.1)
     base_layout(fig, "Which time steps the W_hh update learns from", "time step t", "||step t's term of dL/dW_hh||")
-    frame(fig, lines_above(notes))
+    frame(fig, above)
     fig.update_xaxes(range=[-0.5, T - 0.5])
     if log:
         fig.update_yaxes(type="log", exponentformat="power")
@@ -137,15 +141,24 @@ def note_annotation(text: str, x: float, y: float, anchor="left", yanchor="top",
 
 def frame(fig: go.Figure, notes_above: int = 0, height: int = 480, legend: bool = True) -> go.Figure:
     """Legend below the plot, and room above it for a message of `notes_above` lines (call after base_layout)."""
-    margin = dict(t=70 + 17 * notes_above, b=120 if legend else 60)
+    margin = dict(t=70 + LINE_PX * notes_above, b=120 if legend else 60)
     legend_below = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0, traceorder="normal")
-    return fig.update_layout(height=height + 17 * notes_above, margin=margin, legend=legend_below)
+    total = height + LINE_PX * notes_above
+    title = dict(y=1 - 35 / total, yanchor="middle")  # where a 70 px margin centres it, not pushed down onto the notes
+    return fig.update_layout(height=total, margin=margin, legend=legend_below, title=title)
 
 
-def lines_above(notes: list) -> int:
-    """How many text lines the notes placed above the plot area need."""
-    above = [n["text"].count("<br>") + 2 for n in notes if n.get("yref") == "paper" and n.get("y", 0) >= 1 and n.get("yanchor") == "bottom"]
-    return max(above, default=0)
+def stack_above(notes: list) -> int:
+    """Stack the notes placed above the plot area (first one nearest the plot) so none covers another; lines they need."""
+    lines = 0
+    for note in notes:
+        if note.get("yref") == "paper" and note.get("y", 0) >= 1 and note.get("yanchor") == "bottom":
+            note["yshift"] = LINE_PX * lines
+            lines += note["text"].count("<br>") + 2  # its lines plus a gap
+    return lines
+
+
+lines_above = stack_above  # the name viz.connectivity imports
 
 
 def vline_shape(x: float, color: str, dash: str = "solid", width: float = 1.5, xref: str = "x", yref: str = "paper") -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -46,6 +47,7 @@ GATE_NAMES = {
 # Sequential scale for log10 gradient magnitudes; diverging scale for signed activations.
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"
+LABEL_PX = 25  # vertical room one tick label needs on a y axis
 
 
 def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None, height: int = 420) -> go.Figure:
@@ -63,3 +65,22 @@ def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title:
     if y_title is not None:
         fig.update_yaxes(title_text=y_title, gridcolor=GRID)
     return fig
+
+
+def log_ticks(*series, plot_px: float) -> dict:
+    """Tick spacing for a log y axis of plot_px pixels that labels as much as fits without overlap.
+
+    Plotly's own choice on short panels labels every digit 2..9 of a decade (dtick 'D1'),
+    which collides with the decade labels. Under one decade its linear labels are fine.
+    """
+    v = np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in series if s is not None] or [np.zeros(0)])
+    v = v[np.isfinite(v) & (v > 0)]
+    decades = float(np.log10(v.max() / v.min())) if len(v) else 0.0
+    fit = plot_px / LABEL_PX
+    if decades < 1:
+        return {}
+    if 3 * decades <= fit:
+        return dict(dtick="D2")  # 1, 2, 5 in every decade
+    if decades <= fit:
+        return dict(dtick=1)  # decades only
+    return {}  # wide ranges: Plotly labels every few decades

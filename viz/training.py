@@ -8,11 +8,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .downsample import MAX_CELLS, log10_cells, log_gaps, pick_indices, pool_matrix
-from .gradients import frame, note_annotation, vline_shape, wrap_text
-from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout
+from .gradients import PLOT_PX, frame, note_annotation, vline_shape, wrap_text
+from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout, log_ticks
 
 HEAT_TITLE = "log10 ||dL/dh_t||"
 MAX_EVENTS = 500  # clipping-event markers
+HEIGHT = 660  # the dashboard, with tabs, Run/Stop and the progress bar above it, fits a 1000 px window
+MARGIN = dict(l=70, r=30, t=80, b=55)
+PANEL_PX = 0.4 * (HEIGHT - MARGIN["t"] - MARGIN["b"])  # height of the loss and norm panels (y domain 0.6..1)
+NO_CLIP = "gradient norm (no clipping)"
 
 
 def loss_curve(log, baseline: float | None = None) -> go.Figure:
@@ -54,18 +58,19 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
         for t, x, y in titles
     ]
     axis = dict(gridcolor=GRID, zeroline=False, showline=True, linecolor="#9ca3af")
+    top = dict(axis, domain=[0.6, 1.0], type="log", exponentformat="power")  # loss and norm panels
     layout = dict(
         _house(),
-        height=820,
+        height=HEIGHT,
         showlegend=True,
         shapes=loss[1] + clip[1] + heat[1],
         annotations=notes,
-        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="right", x=1.0),
-        margin=dict(l=70, r=30, t=90, b=60),
-        xaxis=dict(axis, domain=[0.0, 0.46], anchor="y", title=dict(text="training step")),
-        yaxis=dict(axis, domain=[0.6, 1.0], anchor="x", type="log", exponentformat="power", title=dict(text="loss")),
-        xaxis2=dict(axis, domain=[0.54, 1.0], anchor="y2", title=dict(text="training step")),
-        yaxis2=dict(axis, domain=[0.6, 1.0], anchor="x2", type="log", exponentformat="power", title=dict(text="gradient norm")),
+        legend=dict(orientation="h", yanchor="bottom", y=1.06, xanchor="right", x=1.0),
+        margin=MARGIN,
+        xaxis=dict(axis, domain=[0.0, 0.46], anchor="y", title=dict(text="training step", standoff=4)),
+        yaxis=dict(top, anchor="x", title=dict(text="loss"), **_ticks(loss[0], PANEL_PX)),
+        xaxis2=dict(axis, domain=[0.54, 1.0], anchor="y2", title=dict(text="training step", standoff=4)),
+        yaxis2=dict(top, anchor="x2", title=dict(text="gradient norm"), **_ticks(clip[0], PANEL_PX)),
         xaxis3=dict(axis, domain=[0.0, 0.9], anchor="y3", title=dict(text="time step t")),
         yaxis3=dict(axis, domain=[0.0, 0.44], anchor="x3", title=dict(text=heat[3])),
     )
@@ -90,8 +95,18 @@ def _single(traces, shapes, notes, title, x_title, y_title, log_y=False) -> go.F
     base_layout(fig, title, x_title, y_title)
     frame(fig)
     if log_y:
-        fig.update_yaxes(type="log", exponentformat="power")
+        fig.update_yaxes(type="log", exponentformat="power", **_ticks(traces, PLOT_PX))
     return fig
+
+
+def _ticks(traces, plot_px: float) -> dict:
+    return log_ticks(*(t["y"] for t in traces if t.get("mode") == "lines"), plot_px=plot_px)
+
+
+def _clipping_off(log, before, after) -> bool:
+    """No clipping configured (duck-typed from the last snapshot's config), or it never changed the norm."""
+    config = getattr(getattr(getattr(log, "last", None), "trace", None), "config", None)
+    return getattr(config, "clip", None) == "none" or np.array_equal(before, after, equal_nan=True)
 
 
 def _history(log, key) -> np.ndarray:
@@ -124,10 +139,13 @@ def _clip_parts(log, threshold, ax):
         return [], [], [_note("no training steps yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)]
     before, after, clipped = _history(log, "grad_norm_before"), _history(log, "grad_norm_after"), _history(log, "clipped") > 0
     i = pick_indices(len(steps))
-    traces = [
-        _line(ax, steps[i], before[i], "norm before clipping", "before: %{y:.4g}", color=COLORS["before"], width=2),
-        _line(ax, steps[i], after[i], "norm after clipping", "after: %{y:.4g}", color=COLORS["after"], width=1.5),
-    ]
+    if _clipping_off(log, before, after):  # the two lines would coincide: the grey one hidden under the blue
+        traces = [_line(ax, steps[i], before[i], NO_CLIP, "norm: %{y:.4g}", color=COLORS["after"], width=2)]
+    else:
+        traces = [
+            _line(ax, steps[i], before[i], "norm before clipping", "before: %{y:.4g}", color=COLORS["before"], width=2),
+            _line(ax, steps[i], after[i], "norm after clipping", "after: %{y:.4g}", color=COLORS["after"], width=1.5),
+        ]
     events = np.nonzero(clipped)[0]
     if len(events):
         events = events[pick_indices(len(events), MAX_EVENTS)]
