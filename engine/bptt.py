@@ -91,7 +91,7 @@ def forward_backward(cell, ops, P, X, target, loss_steps, kind: str, tbptt, ever
     with_c = tape.cs is not None
     dH, dAx = ops.zeros((T, B, H)), ops.zeros((T, B, GH))
     dC = ops.zeros((T, B, H)) if with_c else None
-    shared = cell.__class__.__name__ != "GRU"
+    shared = not cell.split_projection  # RNN/LSTM: one pre-activation feeds both weight matrices
     dAh = dAx if shared else ops.zeros((T, B, GH))
 
     def acc(t, dh, dct, dax, dah):
@@ -109,13 +109,12 @@ def forward_backward(cell, ops, P, X, target, loss_steps, kind: str, tbptt, ever
     dh_last = None
     if every_step and T > 1:
         dh_last = ops.zeros((T, B, H))
-        only_last = ops.zeros((T, B, H))
-        only_last[T - 1] = local[T - 1] * len(loss_steps)  # undo the 1/L of the mean: one step's own loss
+        only_last = {T - 1: local[T - 1] * len(loss_steps)}  # undo the 1/L of the mean: one step's own loss
 
         def acc_last(t, dh, dct, dax, dah):
             dh_last[t] = dh
 
-        sweep(cell, ops, P, tape, only_last, {T - 1}, blocks[:1], acc_last)
+        sweep(cell, ops, P, tape, only_last, set(only_last), blocks[:1], acc_last)
 
     n = float(B)
     grads = {

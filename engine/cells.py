@@ -38,6 +38,8 @@ class Tape:
 class RNN:
     """Elman RNN: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
 
+    split_projection = False  # the x- and h-projections share one pre-activation gradient
+
     def __init__(self, activation: str):
         self.activation = activation
 
@@ -74,6 +76,8 @@ class RNN:
 
 class LSTM:
     """LSTM: i, f, o = sigmoid, g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)."""
+
+    split_projection = False
 
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
@@ -116,6 +120,8 @@ class LSTM:
 
 class GRU:
     """GRU (torch): r, z = sigmoid; n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h = (1-z) n + z h_{t-1}."""
+
+    split_projection = True  # r gates only the h-projection of n, so its two gradients differ
 
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
