@@ -149,14 +149,14 @@ class Model:
         names = GATES[self.cfg.cell]
         if not names:  # vanilla RNN: act holds phi'(a); flat where it is tiny (saturated tanh, dead ReLU)
             return {}, {"h": (act < FLAT_DERIV).mean(axis=(1, 2))}
-        gates, saturation = {}, {}
-        for k, name in enumerate(names):
-            a = act[:, :, k * H : (k + 1) * H]
-            gates[name] = a.mean(axis=1, dtype=np.float64)
-            if name in ("g", "n"):  # tanh: saturated near -1 and 1
-                saturation[name] = (np.abs(a) > SATURATED).mean(axis=(1, 2))
-            else:
-                saturation[name] = ((a > SATURATED) | (a < 1 - SATURATED)).mean(axis=(1, 2))
+        T, B, G = act.shape[0], act.shape[1], len(names)
+        means = act.mean(axis=1, dtype=np.float64)  # (T, G*H), one pass over all gates
+        # One pass for saturation too: sigmoid gates sit flat near 0 and 1, tanh candidates near -1 and 1.
+        centre = np.repeat([0.0 if n in ("g", "n") else 0.5 for n in names], H).astype(act.dtype)
+        half_width = np.repeat([SATURATED if n in ("g", "n") else SATURATED - 0.5 for n in names], H).astype(act.dtype)
+        flat = (np.abs(act - centre) > half_width).reshape(T, B, G, H).mean(axis=(1, 3))  # (T, G)
+        gates = {name: means[:, k * H : (k + 1) * H] for k, name in enumerate(names)}
+        saturation = {name: flat[:, k] for k, name in enumerate(names)}
         return gates, saturation
 
 

@@ -169,3 +169,21 @@ def test_decay_fit_stays_inside_the_truncation_horizon():
     t = run(Config(activation="linear", recurrent_scale=0.8, task="sine", seq_len=40, truncation=10, dtype="float64"))
     assert t.decay_factor == pytest.approx(0.8, rel=1e-6)
     assert decay_factor(np.array([5.0, 0.0, 0.25, 0.5, 1.0]), first=2) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gate_means_and_saturation_shares(cell):
+    cfg = Config(cell=cell, seq_len=12, hidden_size=6, batch_size=5, recurrent_scale=2.5, init="normal",
+                 forget_bias=4.0 if cell == "lstm" else 0.0)
+    model = Model(cfg)
+    batch = model.batch(0)
+    p = model.forward_backward(batch)
+    trace = model.record(batch, p, model.clip(p.grads))
+    act = np.asarray(p.tape.act, dtype=np.float64)
+    for k, name in enumerate({"lstm": "ifgo", "gru": "rzn"}[cell]):
+        a = act[:, :, k * 6 : (k + 1) * 6]
+        np.testing.assert_allclose(trace.gates[name], a.mean(axis=1), rtol=1e-6)
+        flat = np.abs(a) > 0.95 if name in "gn" else (a > 0.95) | (a < 0.05)
+        np.testing.assert_allclose(trace.saturation[name], flat.mean(axis=(1, 2)))
+    if cell == "lstm":
+        assert trace.saturation["f"].mean() > 0.5  # a forget bias of 4 pins f near 1
