@@ -78,6 +78,14 @@ class NumpyOps:
     def cat(self, parts):
         return np.concatenate(parts, axis=-1)
 
+    def gate_product(self, parts, fac):
+        """cat(parts) * fac without the intermediate concatenation (the batched connectivity pass is memory-bound)."""
+        n = parts[0].shape[-1]
+        out = np.empty(parts[0].shape[:-1] + (n * len(parts),), dtype=np.result_type(parts[0], fac))
+        for k, part in enumerate(parts):
+            np.multiply(part, fac[..., k * n : (k + 1) * n], out=out[..., k * n : (k + 1) * n])
+        return out
+
     def clip(self, a, lo, hi):
         return np.clip(a, lo, hi)
 
@@ -138,6 +146,9 @@ class TorchOps:
 
     def cat(self, parts):
         return torch.cat(parts, dim=-1)
+
+    def gate_product(self, parts, fac):
+        return torch.cat(parts, dim=-1) * fac
 
     def clip(self, a, lo, hi):
         return torch.clamp(a, lo, hi)

@@ -50,7 +50,16 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
 
 
 def _mean_norm(ops, a) -> np.ndarray:
-    """Batch mean of per-sequence L2 norms, (R, B, n) -> (R,), summed in float64."""
+    """Batch mean of per-sequence L2 norms, (R, B, n) -> (R,).
+
+    Summed in the array's precision; rows whose float32 sum of squares overflowed (finite
+    values above ~1e19) are summed again in float64, so no finite norm is reported as inf.
+    """
     a = ops.to_numpy(a)
     with np.errstate(all="ignore"):
-        return np.sqrt(np.einsum("rbi,rbi->rb", a, a, dtype=np.float64)).mean(-1)
+        sq = np.einsum("rbi,rbi->rb", a, a)
+        bad = ~np.isfinite(sq)
+        if bad.any():
+            sq = sq.astype(np.float64)
+            sq[bad] = np.einsum("ni,ni->n", a[bad], a[bad], dtype=np.float64)
+        return np.sqrt(sq, dtype=np.float64).mean(-1)
