@@ -61,3 +61,14 @@ def test_subsampled_rows_and_batch_are_the_same_numbers():
 def test_connectivity_off_by_default():
     t = run(Config(seq_len=5))
     assert t.conn_x is None and t.conn_h is None
+
+
+def test_norms_of_large_finite_float32_values_stay_finite():
+    from engine.backend import NumpyOps
+    from engine.connectivity import _mean_norm
+
+    a = np.full((2, 3, 4), 1e20, dtype=np.float32)  # squares overflow float32, not float64
+    a[1] = 1.0
+    np.testing.assert_allclose(_mean_norm(NumpyOps("float32"), a), [2e20, 2.0], rtol=1e-6)
+    a[0, 0, 0] = np.inf
+    assert _mean_norm(NumpyOps("float32"), a)[0] == np.inf
