@@ -63,12 +63,22 @@ def test_connectivity_off_by_default():
     assert t.conn_x is None and t.conn_h is None
 
 
-def test_norms_of_large_finite_float32_values_stay_finite():
+def test_norms_of_tiny_and_large_float32_values_are_exact():
     from engine.backend import NumpyOps
     from engine.connectivity import _mean_norm
 
-    a = np.full((2, 3, 4), 1e20, dtype=np.float32)  # squares overflow float32, not float64
+    a = np.full((3, 3, 4), 1e20, dtype=np.float32)  # squares overflow float32, not float64
     a[1] = 1.0
-    np.testing.assert_allclose(_mean_norm(NumpyOps("float32"), a), [2e20, 2.0], rtol=1e-6)
+    a[2] = 1e-25  # squares underflow float32 to 0, not float64
+    np.testing.assert_allclose(_mean_norm(NumpyOps("float32"), a), [2e20, 2.0, 2e-25], rtol=1e-6)
     a[0, 0, 0] = np.inf
     assert _mean_norm(NumpyOps("float32"), a)[0] == np.inf
+
+
+def test_float32_connectivity_keeps_tiny_entries():
+    """Vanishing rows reach ~1e-20 and below: float32 must not flush their norms to 0."""
+    cfg = Config(cell="lstm", task="first", seq_len=120, hidden_size=16, batch_size=4)
+    lo, hi = run(cfg, connectivity=True), run(cfg.replace(dtype="float64"), connectivity=True)
+    tril = np.tril(np.ones((120, 120), dtype=bool))
+    assert hi.conn_x[tril].min() < 1e-19
+    np.testing.assert_allclose(lo.conn_x[tril], hi.conn_x[tril], rtol=2e-3)
