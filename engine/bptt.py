@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass
 class Pass:
@@ -128,20 +130,28 @@ def forward_backward(cell, ops, P, X, target, loss_steps, kind: str, tbptt, ever
     return Pass(tape, loss_seq, grads, dH, dC, dAh, local, dh_last)
 
 
-def contrib_norms(ops, dah, hprev, batch_size: int):
-    """||sum_b dah[t, b] outer hprev[t, b]||_F / B for every t: step t's term of dL/dW_hh.
+def contrib_norms(dah, hprev, batch_size: int) -> np.ndarray:
+    """||sum_b dah[t, b] outer hprev[t, b]||_F / B for every t: step t's term of dL/dW_hh (numpy in, float64 out).
 
-    Uses the B x B Gram matrices (||A^T H||_F^2 = <A A^T, H H^T>) when that is cheaper.
+    Each step's factors are scaled by their largest magnitude first, so that neither tiny
+    (vanishing) nor huge (exploding) gradients underflow or overflow in the squares. Uses
+    the B x B Gram matrices (||A^T H||_F^2 = <A A^T, H H^T>) when that is cheaper.
     """
     T, B, GH = dah.shape
     H = hprev.shape[-1]
-    if B * (GH + H) <= GH * H:
-        g1 = dah @ dah.swapaxes(1, 2)
-        g2 = hprev @ hprev.swapaxes(1, 2)
-        sq = (g1 * g2).sum((1, 2))
-        return ops.sqrt(ops.clip(sq, 0, None)) / batch_size
-    out = ops.zeros((T,))
-    for t in range(T):
-        m = dah[t].T @ hprev[t]
-        out[t] = ops.sqrt((m * m).sum())
-    return out / batch_size
+    with np.errstate(all="ignore"):
+        a, sa = _scaled(dah)
+        h, sh = _scaled(hprev)
+        if B * (GH + H) <= GH * H:
+            sq = ((a @ a.swapaxes(1, 2)) * (h @ h.swapaxes(1, 2))).sum((1, 2))
+        else:
+            sq = np.array([np.square(a[t].T @ h[t]).sum() for t in range(T)])
+        return np.sqrt(np.clip(sq, 0, None)) * sa * sh / batch_size
+
+
+def _scaled(x) -> tuple[np.ndarray, np.ndarray]:
+    """x[t] / max|x[t]| in float64, and the scales (1 where the step is all zero or not finite)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = np.abs(x).max(axis=(1, 2))
+    scale = np.where(np.isfinite(m) & (m > 0), m, 1.0)
+    return x / scale[:, None, None], np.where(np.isfinite(m), scale, m)

@@ -76,7 +76,7 @@ class Model:
             grad_c = safe_norm(ops.to_numpy(p.dc), axis=-1).mean(axis=1) if p.dc is not None else None
             grad_last = safe_norm(ops.to_numpy(p.dh_last), axis=-1).mean(axis=1) if p.dh_last is not None else None
             hprev = p.tape.hs[:-1]
-            contrib = np.asarray(ops.to_numpy(contrib_norms(ops, p.dah, hprev, cfg.batch_size)), dtype=np.float64)
+            contrib = contrib_norms(ops.to_numpy(p.dah), ops.to_numpy(hprev), cfg.batch_size)
             act = ops.to_numpy(p.tape.act)
             gates, saturation = self._gate_records(act, H)
             hs = ops.to_numpy(p.tape.hs[1:])
@@ -89,7 +89,8 @@ class Model:
             conn_x = conn_h = rows = None
             if conn:
                 x, target, _ = self.inputs(batch)
-                row_targets = ops.asarray(np.eye(self.task.output_size)[batch.row_targets()] if batch.kind == "ce" else batch.row_targets())
+                rows = np.array(batch.row_targets())  # a writable copy of a broadcast view
+                row_targets = ops.asarray(np.eye(self.task.output_size)[rows] if batch.kind == "ce" else rows)
                 conn_x, conn_h, rows = connectivity(self.cell, ops, self.views, p.tape, x, row_targets, batch.kind, conn_rows, conn_batch)
             loss = float(np.mean(ops.to_numpy(p.loss_seq).astype(np.float64)))
         finite_h = np.isfinite(hs).reshape(cfg.seq_len, -1).all(axis=1)

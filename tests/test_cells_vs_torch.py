@@ -80,3 +80,16 @@ def test_float32_close_to_float64():
     a, b = run(cfg), run(cfg.replace(dtype="float64"))
     np.testing.assert_allclose(a.grad_h, b.grad_h, rtol=1e-4)
     assert abs(a.loss - b.loss) < 1e-5
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_torch_backend_records_the_same_trace(cell):
+    """The CUDA code path (torch backend), run on the CPU, gives the numpy backend's trace."""
+    from engine.model import run
+
+    cfg = Config(cell=cell, task="copy", seq_len=15, hidden_size=6, batch_size=3, dtype="float64", truncation=4)
+    a, b = run(cfg, connectivity=True, backend="torch"), run(cfg, connectivity=True)
+    for name in ("grad_h", "grad_h_band", "contrib", "conn_x", "conn_h", "hidden", "bound"):
+        if getattr(b, name) is not None:
+            np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-15, err_msg=name)
+    assert a.loss == pytest.approx(b.loss, rel=1e-12) and a.gates.keys() == b.gates.keys()

@@ -123,14 +123,24 @@ def test_contrib_is_the_norm_of_each_steps_weight_gradient_term():
 def test_contrib_gram_and_direct_paths_agree():
     from engine.bptt import contrib_norms
 
-    ops = NumpyOps("float64")
     rng = np.random.default_rng(0)
     dah, hp = rng.standard_normal((5, 40, 6)), rng.standard_normal((5, 40, 3))  # B large: direct path
-    direct = contrib_norms(ops, dah, hp, 40)
+    direct = contrib_norms(dah, hp, 40)
     expected = [np.linalg.norm(dah[t].T @ hp[t]) / 40 for t in range(5)]
     np.testing.assert_allclose(direct, expected, rtol=1e-12)
     dah, hp = rng.standard_normal((5, 2, 60)), rng.standard_normal((5, 2, 30))  # B small: Gram path
-    np.testing.assert_allclose(contrib_norms(ops, dah, hp, 2), [np.linalg.norm(dah[t].T @ hp[t]) / 2 for t in range(5)], rtol=1e-10)
+    np.testing.assert_allclose(contrib_norms(dah, hp, 2), [np.linalg.norm(dah[t].T @ hp[t]) / 2 for t in range(5)], rtol=1e-10)
+    tiny = (dah * 1e-30).astype(np.float32)  # squares would underflow float32 (and nearly float64)
+    np.testing.assert_allclose(contrib_norms(tiny, hp, 2), contrib_norms(dah, hp, 2) * 1e-30, rtol=1e-6)
+
+
+def test_float32_traces_keep_tiny_gradients():
+    """A vanishing LSTM reaches ~1e-25: float32 records must not flush contrib or grad_h to 0."""
+    cfg = Config(cell="lstm", task="first", seq_len=150, hidden_size=16, batch_size=4)
+    lo, hi = run(cfg), run(cfg.replace(dtype="float64"))
+    assert hi.grad_h.min() < 1e-20 and hi.contrib[1:].min() < 1e-20
+    np.testing.assert_allclose(lo.grad_h, hi.grad_h, rtol=1e-3)
+    np.testing.assert_allclose(lo.contrib[1:], hi.contrib[1:], rtol=1e-3)
 
 
 @pytest.mark.parametrize("cell,init", [("rnn", "normal"), ("lstm", "orthogonal"), ("gru", "torch"), ("rnn", "identity")])
