@@ -143,15 +143,19 @@ def contrib_norms(dah, hprev, batch_size: int) -> np.ndarray:
         a, sa = _scaled(dah)
         h, sh = _scaled(hprev)
         if B * (GH + H) <= GH * H:
-            sq = ((a @ a.swapaxes(1, 2)) * (h @ h.swapaxes(1, 2))).sum((1, 2))
+            sq = ((a @ a.swapaxes(1, 2)) * (h @ h.swapaxes(1, 2))).sum((1, 2), dtype=np.float64)
         else:
-            sq = np.array([np.square(a[t].T @ h[t]).sum() for t in range(T)])
+            sq = np.array([np.square(a[t].T @ h[t]).sum(dtype=np.float64) for t in range(T)])
         return np.sqrt(np.clip(sq, 0, None)) * sa * sh / batch_size
 
 
 def _scaled(x) -> tuple[np.ndarray, np.ndarray]:
-    """x[t] / max|x[t]| in float64, and the scales (1 where the step is all zero or not finite)."""
-    x = np.asarray(x, dtype=np.float64)
-    m = np.abs(x).max(axis=(1, 2))
+    """x[t] / max|x[t]| (in x's own precision: the scaled values are O(1)), and the float64 scales.
+
+    Steps that are all zero or not finite keep scale 1 (their non-finite values then show in the result).
+    """
+    x = np.asarray(x)
+    m = np.maximum(x.max(axis=(1, 2)), -x.min(axis=(1, 2))).astype(np.float64)
     scale = np.where(np.isfinite(m) & (m > 0), m, 1.0)
-    return x / scale[:, None, None], np.where(np.isfinite(m), scale, m)
+    # Divide (not multiply by 1/scale): 1/scale overflows float32 when the scale is a denormal.
+    return x / scale.astype(x.dtype)[:, None, None], np.where(np.isfinite(m), scale, m)

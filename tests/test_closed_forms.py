@@ -130,8 +130,9 @@ def test_contrib_gram_and_direct_paths_agree():
     np.testing.assert_allclose(direct, expected, rtol=1e-12)
     dah, hp = rng.standard_normal((5, 2, 60)), rng.standard_normal((5, 2, 30))  # B small: Gram path
     np.testing.assert_allclose(contrib_norms(dah, hp, 2), [np.linalg.norm(dah[t].T @ hp[t]) / 2 for t in range(5)], rtol=1e-10)
-    tiny = (dah * 1e-30).astype(np.float32)  # squares would underflow float32 (and nearly float64)
-    np.testing.assert_allclose(contrib_norms(tiny, hp, 2), contrib_norms(dah, hp, 2) * 1e-30, rtol=1e-6)
+    for factor in (1e-30, 1e-39, 1e30):  # squares would underflow / overflow float32; 1e-39 is a float32 denormal
+        scaled = (dah * factor).astype(np.float32)
+        np.testing.assert_allclose(contrib_norms(scaled, hp, 2), contrib_norms(dah, hp, 2) * factor, rtol=1e-3 if factor < 1e-38 else 1e-6)
 
 
 def test_float32_traces_keep_tiny_gradients():
