@@ -82,15 +82,13 @@ class Model:
             hs = ops.to_numpy(p.tape.hs[1:])
             radii, sigmas = self.spectra()
             gamma = GAMMA[cfg.activation] if cfg.cell == "rnn" else None
-            bound = None
-            if gamma is not None:
-                bound = bptt_bound(safe_norm(ops.to_numpy(p.local), axis=-1), gamma * sigmas[0])
+            bound = None if gamma is None else bptt_bound(safe_norm(ops.to_numpy(p.local), axis=-1), gamma * sigmas[0])
             fit_on = grad_h if grad_last is None else grad_last
             conn_x = conn_h = rows = None
             if conn:
-                x, target, _ = self.inputs(batch)
-                rows = np.array(batch.row_targets())  # a writable copy of a broadcast view
-                row_targets = ops.asarray(np.eye(self.task.output_size)[rows] if batch.kind == "ce" else rows)
+                x = self.inputs(batch)[0]
+                wanted = np.array(batch.row_targets())  # a writable copy of a broadcast view
+                row_targets = ops.asarray(np.eye(self.task.output_size)[wanted] if batch.kind == "ce" else wanted)
                 conn_x, conn_h, rows = connectivity(self.cell, ops, self.views, p.tape, x, row_targets, batch.kind, conn_rows, conn_batch)
             loss = float(np.mean(ops.to_numpy(p.loss_seq).astype(np.float64)))
         finite_h = np.isfinite(hs).reshape(cfg.seq_len, -1).all(axis=1)
