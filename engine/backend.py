@@ -69,9 +69,6 @@ class NumpyOps:
     def log(self, a):
         return np.log(a)
 
-    def sqrt(self, a):
-        return np.sqrt(a)
-
     def amax(self, a, axis):
         return a.max(axis=axis, keepdims=True)
 
@@ -88,9 +85,6 @@ class NumpyOps:
 
     def clip(self, a, lo, hi):
         return np.clip(a, lo, hi)
-
-    def isfinite(self, a):
-        return np.isfinite(a)
 
     def take_rows(self, a, idx):
         return a[idx]
@@ -138,9 +132,6 @@ class TorchOps:
     def log(self, a):
         return torch.log(a)
 
-    def sqrt(self, a):
-        return torch.sqrt(a)
-
     def amax(self, a, axis):
         return a.amax(dim=axis, keepdim=True)
 
@@ -152,9 +143,6 @@ class TorchOps:
 
     def clip(self, a, lo, hi):
         return torch.clamp(a, lo, hi)
-
-    def isfinite(self, a):
-        return torch.isfinite(a)
 
     def take_rows(self, a, idx):
         return a[idx]
