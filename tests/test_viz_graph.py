@@ -6,8 +6,9 @@ from plotly.colors import sample_colorscale
 
 from engine import Config, run
 from engine.bptt import truncation_blocks
-from viz.graph import MAX_W, MIN_W, ZERO, _blocks, cell_diagram, flow, unrolled_graph
+from viz.graph import MAX_W, MIN_W, ZERO, cell_diagram, flow, unrolled_graph
 from viz.theme import COLORS, SEQUENTIAL
+from viz.truncation import block_ends, blocks, horizon_span
 
 SMALL = dict(hidden_size=3, batch_size=2, seed=2)
 
@@ -27,8 +28,10 @@ def _h_nodes(fig):
 
 @pytest.mark.parametrize("T, k1, k2", [(1, 1, 1), (10, 3, 3), (20, 5, 5), (17, 2, 6), (9, 9, 9), (12, 1, 4)])
 def test_blocks_match_the_engine(T, k1, k2):
-    assert _blocks(T, (k1, k2)) == truncation_blocks(T, (k1, k2))
-    assert _blocks(T, None) == truncation_blocks(T, None)
+    assert blocks(T, (k1, k2)) == truncation_blocks(T, (k1, k2))
+    assert blocks(T, None) == truncation_blocks(T, None)
+    assert horizon_span(T, (k1, k2)) == T - truncation_blocks(T, (k1, k2))[0][1]
+    assert block_ends(T, (k1, k2)) == list(range(k1 - 1, T - 1, k1))
 
 
 def test_arrow_width_and_colour_grow_with_the_gradient():

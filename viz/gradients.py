@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from .downsample import log_gaps, pick_indices
 from .theme import COLORS, base_layout, log_ticks
+from .truncation import block_ends, horizon_span
 
 MAX_LINES = 100  # truncation block ends drawn as lines; more would only paint the chart pink
 INK = "#1f2933"
@@ -89,7 +90,7 @@ def truncation_marks(trace, T: int) -> tuple[list, list]:
     if not tbptt:
         return [], []
     k1, k2 = tbptt
-    ends = [e for e in range(k1 - 1, T - 1, k1)]
+    ends = block_ends(T, tbptt)
     label = f"truncated BPTT: detach every {k1} steps" if k1 == k2 else f"TBPTT({k1}, {k2}): every {k1} steps, back {k2} steps"
     if len(ends) > MAX_LINES:
         label += f" ({len(ends)} block ends, too many to draw)"
@@ -210,16 +211,6 @@ def _curve(fig, x, values, name, color, dash="solid", width=2.0, **kw):
         fig.data[-1].hoverinfo = "skip"
 
 
-def _horizon_span(trace, T: int) -> int:
-    """How many steps the last loss's gradient reaches back: T, or less under truncated BPTT."""
-    tbptt = getattr(trace.config, "tbptt", None)
-    if not tbptt:
-        return T
-    k1, k2 = tbptt
-    first = ((T - 1) // k1) * k1  # start of the last block, as in engine.bptt.truncation_blocks
-    return T - max(0, first + k1 - k2)
-
-
 def _decay_parts(trace) -> list[str]:
     T = len(trace.grad_h)
     f = trace.decay_factor
@@ -231,7 +222,7 @@ def _decay_parts(trace) -> list[str]:
         else:
             parts = ["No decay factor: fewer than two finite, non-zero values of ||dL/dh_t|| to fit"]
     else:
-        span = _horizon_span(trace, T)
+        span = horizon_span(T, getattr(trace.config, "tbptt", None))
         n = min(100, span - 1)
         with np.errstate(over="ignore"):
             total = math.exp(min(n * math.log(f), 700.0))

@@ -8,6 +8,7 @@ from plotly.colors import sample_colorscale
 
 from .gates import overflow_note
 from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout
+from .truncation import blocks
 
 ZERO = "#cbd5e1"  # faint grey: no gradient crosses this edge
 EDGE = "#9ca3af"  # forward edges
@@ -16,22 +17,11 @@ MIN_W, MAX_W = 1.0, 9.0  # arrow widths of the smallest and the largest gradient
 ROW = {"x": 0.0, "h": 1.0, "back": 1.45, "y": 2.2}  # heights of the rows; backward arrows run above h
 
 
-def _blocks(T: int, tbptt):
-    """[(end, lowest step reached, first loss step)], last block first, exactly as engine.bptt.truncation_blocks.
-
-    A block starts every k1 steps; its backprop reaches down to first + k1 - k2 (k1 = k2: detach every k1 steps).
-    """
-    if tbptt is None:
-        return [(T - 1, 0, 0)]
-    k1, k2 = tbptt
-    return [(min(first + k1, T) - 1, max(0, first + k1 - k2), first) for first in range(0, T, k1)][::-1]
-
-
 def flow(T: int, tbptt, loss_steps):
     """passes[t]: some loss's gradient goes on from h_t to h_{t-1}; cuts: steps it reaches but stops at."""
     reached, passes = np.zeros(T, bool), np.zeros(T, bool)
     losses = np.asarray(loss_steps, dtype=int)
-    for end, lo, first in _blocks(T, tbptt):
+    for end, lo, first in blocks(T, tbptt):
         mine = losses[(losses >= first) & (losses <= end)]
         if mine.size:
             reached[lo : mine.max() + 1] = True
