@@ -84,22 +84,22 @@ class LSTM:
         H = P["weight_hh"].shape[1]
         # tanh(x) = 2 sigmoid(2x) - 1: with the g rows doubled, one sigmoid call serves all four gates.
         scale = ops.asarray(np.repeat([1.0, 1.0, 2.0, 1.0], H))
-        xproj = (ops.mm(X, P["weight_ih"].T) + (P["bias_ih"] + P["bias_hh"])) * scale  # (T, B, 4H)
-        hs, cs = ops.zeros((T + 1, B, H)), ops.zeros((T + 1, B, H))
-        act, tcs = ops.empty((T, B, 4 * H)), ops.empty((T, B, H))
-        whh_t = P["weight_hh"].T * scale
+        act = ops.mm(X, P["weight_ih"].T) + (P["bias_ih"] + P["bias_hh"])  # x-projections, turned into gates in place
+        act *= scale
+        hs, cs, tcs = ops.zeros((T + 1, B, H)), ops.zeros((T + 1, B, H)), ops.empty((T, B, H))
+        # The loop runs on torch views with in-place ops: no temporaries, one GEMM and five small kernels a step.
+        w = ops.tensor(P["weight_hh"].T * scale)
+        A, Hs, Cs, Tc = (ops.tensor(v).unbind(0) for v in (act, hs, cs, tcs))
+        I, F, S, O = (v.unbind(0) for v in ops.tensor(act).view(T, B, 4, H).unbind(2))  # S = sigmoid(2 a_g)
         for t in range(T):
-            a = act[t]
-            a[:] = ops.sigmoid(xproj[t] + ops.mm(hs[t], whh_t))  # (B, 4H)
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            g *= 2
-            g -= 1
-            ct = f * cs[t] + i * g
-            cs[t + 1] = ct
-            tcs[t] = ops.tanh(ct)
-            hs[t + 1] = o * tcs[t]
-        # Local derivatives for BPTT, over all steps at once: d pre / d c_t for i, f, g; d pre_o / d h_t.
+            A[t].addmm_(Hs[t], w).sigmoid_()
+            c = torch.mul(F[t], Cs[t], out=Cs[t + 1])
+            c.addcmul_(I[t], S[t], value=2).sub_(I[t])  # + i (2 S - 1) = + i g
+            torch.mul(O[t], torch.tanh(c, out=Tc[t]), out=Hs[t + 1])
         i, f, g, o = act[..., :H], act[..., H : 2 * H], act[..., 2 * H : 3 * H], act[..., 3 * H :]
+        g *= 2
+        g -= 1
+        # Local derivatives for BPTT, over all steps at once: d pre / d c_t for i, f, g; d pre_o / d h_t.
         fac = ops.empty((T, B, 4 * H))
         fac[..., :H] = g * i * (1 - i)
         fac[..., H : 2 * H] = cs[:-1] * f * (1 - f)
