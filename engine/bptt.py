@@ -130,32 +130,48 @@ def forward_backward(cell, ops, P, X, target, loss_steps, kind: str, tbptt, ever
     return Pass(tape, loss_seq, grads, dH, dC, dAh, local, dh_last)
 
 
+# Per-step factors whose largest magnitude lies in this range (or is 0) are squared as they
+# are: their products neither underflow nor overflow in the array's precision. Others are
+# divided by that magnitude first.
+SAFE_MAGNITUDE = {4: (1e-12, 1e12), 8: (1e-100, 1e100)}  # by itemsize: float32, float64
+
+
 def contrib_norms(dah, hprev, batch_size: int) -> np.ndarray:
     """||sum_b dah[t, b] outer hprev[t, b]||_F / B for every t: step t's term of dL/dW_hh (numpy in, float64 out).
 
-    Each step's factors are scaled by their largest magnitude first, so that neither tiny
-    (vanishing) nor huge (exploding) gradients underflow or overflow in the squares. Uses
-    the B x B Gram matrices (||A^T H||_F^2 = <A A^T, H H^T>) when that is cheaper.
+    Uses the B x B Gram matrices (||A^T H||_F^2 = <A A^T, H H^T>, summed in float64) when
+    that is cheaper. Steps with vanishing (or huge) factors are rescaled by their largest
+    magnitude, so their squares keep full relative precision; a step with a non-finite
+    value gives a non-finite result.
     """
-    T, B, GH = dah.shape
-    H = hprev.shape[-1]
+    a, h = np.asarray(dah), np.asarray(hprev)
+    T, B, GH = a.shape
+    H = h.shape[-1]
     with np.errstate(all="ignore"):
-        a, sa = _scaled(dah)
-        h, sh = _scaled(hprev)
+        sa, sh = _step_scales(a), _step_scales(h)
         if B * (GH + H) <= GH * H:
-            sq = ((a @ a.swapaxes(1, 2)) * (h @ h.swapaxes(1, 2))).sum((1, 2), dtype=np.float64)
+            sq = np.einsum("tij,tij->t", _scaled_gram(a, sa), _scaled_gram(h, sh), dtype=np.float64)
         else:
-            sq = np.array([np.square(a[t].T @ h[t]).sum(dtype=np.float64) for t in range(T)])
+            at, ht = (x / s[:, None, None].astype(x.dtype) for x, s in ((a, sa), (h, sh)))
+            sq = np.array([np.square(at[t].T @ ht[t]).sum(dtype=np.float64) for t in range(T)])
+        # A non-finite factor makes its Gram diagonal inf or NaN, and so the result.
         return np.sqrt(np.clip(sq, 0, None)) * sa * sh / batch_size
 
 
-def _scaled(x) -> tuple[np.ndarray, np.ndarray]:
-    """x[t] / max|x[t]| (in x's own precision: the scaled values are O(1)), and the float64 scales.
+def _scaled_gram(x: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """(x[t] / scales[t]) (x[t] / scales[t])^T for every t, dividing only the runs of steps whose scale is not 1."""
+    T, B, _ = x.shape
+    out = np.empty((T, B, B), dtype=x.dtype)
+    rescale = scales != 1
+    bounds = [0, *(np.flatnonzero(np.diff(rescale)) + 1), T]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        part = x[lo:hi] / scales[lo:hi, None, None].astype(x.dtype) if rescale[lo] else x[lo:hi]
+        np.matmul(part, part.swapaxes(1, 2), out=out[lo:hi])
+    return out
 
-    Steps that are all zero or not finite keep scale 1 (their non-finite values then show in the result).
-    """
-    x = np.asarray(x)
+
+def _step_scales(x: np.ndarray) -> np.ndarray:
+    """Per step: 1 where x[t] can be squared as it is, else its largest magnitude (float64)."""
     m = np.maximum(x.max(axis=(1, 2)), -x.min(axis=(1, 2))).astype(np.float64)
-    scale = np.where(np.isfinite(m) & (m > 0), m, 1.0)
-    # Divide (not multiply by 1/scale): 1/scale overflows float32 when the scale is a denormal.
-    return x / scale.astype(x.dtype)[:, None, None], np.where(np.isfinite(m), scale, m)
+    lo, hi = SAFE_MAGNITUDE[x.dtype.itemsize]
+    return np.where((m == 0) | ((m >= lo) & (m <= hi)) | ~np.isfinite(m), 1.0, m)

@@ -193,7 +193,8 @@ def test_gate_means_and_saturation_shares(cell):
     act = np.asarray(p.tape.act, dtype=np.float64)
     for k, name in enumerate({"lstm": "ifgo", "gru": "rzn"}[cell]):
         a = act[:, :, k * 6 : (k + 1) * 6]
-        np.testing.assert_allclose(trace.gates[name], a.mean(axis=1), rtol=1e-6)
+        # float32 sums of values in [-1, 1]: exact to a few float32 ulps of 1, also where a mean cancels to ~0
+        np.testing.assert_allclose(trace.gates[name], a.mean(axis=1), rtol=1e-6, atol=1e-7)
         flat = np.abs(a) > 0.95 if name in "gn" else (a > 0.95) | (a < 0.05)
         np.testing.assert_allclose(trace.saturation[name], flat.mean(axis=(1, 2)))
     if cell == "lstm":
