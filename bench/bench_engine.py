@@ -50,6 +50,23 @@ def timed(fn, reps=(5, 20), budget=1.0):
     return 1e3 * float(np.median(times)), out
 
 
+def timed_pair(fn_a, fn_b, reps=(5, 20), budget=2.0):
+    """(median ms of a, median ms of b, result of b's warm-up): calls alternate a, b, a, b, ...
+
+    On a shared VM the speed drifts by 10-20 % over seconds; alternating puts both sides
+    under the same drift, so their ratio is far steadier than two separate series give.
+    """
+    fn_a()
+    out = fn_b()
+    ta, tb, start = [], [], CLOCK()
+    while len(ta) < reps[1] and (len(ta) < reps[0] or CLOCK() - start < budget):
+        for fn, times in ((fn_a, ta), (fn_b, tb)):
+            t0 = CLOCK()
+            fn()
+            times.append(CLOCK() - t0)
+    return 1e3 * float(np.median(ta)), 1e3 * float(np.median(tb)), out
+
+
 def config(cell, T, H, dtype="float32"):
     """The benchmark's setting: adding task, orthogonal init at scale 1, on the CPU."""
     return Config(
@@ -125,8 +142,7 @@ def section_run(cells, Ts, Hs, reps):
         for T in Ts:
             for H in Hs:
                 cfg = config(cell, T, H)
-                eng, _ = timed(lambda cfg=cfg: run(cfg), reps)
-                fus, (_, fgrads) = timed(fused_pass(cfg), reps)
+                eng, fus, (_, fgrads) = timed_pair(lambda cfg=cfg: run(cfg), fused_pass(cfg), reps)
                 p, egrads = engine_parts(cfg, reps)
                 diff = grad_diff(egrads, fgrads)
                 results[cell, T, H] = (eng, fus)

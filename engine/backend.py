@@ -50,6 +50,10 @@ class NumpyOps:
         """A torch view of an array (shared memory): for loops of in-place torch kernels."""
         return torch.from_numpy(a)
 
+    def from_tensor(self, t: torch.Tensor):
+        """The array behind a torch tensor made by the torch kernels (shared memory)."""
+        return t.numpy()
+
     def to_numpy(self, a) -> np.ndarray:
         return np.asarray(a)
 
@@ -83,13 +87,9 @@ class NumpyOps:
     def cat(self, parts):
         return np.concatenate(parts, axis=-1)
 
-    def gate_product(self, parts, fac):
-        """cat(parts) * fac without the intermediate concatenation (the batched connectivity pass is memory-bound)."""
-        n = parts[0].shape[-1]
-        out = np.empty(parts[0].shape[:-1] + (n * len(parts),), dtype=np.result_type(parts[0], fac))
-        for k, part in enumerate(parts):
-            np.multiply(part, fac[..., k * n : (k + 1) * n], out=out[..., k * n : (k + 1) * n])
-        return out
+    def gate_product(self, shared, last, fac):
+        """cat([shared] * (G - 1) + [last]) * fac for G gate blocks, as two broadcast products into one array."""
+        return _gate_product(np, shared, last, fac)
 
     def clip(self, a, lo, hi):
         return np.clip(a, lo, hi)
@@ -115,6 +115,9 @@ class TorchOps:
 
     def tensor(self, a) -> torch.Tensor:
         return a
+
+    def from_tensor(self, t: torch.Tensor):
+        return t
 
     def mm(self, a, b):
         return a @ b
@@ -149,14 +152,25 @@ class TorchOps:
     def cat(self, parts):
         return torch.cat(parts, dim=-1)
 
-    def gate_product(self, parts, fac):
-        return torch.cat(parts, dim=-1) * fac
+    def gate_product(self, shared, last, fac):
+        return _gate_product(torch, shared, last, fac)
 
     def clip(self, a, lo, hi):
         return torch.clamp(a, lo, hi)
 
     def take_rows(self, a, idx):
         return a[idx]
+
+
+def _gate_product(lib, shared, last, fac):
+    """shared * each of the first G - 1 blocks of fac, last * the last one (the batched connectivity pass is memory-bound)."""
+    n = last.shape[-1]
+    lead = tuple(last.shape[:-1])  # the gradient carries all leading axes (R, B) or (B,); fac may lack R
+    f = fac.reshape(tuple(fac.shape[:-1]) + (-1, n))
+    out = lib.empty(lead + (f.shape[-2], n), dtype=fac.dtype, **({} if lib is np else {"device": fac.device}))
+    lib.multiply(shared[..., None, :], f[..., :-1, :], out=out[..., :-1, :])
+    lib.multiply(last, f[..., -1, :], out=out[..., -1, :])
+    return out.reshape(lead + (-1,))
 
 
 def resolve_device(device: str) -> str:

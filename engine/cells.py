@@ -96,16 +96,21 @@ class LSTM:
             c = torch.mul(F[t], Cs[t], out=Cs[t + 1])
             c.addcmul_(I[t], S[t], value=2).sub_(I[t])  # + i (2 S - 1) = + i g
             torch.mul(O[t], torch.tanh(c, out=Tc[t]), out=Hs[t + 1])
-        i, f, g, o = act[..., :H], act[..., H : 2 * H], act[..., 2 * H : 3 * H], act[..., 3 * H :]
-        g *= 2
-        g -= 1
         # Local derivatives for BPTT, over all steps at once: d pre / d c_t for i, f, g; d pre_o / d h_t.
-        fac = ops.empty((T, B, 4 * H))
-        fac[..., :H] = g * i * (1 - i)
-        fac[..., H : 2 * H] = cs[:-1] * f * (1 - f)
-        fac[..., 2 * H : 3 * H] = i * (1 - g * g)
-        fac[..., 3 * H :] = tcs * o * (1 - o)
-        dtc = o * (1 - tcs * tcs)
+        # Written as products of exact differences (1 - s, 1 - tanh, 1 + tanh), never 1 - x^2:
+        # saturated units keep their tiny derivatives to full relative precision.
+        a = ops.tensor(act)
+        fac = torch.mul(torch.rsub(a, 1), a)  # s (1 - s) for all four blocks (S in the g block)
+        i, f, g, o = a.view(T, B, 4, H).unbind(2)
+        fi, ff, fg, fo = fac.view(T, B, 4, H).unbind(2)
+        fg.mul_(i).mul_(4)  # i (1 - g^2) = 4 i S (1 - S)
+        g.mul_(2).sub_(1)  # g = 2 S - 1 = tanh(a_g)
+        fi.mul_(g)
+        ff.mul_(ops.tensor(cs)[:-1])
+        tc = ops.tensor(tcs)
+        fo.mul_(tc)
+        dtc = torch.rsub(tc, 1).mul_(tc + 1).mul_(o)  # o (1 - tanh(c)^2)
+        fac, dtc = ops.from_tensor(fac), ops.from_tensor(dtc)
         return Tape(hs=hs, act=act, cs=cs, fac=fac, dtc=dtc)
 
     def backward_step(self, ops, P, tape, t, dh, dc):
@@ -113,8 +118,8 @@ class LSTM:
         H = P["weight_hh"].shape[1]
         dct = dh * tape.dtc[t]
         if dc is not None:
-            dct = dct + dc
-        da = ops.gate_product([dct, dct, dct, dh], tape.fac[t])  # [dct, dct, dct, dh] * fac, one pass
+            dct += dc
+        da = ops.gate_product(dct, dh, tape.fac[t])  # [dct, dct, dct, dh] * fac
         return da, da, ops.mm(da, P["weight_hh"]), dct * tape.act[t, :, H : 2 * H], dct
 
 
