@@ -24,19 +24,36 @@ class NumpyOps:
 
     name = "numpy"
 
-    def mm(self, a, b):
-        """a (..., K) @ b (K, N) as one GEMM; large products go through torch on zero-copy views."""
-        lead, K = a.shape[:-1], a.shape[-1]
-        a2 = a.reshape(-1, K)
-        M, N = a2.shape[0], b.shape[1]
+    def mm(self, a, b, out=None):
+        """a (..., K) @ b (K, N) as one GEMM, into out if given; large products go through torch on zero-copy views."""
+        K, N = b.shape
+        a2 = a if a.ndim == 2 else a.reshape(-1, K)
+        M = a2.shape[0]
+        o2 = None
+        if out is not None:
+            o2 = out.view()
+            o2.shape = (M, N)  # raises rather than silently writing into a copy
         if M * K * N >= MM_TORCH_MACS and min(M, K, N) >= 16 and a2.dtype == b.dtype:
-            out = (torch.from_numpy(a2) @ torch.from_numpy(b)).numpy()
+            if o2 is not None:
+                torch.mm(torch.from_numpy(a2), self._weight_tensor(b), out=torch.from_numpy(o2))
+                return out
+            res = torch.mm(torch.from_numpy(a2), self._weight_tensor(b)).numpy()
         else:
-            out = a2 @ b
-        return out.reshape(lead + (b.shape[1],))
+            res = np.matmul(a2, b, out=o2)
+        return res if a.ndim == 2 else res.reshape(a.shape[:-1] + (N,))
+
+    def _weight_tensor(self, b) -> torch.Tensor:
+        """torch view of b, remembered for the next call: a BPTT loop multiplies by the same weights every step."""
+        if self._last_weight[0] is not b:
+            self._last_weight = (b, torch.from_numpy(b))
+        return self._last_weight[1]
+
+    def multiply(self, a, b, out=None):
+        return np.multiply(a, b, out=out)
 
     def __init__(self, dtype: str):
         self.dtype = np.dtype(dtype)
+        self._last_weight = (None, None)
 
     def asarray(self, a):
         if isinstance(a, torch.Tensor):
@@ -84,12 +101,12 @@ class NumpyOps:
     def amax(self, a, axis):
         return a.max(axis=axis, keepdims=True)
 
-    def cat(self, parts):
-        return np.concatenate(parts, axis=-1)
+    def cat(self, parts, out=None):
+        return np.concatenate(parts, axis=-1, out=out)
 
-    def gate_product(self, shared, last, fac):
-        """cat([shared] * (G - 1) + [last]) * fac for G gate blocks, as two broadcast products into one array."""
-        return _gate_product(np, shared, last, fac)
+    def gate_product(self, shared, last, fac, out=None):
+        """cat([shared] * (G - 1) + [last]) * fac for G gate blocks, as two broadcast products into one array (or out)."""
+        return _gate_product(np, shared, last, fac, out)
 
     def clip(self, a, lo, hi):
         return np.clip(a, lo, hi)
@@ -119,8 +136,11 @@ class TorchOps:
     def from_tensor(self, t: torch.Tensor):
         return t
 
-    def mm(self, a, b):
-        return a @ b
+    def mm(self, a, b, out=None):
+        return torch.matmul(a, b, out=out)
+
+    def multiply(self, a, b, out=None):
+        return torch.mul(a, b, out=out)
 
     def to_numpy(self, a) -> np.ndarray:
         return a.detach().cpu().numpy()
@@ -149,11 +169,11 @@ class TorchOps:
     def amax(self, a, axis):
         return a.amax(dim=axis, keepdim=True)
 
-    def cat(self, parts):
-        return torch.cat(parts, dim=-1)
+    def cat(self, parts, out=None):
+        return torch.cat(parts, dim=-1, out=out)
 
-    def gate_product(self, shared, last, fac):
-        return _gate_product(torch, shared, last, fac)
+    def gate_product(self, shared, last, fac, out=None):
+        return _gate_product(torch, shared, last, fac, out)
 
     def clip(self, a, lo, hi):
         return torch.clamp(a, lo, hi)
@@ -162,15 +182,17 @@ class TorchOps:
         return a[idx]
 
 
-def _gate_product(lib, shared, last, fac):
+def _gate_product(lib, shared, last, fac, out=None):
     """shared * each of the first G - 1 blocks of fac, last * the last one (the batched connectivity pass is memory-bound)."""
     n = last.shape[-1]
     lead = tuple(last.shape[:-1])  # the gradient carries all leading axes (R, B) or (B,); fac may lack R
     f = fac.reshape(tuple(fac.shape[:-1]) + (-1, n))
-    out = lib.empty(lead + (f.shape[-2], n), dtype=fac.dtype, **({} if lib is np else {"device": fac.device}))
-    lib.multiply(shared[..., None, :], f[..., :-1, :], out=out[..., :-1, :])
-    lib.multiply(last, f[..., -1, :], out=out[..., -1, :])
-    return out.reshape(lead + (-1,))
+    if out is None:
+        out = lib.empty(lead + (f.shape[-2] * n,), dtype=fac.dtype, **({} if lib is np else {"device": fac.device}))
+    o = out.reshape(lead + (f.shape[-2], n))  # a view: out is contiguous
+    lib.multiply(shared[..., None, :], f[..., :-1, :], out=o[..., :-1, :])
+    lib.multiply(last, f[..., -1, :], out=o[..., -1, :])
+    return out
 
 
 def resolve_device(device: str) -> str:

@@ -10,6 +10,7 @@ connectivity pass can carry many cotangents (R, B, H) through the same tape.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -33,6 +34,18 @@ class Tape:
     def subset(self, nb: int) -> Tape:
         """The tape of the first nb sequences of the batch."""
         return Tape(**{k: None if v is None else v[:, :nb] for k, v in vars(self).items()})
+
+
+class StepOut(NamedTuple):
+    """Where a backward step may write its results (rows of the sweep's accumulators); None: allocate."""
+
+    dax: object = None
+    dah: object = None  # only for cells whose x- and h-projections get different gradients (GRU)
+    dct: object = None
+    dh_prev: object = None
+
+
+NO_OUT = StepOut()
 
 
 class RNN:
@@ -68,10 +81,10 @@ class RNN:
             deriv[:] = 1
         return Tape(hs=hs, act=deriv)
 
-    def backward_step(self, ops, P, tape, t, dh, dc=None):
+    def backward_step(self, ops, P, tape, t, dh, dc=None, out=NO_OUT):
         """-> (d pre from x, d pre from h, dL/dh_{t-1}, None, None); pre is shared in an RNN."""
-        da = dh * tape.act[t]
-        return da, da, ops.mm(da, P["weight_hh"]), None, None
+        da = ops.multiply(dh, tape.act[t], out=out.dax)
+        return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev), None, None
 
 
 class LSTM:
@@ -114,14 +127,14 @@ class LSTM:
         fac, dtc = ops.from_tensor(fac), ops.from_tensor(dtc)
         return Tape(hs=hs, act=act, cs=cs, fac=fac, dtc=dtc)
 
-    def backward_step(self, ops, P, tape, t, dh, dc):
+    def backward_step(self, ops, P, tape, t, dh, dc, out=NO_OUT):
         """-> (d pre, d pre, dL/dh_{t-1}, dL/dc_{t-1} via c, total dL/dc_t)."""
         H = P["weight_hh"].shape[1]
-        dct = dh * tape.dtc[t]
+        dct = ops.multiply(dh, tape.dtc[t], out=out.dct)
         if dc is not None:
             dct += dc
-        da = ops.gate_product(dct, dh, tape.fac[t])  # [dct, dct, dct, dh] * fac
-        return da, da, ops.mm(da, P["weight_hh"]), dct * tape.act[t, :, H : 2 * H], dct
+        da = ops.gate_product(dct, dh, tape.fac[t], out=out.dax)  # [dct, dct, dct, dh] * fac
+        return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev), dct * tape.act[t, :, H : 2 * H], dct
 
 
 class LSTMRows:
@@ -186,16 +199,18 @@ class GRU:
             k[:, 2 * H :] = (1 - z) * (1 - n * n)
         return Tape(hs=hs, act=act, fac=fac)
 
-    def backward_step(self, ops, P, tape, t, dh, dc=None):
+    def backward_step(self, ops, P, tape, t, dh, dc=None, out=NO_OUT):
         """-> (d x-projection, d h-projection, dL/dh_{t-1}, None, None)."""
         H = P["weight_hh"].shape[1]
         k, a = tape.fac[t], tape.act[t]
         dan = dh * k[:, 2 * H :]
         dar = dan * k[:, :H]
         daz = dh * k[:, H : 2 * H]
-        dax = ops.cat([dar, daz, dan])
-        dah = ops.cat([dar, daz, dan * a[:, :H]])
-        return dax, dah, dh * a[:, H : 2 * H] + ops.mm(dah, P["weight_hh"]), None, None
+        dax = ops.cat([dar, daz, dan], out=out.dax)
+        dah = ops.cat([dar, daz, dan * a[:, :H]], out=out.dah)
+        dh_prev = ops.mm(dah, P["weight_hh"], out=out.dh_prev)
+        dh_prev += dh * a[:, H : 2 * H]
+        return dax, dah, dh_prev, None, None
 
 
 LSTM.rows = LSTMRows
