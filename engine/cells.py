@@ -98,9 +98,10 @@ class LSTM:
         H = P["weight_hh"].shape[1]
         # tanh(x) = 2 sigmoid(2x) - 1: with the g rows doubled, one sigmoid call serves all four gates.
         scale = ops.asarray(np.repeat([1.0, 1.0, 2.0, 1.0], H))
-        act = ops.mm(X, P["weight_ih"].T) + (P["bias_ih"] + P["bias_hh"])  # x-projections, turned into gates in place
-        act *= scale
-        hs, cs, tcs = ops.zeros((T + 1, B, H)), ops.zeros((T + 1, B, H)), ops.empty((T, B, H))
+        act = ops.mm(X, P["weight_ih"].T * scale)  # x-projections (scaled: exact, by 1 or 2), turned into gates in place
+        act += (P["bias_ih"] + P["bias_hh"]) * scale
+        hs, cs, tcs = ops.empty((T + 1, B, H)), ops.empty((T + 1, B, H)), ops.empty((T, B, H))
+        hs[0], cs[0] = 0, 0  # every later row is written by the loop
         # The loop runs on torch views with in-place ops: no temporaries, one GEMM and five small kernels a step.
         w = ops.tensor(P["weight_hh"].T * scale)
         A, Hs, Cs, Tc = (ops.tensor(v).unbind(0) for v in (act, hs, cs, tcs))
