@@ -146,33 +146,34 @@ class LSTMRows:
     is ~4x slower here), and the GEMMs go one per gate block.
     """
 
-    def __init__(self, ops, P, tape):
+    def __init__(self, ops, P, tape, max_rows: int):
         T, B, H = tape.dtc.shape
         self.ops, self.H = ops, H
-        self.fac = ops.tensor(tape.fac).view(T, B, 4, H).transpose(1, 2).contiguous()  # (T, 4, B, H)
-        self.dtc = ops.tensor(tape.dtc)
-        self.forget = ops.tensor(tape.act)[..., H : 2 * H]
-        self.w_hh = ops.tensor(P["weight_hh"]).view(4, H, H)
-        self.w_ih = P["weight_ih"].reshape(4, H, -1)  # backend array: its N = input size is tiny (ops.mm picks numpy)
+        fac = ops.tensor(tape.fac).view(T, B, 4, H).transpose(1, 2).contiguous()  # (T, 4, B, H)
+        # Per-step views made once (indexing a tensor costs ~3 us, and a step needs ~20 of them).
+        self.fac_ifg, self.fac_o = list(fac[:, :3, None]), list(fac[:, 3])
+        self.dtc, self.forget = list(ops.tensor(tape.dtc)), list(ops.tensor(tape.act)[..., H : 2 * H])
+        self.w_hh = list(ops.tensor(P["weight_hh"]).view(4, H, H))
+        self.w_ih = list(P["weight_ih"].reshape(4, H, -1))  # backend arrays: N = input size is tiny (ops.mm picks numpy)
+        self.da = torch.empty((4, max_rows, B, H), dtype=fac.dtype, device=fac.device)  # gate-major products, reused
 
     def step(self, t, D, Dc):
         """D (R, B, H): dL/dh_t -> dL/dh_{t-1}; Dc: dL/dc_t (via c_{t+1}) -> dL/dc_{t-1}; returns dL/dx_t (R, B, I)."""
-        ops, H = self.ops, self.H
+        H, R = self.H, D.shape[0]
         dct = torch.addcmul(Dc, D, self.dtc[t])  # total dL/dc_t
-        fac = self.fac[t]
-        da = torch.empty((4, *dct.shape), dtype=dct.dtype, device=dct.device)
-        torch.mul(dct, fac[:3, None], out=da[:3])  # i, f, g
-        torch.mul(D, fac[3], out=da[3])  # o; D is read for the last time here
+        da = self.da[:, :R]
+        torch.mul(dct, self.fac_ifg[t], out=da[:3])  # i, f, g
+        torch.mul(D, self.fac_o[t], out=da[3])  # o; D is read for the last time here
         torch.mul(dct, self.forget[t], out=Dc)
-        flat, out = da.view(4, -1, H), D.view(-1, H)
-        torch.mm(flat[0], self.w_hh[0], out=out)
+        blocks = [g.view(-1, H) for g in da]  # each gate's rows are contiguous
+        out = D.view(-1, H)
+        torch.mm(blocks[0], self.w_hh[0], out=out)
         for k in range(1, 4):
-            out.addmm_(flat[k], self.w_hh[k])
-        blocks = ops.from_tensor(da)
-        dx = ops.mm(blocks[0], self.w_ih[0])
-        for k in range(1, 4):
-            dx += ops.mm(blocks[k], self.w_ih[k])
-        return dx
+            out.addmm_(blocks[k], self.w_hh[k])
+        dx = self.ops.mm(self.ops.from_tensor(blocks[0]), self.w_ih[0])
+        for block, w in zip(blocks[1:], self.w_ih[1:], strict=True):
+            dx += self.ops.mm(self.ops.from_tensor(block), w)
+        return dx.reshape(R, -1, dx.shape[-1])
 
 
 class GRU:
