@@ -141,39 +141,40 @@ class LSTM:
 class LSTMRows:
     """The LSTM backward step for many cotangent rows at once (the connectivity pass), on torch views.
 
-    Same maths as LSTM.backward_step, laid out for R x B rows: the gate products are
-    gate-major (4, R, B, H), so they run over contiguous memory (the flat (R, B, 4H) layout
-    is ~4x slower here), and the GEMMs go one per gate block.
+    Same maths as LSTM.backward_step, rearranged for R rows of B sequences: the three gates
+    fed by dL/dc_t share one GEMM. With F_k = diag(fac_k[b]) per sequence b,
+
+        dL/dh_{t-1} = sum_k (dct F_k) W_k + (dh F_o) W_o = dct M_b + dh N_b,
+        M_b = sum_{k=i,f,g} F_k W_k,  N_b = F_o W_o   (H x H per sequence, built each step),
+
+    which is half the multiply-adds of the four per-gate products (and no (4, R, B, H)
+    array to write). The input weights ride along: [W_hh | W_ih] blocks give dL/dx_t with
+    the same M_b, N_b. Row buffers are batch-major (B, R, H), so each sequence's rows are
+    one contiguous matrix for the batched GEMM.
     """
 
-    def __init__(self, ops, P, tape, max_rows: int):
+    def __init__(self, ops, P, tape):
         T, B, H = tape.dtc.shape
         self.ops, self.H = ops, H
-        fac = ops.tensor(tape.fac).view(T, B, 4, H).transpose(1, 2).contiguous()  # (T, 4, B, H)
-        # Per-step views made once (indexing a tensor costs ~3 us, and a step needs ~20 of them).
-        self.fac_ifg, self.fac_o = list(fac[:, :3, None]), list(fac[:, 3])
-        self.dtc, self.forget = list(ops.tensor(tape.dtc)), list(ops.tensor(tape.act)[..., H : 2 * H])
-        self.w_hh = list(ops.tensor(P["weight_hh"]).view(4, H, H))
-        self.w_ih = list(P["weight_ih"].reshape(4, H, -1))  # backend arrays: N = input size is tiny (ops.mm picks numpy)
-        self.da = torch.empty((4, max_rows, B, H), dtype=fac.dtype, device=fac.device)  # gate-major products, reused
+        w = torch.cat([ops.tensor(P["weight_hh"]), ops.tensor(P["weight_ih"])], dim=1)  # (4H, H + I)
+        self.w = list(w.view(4, 1, H, w.shape[1]))  # per gate, broadcast over sequences
+        # Per-step views made once (indexing a tensor costs ~3 us); local derivatives as (B, H, 1) row scales of W.
+        self.fac = [list(f) for f in ops.tensor(tape.fac).view(T, B, 4, H, 1).unbind(2)]  # [gate][t] -> (B, H, 1)
+        self.dtc = list(ops.tensor(tape.dtc).unsqueeze(2))  # (B, 1, H): broadcast over rows
+        self.forget = list(ops.tensor(tape.act)[..., H : 2 * H].unsqueeze(2))
 
     def step(self, t, D, Dc):
-        """D (R, B, H): dL/dh_t -> dL/dh_{t-1}; Dc: dL/dc_t (via c_{t+1}) -> dL/dc_{t-1}; returns dL/dx_t (R, B, I)."""
-        H, R = self.H, D.shape[0]
+        """D, Dc (B, R, H): dL/dh_t -> dL/dh_{t-1}, dL/dc_t (via c_{t+1}) -> dL/dc_{t-1}; returns dL/dx_t (B, R, I)."""
+        H, fac, w = self.H, self.fac, self.w
+        mn = torch.mul(w[0], fac[0][t])  # [M_b | U_b], (B, H, H + I)
+        mn.addcmul_(w[1], fac[1][t]).addcmul_(w[2], fac[2][t])
+        no = torch.mul(w[3], fac[3][t])  # [N_b | V_b]
         dct = torch.addcmul(Dc, D, self.dtc[t])  # total dL/dc_t
-        da = self.da[:, :R]
-        torch.mul(dct, self.fac_ifg[t], out=da[:3])  # i, f, g
-        torch.mul(D, self.fac_o[t], out=da[3])  # o; D is read for the last time here
+        dx = self.ops.from_tensor(dct) @ self.ops.from_tensor(mn[..., H:]) + self.ops.from_tensor(D) @ self.ops.from_tensor(no[..., H:])
+        dh_prev = torch.bmm(dct, mn[..., :H]).baddbmm_(D, no[..., :H])
         torch.mul(dct, self.forget[t], out=Dc)
-        blocks = [g.view(-1, H) for g in da]  # each gate's rows are contiguous
-        out = D.view(-1, H)
-        torch.mm(blocks[0], self.w_hh[0], out=out)
-        for k in range(1, 4):
-            out.addmm_(blocks[k], self.w_hh[k])
-        dx = self.ops.mm(self.ops.from_tensor(blocks[0]), self.w_ih[0])
-        for block, w in zip(blocks[1:], self.w_ih[1:], strict=True):
-            dx += self.ops.mm(self.ops.from_tensor(block), w)
-        return dx.reshape(R, -1, dx.shape[-1])
+        D.copy_(dh_prev)
+        return dx
 
 
 class GRU:

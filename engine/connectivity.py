@@ -28,7 +28,7 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
     _, dy = loss_and_grad(ops, kind, y, row_targets, per_step=True)
     local = dy @ P["head_weight"]  # (T, nb, H): d loss_t / d h_t
     if getattr(cell, "rows", None) is not None:
-        conn_x, conn_h = _rows_sweep(cell.rows(ops, P, tape, max_rows=len(rows)), ops, local, rows)
+        conn_x, conn_h = _rows_sweep(cell.rows(ops, P, tape), ops, local, rows)
         return conn_x, conn_h, rows
     D = ops.zeros((R, nb, H))
     Dc = ops.zeros((R, nb, H)) if tape.cs is not None else None
@@ -54,29 +54,29 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
 
 
 def _rows_sweep(rows_step, ops, local, rows):
-    """The same sweep with a cell's in-place many-rows step (LSTMRows) on torch buffers."""
+    """The same sweep with a cell's many-rows step (LSTMRows), on batch-major (B, R, H) torch buffers."""
     T, nb, H = local.shape
     R = len(rows)
     loc = ops.tensor(local)
-    D = torch.zeros((R, nb, H), dtype=loc.dtype, device=loc.device)
-    Dc = torch.zeros((R, nb, H), dtype=loc.dtype, device=loc.device)
+    D = torch.zeros((nb, R, H), dtype=loc.dtype, device=loc.device)
+    Dc = torch.zeros((nb, R, H), dtype=loc.dtype, device=loc.device)
     conn_x, conn_h = np.zeros((R, T)), np.zeros((R, T))
     alive = R
     for k in range(T - 1, -1, -1):
         while alive > 0 and rows[alive - 1] >= k:
             alive -= 1
             if rows[alive] == k:
-                D[alive] = loc[k]
+                D[:, alive] = loc[k]
         if alive == R:
             continue
-        conn_h[alive:, k] = _mean_norm_tensor(D[alive:])
-        conn_x[alive:, k] = _mean_norm(ops, rows_step.step(k, D[alive:], Dc[alive:]))
+        conn_h[alive:, k] = _mean_norm_tensor(D[:, alive:])
+        conn_x[alive:, k] = _mean_norm(ops, rows_step.step(k, D[:, alive:], Dc[:, alive:]).swapaxes(0, 1))
     return conn_x, conn_h
 
 
 def _mean_norm_tensor(a: torch.Tensor) -> np.ndarray:
-    """_mean_norm for a torch tensor: squares summed in float64 (see there)."""
-    return torch.linalg.vector_norm(a, dim=-1, dtype=torch.float64).mean(-1).cpu().numpy()
+    """_mean_norm for a batch-major (B, R, n) torch tensor: squares summed in float64 (see there)."""
+    return torch.linalg.vector_norm(a, dim=-1, dtype=torch.float64).mean(0).cpu().numpy()
 
 
 def _mean_norm(ops, a) -> np.ndarray:
