@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import NO_OUT, StepOut
+from .cells import LAST_STEP, NO_OUT, StepOut
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Into:
     def rows(self, t: int, with_prev: bool) -> StepOut:
         """Step t's rows, for a step visited once: the cell writes its results in place (dL/dh_{t-1} too)."""
         dax, dah, dct, dh = self._rows
-        return StepOut(dax[t], dah[t], dct[t], dh[t - 1] if with_prev else None)
+        return StepOut(dax[t], dah[t], dct[t], dh[t - 1] if with_prev else None, with_prev)
 
     def add(self, t, dh, dct, dax, dah):
         for acc, value in ((self.dh, dh), (self.dct, dct), (self.dax, dax), (self.dah, dah)):
@@ -112,7 +112,7 @@ def sweep(cell, ops, P, tape, inj, loss_set, blocks, into: Into):
                 dh = g if dh is None else (dh if g is None else dh + g)
             if dh is None:
                 continue
-            out = into.rows(t, t > lo) if in_place else NO_OUT
+            out = into.rows(t, t > lo) if in_place else (NO_OUT if t > lo else LAST_STEP)
             dax, dah, dh_prev, dc_prev, dct = cell.backward_step(ops, P, tape, t, dh, dc, out)
             if not in_place:
                 into.add(t, dh, dct, dax, None if dah is dax else dah)

@@ -43,9 +43,11 @@ class StepOut(NamedTuple):
     dah: object = None  # only for cells whose x- and h-projections get different gradients (GRU)
     dct: object = None
     dh_prev: object = None
+    prev: bool = True  # False at the lowest step of a truncation block: skip dL/dh_{t-1} (its GEMM) and dL/dc_{t-1}
 
 
 NO_OUT = StepOut()
+LAST_STEP = StepOut(prev=False)
 
 
 class RNN:
@@ -84,7 +86,7 @@ class RNN:
     def backward_step(self, ops, P, tape, t, dh, dc=None, out=NO_OUT):
         """-> (d pre from x, d pre from h, dL/dh_{t-1}, None, None); pre is shared in an RNN."""
         da = ops.multiply(dh, tape.act[t], out=out.dax)
-        return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev), None, None
+        return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev) if out.prev else None, None, None
 
 
 class LSTM:
@@ -135,6 +137,8 @@ class LSTM:
         if dc is not None:
             dct += dc
         da = ops.gate_product(dct, dh, tape.fac[t], out=out.dax)  # [dct, dct, dct, dh] * fac
+        if not out.prev:
+            return da, da, None, None, dct
         return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev), dct * tape.act[t, :, H : 2 * H], dct
 
 
@@ -211,6 +215,8 @@ class GRU:
         daz = dh * k[:, H : 2 * H]
         dax = ops.cat([dar, daz, dan], out=out.dax)
         dah = ops.cat([dar, daz, dan * a[:, :H]], out=out.dah)
+        if not out.prev:
+            return dax, dah, None, None, None
         dh_prev = ops.mm(dah, P["weight_hh"], out=out.dh_prev)
         dh_prev += dh * a[:, H : 2 * H]
         return dax, dah, dh_prev, None, None
