@@ -2,8 +2,10 @@
 
 All rows' cotangents travel backwards together as one (R, B, H) array through the same
 tape: at step k only the rows t >= k are alive, so the work is a batched matmul per step
-instead of T separate backward passes. loss_t is the task's loss at step t alone; for a
-many-to-one task it is the loss the network would have if asked for the answer at step t.
+instead of T separate backward passes. The LSTM has its own many-rows step (LSTMRows:
+batch-major buffers, half the multiply-adds); RNN and GRU use their backward_step.
+loss_t is the task's loss at step t alone; for a many-to-one task it is the loss the
+network would have if asked for the answer at step t.
 """
 
 from __future__ import annotations
