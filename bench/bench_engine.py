@@ -239,12 +239,12 @@ def section_targets(results, speedups):
     eng, fus = results["lstm", 200, 128]
     verdict = "met" if eng <= 2 * fus else "NOT met"
     print(f"run() within 2x of fused nn.LSTM at T=200, H=128, B=16: {eng:.1f} ms vs {fus:.1f} ms = {eng / fus:.2f}x: {verdict}")
-    for H, (e, n) in speedups.items():
-        verdict = "met" if n >= 10 * e else "NOT met"
-        print(
-            f"connectivity (conn_x and conn_h) >= 10x faster than the naive loop (autograd.grad for x and every h_k) "
-            f"at T=200, H={H}: {e:.1f} ms vs {n:.1f} ms = {n / e:.1f}x: {verdict}"
-        )
+    e, n = speedups[64]  # the size DESIGN.md section 2 quotes; H=128 (full mode) is shown in section 3 only
+    verdict = "met" if n >= 10 * e else "NOT met"
+    print(
+        f"connectivity (conn_x and conn_h) >= 10x faster than the naive loop (autograd.grad for x and every h_k) "
+        f"at T=200, H=64: {e:.1f} ms vs {n:.1f} ms = {n / e:.1f}x: {verdict}"
+    )
 
 
 def profile():
