@@ -104,7 +104,7 @@ class LSTM:
         act += (P["bias_ih"] + P["bias_hh"]) * scale
         hs, cs, tcs = ops.empty((T + 1, B, H)), ops.empty((T + 1, B, H)), ops.empty((T, B, H))
         hs[0], cs[0] = 0, 0  # every later row is written by the loop
-        # The loop runs on torch views with in-place ops: no temporaries, one GEMM and five small kernels a step.
+        # The loop runs on torch views with in-place ops: no temporaries, one GEMM and six small kernels a step.
         w = ops.tensor(P["weight_hh"].T * scale)
         A, Hs, Cs, Tc = (ops.tensor(v).unbind(0) for v in (act, hs, cs, tcs))
         I, F, S, O = (v.unbind(0) for v in ops.tensor(act).view(T, B, 4, H).unbind(2))  # S = sigmoid(2 a_g)

@@ -48,8 +48,9 @@ def test_connectivity_matches_autograd(cell, task):
     np.testing.assert_array_equal(trace.conn_rows, np.arange(10))
 
 
-def test_subsampled_rows_and_batch_are_the_same_numbers():
-    cfg = Config(cell="gru", task="sine", seq_len=12, hidden_size=4, batch_size=6, dtype="float64")
+@pytest.mark.parametrize("cell", ["gru", "lstm"])  # the generic sweep and the LSTM's many-rows step
+def test_subsampled_rows_and_batch_are_the_same_numbers(cell):
+    cfg = Config(cell=cell, task="sine", seq_len=12, hidden_size=4, batch_size=6, dtype="float64")
     full = run(cfg, connectivity=True)
     part = run(cfg, connectivity=True, conn_rows=[11, 3, 7], conn_batch=6)
     np.testing.assert_array_equal(part.conn_rows, [3, 7, 11])
@@ -82,3 +83,25 @@ def test_float32_connectivity_keeps_tiny_entries():
     tril = np.tril(np.ones((120, 120), dtype=bool))
     assert hi.conn_x[tril].min() < 1e-19
     np.testing.assert_allclose(lo.conn_x[tril], hi.conn_x[tril], rtol=2e-3)
+
+
+@pytest.mark.parametrize("conn_batch,conn_rows", [(None, None), (2, [9, 0, 4])])
+def test_lstm_many_rows_step_matches_the_generic_sweep(conn_batch, conn_rows):
+    """LSTMRows (shared GEMM for i, f, g; batch-major rows) against LSTM.backward_step per row, also on a batch subset."""
+    from engine.cells import LSTM
+    from engine.connectivity import connectivity
+
+    class PerRowLSTM(LSTM):
+        rows = None  # forces the generic sweep
+
+    cfg = Config(cell="lstm", task="copy", seq_len=10, hidden_size=5, batch_size=4, dtype="float64", forget_bias=1.0)
+    model = Model(cfg)
+    batch = model.batch(0)
+    p = model.forward_backward(batch)
+    x = model.inputs(batch)[0]
+    targets = model.ops.asarray(np.eye(model.task.output_size)[np.array(batch.row_targets())])
+    args = (model.ops, model.views, p.tape, x, targets, batch.kind, conn_rows, conn_batch)
+    fast, generic = connectivity(model.cell, *args), connectivity(PerRowLSTM(), *args)
+    for a, b in zip(fast, generic, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+    assert np.all(fast[0][:, : fast[2].min()] > 0)  # non-trivial: every row sees the inputs before it
