@@ -93,8 +93,10 @@ def sweep(cell, ops, P, tape, inj, loss_set, blocks, into: Into):
     """Run BPTT over the blocks, injecting inj[t] at the steps in loss_set, summing the results into `into`.
 
     When no two blocks share a step (full BPTT, TBPTT with k2 <= k1), every step is visited
-    once, so the cell writes straight into the rows of `into` (no temporaries, no copies:
-    ~25 % of the backward at T=200, H=128); with k2 > k1 the visits are added up.
+    once, so the cell writes straight into the rows of `into`: no per-step temporaries or
+    copies (~3 % of an LSTM run() at T=200, H=128, measured against adding them up). With
+    k2 > k1 the visits are added up. At the lowest step of a block nothing flows further
+    back, so the cell skips dL/dh_{t-1} (its GEMM).
     """
     in_place = all(lo > next_end for (_, lo, _), (next_end, _, _) in zip(blocks, blocks[1:]))
     for end, lo, first_loss in blocks:
