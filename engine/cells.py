@@ -54,6 +54,7 @@ class RNN:
     """Elman RNN: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
 
     split_projection = False  # the x- and h-projections share one pre-activation gradient
+    rows = None  # no many-rows step: connectivity uses backward_step per row
 
     def __init__(self, activation: str):
         self.activation = activation
@@ -89,11 +90,50 @@ class RNN:
         return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev) if out.prev else None, None, None
 
 
+class LSTMRows:
+    """The LSTM backward step for many cotangent rows at once (the connectivity pass), on torch views.
+
+    Same maths as LSTM.backward_step, rearranged for R rows of B sequences: the three gates
+    fed by dL/dc_t share one GEMM. With F_k = diag(fac_k[b]) per sequence b,
+
+        dL/dh_{t-1} = sum_k (dct F_k) W_k + (dh F_o) W_o = dct M_b + dh N_b,
+        M_b = sum_{k=i,f,g} F_k W_k,  N_b = F_o W_o   (H x H per sequence, built each step),
+
+    which is half the multiply-adds of the four per-gate products (and no (4, R, B, H)
+    array to write). The input weights ride along: [W_hh | W_ih] blocks give dL/dx_t with
+    the same M_b, N_b. Row buffers are batch-major (B, R, H), so each sequence's rows are
+    one contiguous matrix for the batched GEMM.
+    """
+
+    def __init__(self, ops, P, tape):
+        T, B, H = tape.dtc.shape
+        self.ops, self.H = ops, H
+        w = torch.cat([ops.tensor(P["weight_hh"]), ops.tensor(P["weight_ih"])], dim=1)  # (4H, H + I)
+        self.w = list(w.view(4, 1, H, w.shape[1]))  # per gate, broadcast over sequences
+        # Per-step views made once (indexing a tensor costs ~3 us); local derivatives as (B, H, 1) row scales of W.
+        self.fac = [list(f) for f in ops.tensor(tape.fac).view(T, B, 4, H, 1).unbind(2)]  # [gate][t] -> (B, H, 1)
+        self.dtc = list(ops.tensor(tape.dtc).unsqueeze(2))  # (B, 1, H): broadcast over rows
+        self.forget = list(ops.tensor(tape.act)[..., H : 2 * H].unsqueeze(2))
+
+    def step(self, t, D, Dc):
+        """D, Dc (B, R, H): dL/dh_t -> dL/dh_{t-1}, dL/dc_t (via c_{t+1}) -> dL/dc_{t-1}; returns dL/dx_t (B, R, I)."""
+        H, fac, w = self.H, self.fac, self.w
+        mn = torch.mul(w[0], fac[0][t])  # [M_b | U_b], (B, H, H + I)
+        mn.addcmul_(w[1], fac[1][t]).addcmul_(w[2], fac[2][t])
+        no = torch.mul(w[3], fac[3][t])  # [N_b | V_b]
+        dct = torch.addcmul(Dc, D, self.dtc[t])  # total dL/dc_t
+        dx = self.ops.from_tensor(dct) @ self.ops.from_tensor(mn[..., H:]) + self.ops.from_tensor(D) @ self.ops.from_tensor(no[..., H:])
+        dh_prev = torch.bmm(dct, mn[..., :H]).baddbmm_(D, no[..., :H])
+        torch.mul(dct, self.forget[t], out=Dc)
+        D.copy_(dh_prev)
+        return dx
+
+
 class LSTM:
     """LSTM: i, f, o = sigmoid, g = tanh; c_t = f c_{t-1} + i g; h_t = o tanh(c_t)."""
 
     split_projection = False
-    rows = None  # set below: LSTMRows, the many-rows backward the connectivity pass uses
+    rows = LSTMRows  # the many-rows backward step the connectivity pass uses
 
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
@@ -142,49 +182,11 @@ class LSTM:
         return da, da, ops.mm(da, P["weight_hh"], out=out.dh_prev), dct * tape.act[t, :, H : 2 * H], dct
 
 
-class LSTMRows:
-    """The LSTM backward step for many cotangent rows at once (the connectivity pass), on torch views.
-
-    Same maths as LSTM.backward_step, rearranged for R rows of B sequences: the three gates
-    fed by dL/dc_t share one GEMM. With F_k = diag(fac_k[b]) per sequence b,
-
-        dL/dh_{t-1} = sum_k (dct F_k) W_k + (dh F_o) W_o = dct M_b + dh N_b,
-        M_b = sum_{k=i,f,g} F_k W_k,  N_b = F_o W_o   (H x H per sequence, built each step),
-
-    which is half the multiply-adds of the four per-gate products (and no (4, R, B, H)
-    array to write). The input weights ride along: [W_hh | W_ih] blocks give dL/dx_t with
-    the same M_b, N_b. Row buffers are batch-major (B, R, H), so each sequence's rows are
-    one contiguous matrix for the batched GEMM.
-    """
-
-    def __init__(self, ops, P, tape):
-        T, B, H = tape.dtc.shape
-        self.ops, self.H = ops, H
-        w = torch.cat([ops.tensor(P["weight_hh"]), ops.tensor(P["weight_ih"])], dim=1)  # (4H, H + I)
-        self.w = list(w.view(4, 1, H, w.shape[1]))  # per gate, broadcast over sequences
-        # Per-step views made once (indexing a tensor costs ~3 us); local derivatives as (B, H, 1) row scales of W.
-        self.fac = [list(f) for f in ops.tensor(tape.fac).view(T, B, 4, H, 1).unbind(2)]  # [gate][t] -> (B, H, 1)
-        self.dtc = list(ops.tensor(tape.dtc).unsqueeze(2))  # (B, 1, H): broadcast over rows
-        self.forget = list(ops.tensor(tape.act)[..., H : 2 * H].unsqueeze(2))
-
-    def step(self, t, D, Dc):
-        """D, Dc (B, R, H): dL/dh_t -> dL/dh_{t-1}, dL/dc_t (via c_{t+1}) -> dL/dc_{t-1}; returns dL/dx_t (B, R, I)."""
-        H, fac, w = self.H, self.fac, self.w
-        mn = torch.mul(w[0], fac[0][t])  # [M_b | U_b], (B, H, H + I)
-        mn.addcmul_(w[1], fac[1][t]).addcmul_(w[2], fac[2][t])
-        no = torch.mul(w[3], fac[3][t])  # [N_b | V_b]
-        dct = torch.addcmul(Dc, D, self.dtc[t])  # total dL/dc_t
-        dx = self.ops.from_tensor(dct) @ self.ops.from_tensor(mn[..., H:]) + self.ops.from_tensor(D) @ self.ops.from_tensor(no[..., H:])
-        dh_prev = torch.bmm(dct, mn[..., :H]).baddbmm_(D, no[..., :H])
-        torch.mul(dct, self.forget[t], out=Dc)
-        D.copy_(dh_prev)
-        return dx
-
-
 class GRU:
     """GRU (torch): r, z = sigmoid; n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h = (1-z) n + z h_{t-1}."""
 
     split_projection = True  # r gates only the h-projection of n, so its two gradients differ
+    rows = None  # no many-rows step: connectivity uses backward_step per row
 
     def forward(self, ops, P, X) -> Tape:
         T, B, _ = X.shape
@@ -220,9 +222,6 @@ class GRU:
         dh_prev = ops.mm(dah, P["weight_hh"], out=out.dh_prev)
         dh_prev += dh * a[:, H : 2 * H]
         return dax, dah, dh_prev, None, None
-
-
-LSTM.rows = LSTMRows
 
 
 def make_cell(cell: str, activation: str = "tanh"):

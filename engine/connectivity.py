@@ -29,7 +29,7 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
     y = tape.hs[1:] @ P["head_weight"].T + P["head_bias"]  # (T, nb, O)
     _, dy = loss_and_grad(ops, kind, y, row_targets, per_step=True)
     local = dy @ P["head_weight"]  # (T, nb, H): d loss_t / d h_t
-    if getattr(cell, "rows", None) is not None:
+    if cell.rows is not None:
         conn_x, conn_h = _rows_sweep(cell.rows(ops, P, tape), ops, local, rows)
         return conn_x, conn_h, rows
     D = ops.zeros((R, nb, H))
