@@ -35,15 +35,10 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
     D = ops.zeros((R, nb, H))
     Dc = ops.zeros((R, nb, H)) if tape.cs is not None else None
     conn_x, conn_h = np.zeros((R, T)), np.zeros((R, T))
-    alive = R  # rows[alive:] are the rows with t >= k
     w_ih = P["weight_ih"]
-    for k in range(T - 1, -1, -1):
-        while alive > 0 and rows[alive - 1] >= k:
-            alive -= 1
-            if rows[alive] == k:
-                D[alive] = local[k]
-        if alive == R:
-            continue
+    for k, alive, new in _steps(rows, T):
+        if new is not None:
+            D[new] = local[k]
         dh = D[alive:]
         dc = Dc[alive:] if Dc is not None else None
         dax, _, dh_prev, dc_prev, _ = cell.backward_step(ops, P, tape, k, dh, dc)
@@ -55,6 +50,20 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
     return conn_x, conn_h, rows
 
 
+def _steps(rows, T):
+    """(k, alive, new) for k = T-1 .. 0 once some row is alive: rows[alive:] (rows sorted) are
+    the rows t >= k, and new is the index of the row t = k, whose cotangent starts here, or None."""
+    alive = len(rows)
+    for k in range(T - 1, -1, -1):
+        new = None
+        while alive > 0 and rows[alive - 1] >= k:
+            alive -= 1
+            if rows[alive] == k:
+                new = alive
+        if alive < len(rows):
+            yield k, alive, new
+
+
 def _rows_sweep(rows_step, ops, local, rows):
     """The same sweep with a cell's many-rows step (LSTMRows), on batch-major (B, R, H) torch buffers."""
     T, nb, H = local.shape
@@ -63,14 +72,9 @@ def _rows_sweep(rows_step, ops, local, rows):
     D = torch.zeros((nb, R, H), dtype=loc.dtype, device=loc.device)
     Dc = torch.zeros((nb, R, H), dtype=loc.dtype, device=loc.device)
     conn_x, conn_h = np.zeros((R, T)), np.zeros((R, T))
-    alive = R
-    for k in range(T - 1, -1, -1):
-        while alive > 0 and rows[alive - 1] >= k:
-            alive -= 1
-            if rows[alive] == k:
-                D[:, alive] = loc[k]
-        if alive == R:
-            continue
+    for k, alive, new in _steps(rows, T):
+        if new is not None:
+            D[:, new] = loc[k]
         conn_h[alive:, k] = _mean_norm_tensor(D[:, alive:])
         conn_x[alive:, k] = _mean_norm(ops, rows_step.step(k, D[:, alive:], Dc[:, alive:]).swapaxes(0, 1))
     return conn_x, conn_h
