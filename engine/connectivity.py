@@ -20,6 +20,8 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
     """-> (conn_x (R, T), conn_h (R, T), rows (R,)), batch means of per-sequence norms."""
     T, B, _ = X.shape
     rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    if rows.size and (rows[0] < 0 or rows[-1] >= T):
+        raise ValueError(f"conn_rows: rows are loss steps t in 0..{T - 1}; got {rows[(rows < 0) | (rows >= T)].tolist()}")
     nb = B if max_batch is None else min(B, max_batch)
     if nb < B:
         tape = tape.subset(nb)

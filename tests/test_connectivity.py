@@ -85,6 +85,13 @@ def test_float32_connectivity_keeps_tiny_entries():
     np.testing.assert_allclose(lo.conn_x[tril], hi.conn_x[tril], rtol=2e-3)
 
 
+@pytest.mark.parametrize("bad", [[12], [-1, 3]])
+def test_rows_outside_the_sequence_are_a_clear_error(bad):
+    cfg = Config(cell="lstm", seq_len=12, hidden_size=4, batch_size=2)
+    with pytest.raises(ValueError, match=r"conn_rows: rows are loss steps t in 0\.\.11"):
+        run(cfg, connectivity=True, conn_rows=bad)
+
+
 @pytest.mark.parametrize("conn_batch,conn_rows", [(None, None), (2, [9, 0, 4])])
 def test_lstm_many_rows_step_matches_the_generic_sweep(conn_batch, conn_rows):
     """LSTMRows (shared GEMM for i, f, g; batch-major rows) against LSTM.backward_step per row, also on a batch subset."""
