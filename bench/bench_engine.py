@@ -132,11 +132,17 @@ def grad_diff(engine_grads, fused_grads):
     return max(float(np.linalg.norm(engine_grads[k] - g.numpy()) / np.linalg.norm(g.numpy())) for k, g in pairs)
 
 
+def table(title, head):
+    """A section title and a table header with its rule."""
+    print(f"\n== {title} ==\n{head}\n" + "-" * len(head))
+
+
 def section_run(cells, Ts, Hs, reps):
-    print(f"\n== 1. run(Config) vs fused torch module, forward + backward (B={B}, float32, ms, median) ==")
-    head = f"{'cell':5}{'T':>6}{'H':>5} | {'engine':>8}{'fused':>8}{'ratio':>7} | "
-    head += f"{'build':>7}{'fwd_bwd':>8}{'clip':>6}{'record':>8} | {'grad diff':>9}"
-    print(head + "\n" + "-" * len(head))
+    table(
+        f"1. run(Config) vs fused torch module, forward + backward (B={B}, float32, ms, median)",
+        f"{'cell':5}{'T':>6}{'H':>5} | {'engine':>8}{'fused':>8}{'ratio':>7} | "
+        f"{'build':>7}{'fwd_bwd':>8}{'clip':>6}{'record':>8} | {'grad diff':>9}",
+    )
     results = {}
     for cell in cells:
         for T in Ts:
@@ -212,10 +218,10 @@ def rel_diffs(a, b):
 
 def section_connectivity(Hs, reps, naive_reps):
     T = 200
-    print(f"\n== 3. connectivity conn_x and conn_h (LSTM, T={T}, B={B}): engine (run with minus without) vs T autograd.grad calls ==")
-    head = f"{'H':>5} | {'engine':>8}{'naive':>9}{'speed-up':>9}{'naive x':>9}{'speed-up':>9} | "
-    head += f"{'f32 norm':>9}{'f32 elem':>9}{'f64 elem':>9}"
-    print(head + "\n" + "-" * len(head))
+    table(
+        f"3. connectivity conn_x and conn_h (LSTM, T={T}, B={B}): engine (run with minus without) vs T autograd.grad calls",
+        f"{'H':>5} | {'engine':>8}{'naive':>9}{'speed-up':>9}{'naive x':>9}{'speed-up':>9} | {'f32 norm':>9}{'f32 elem':>9}{'f64 elem':>9}",
+    )
     speedups = {}
     for H in Hs:
         cfg = config("lstm", T, H)
