@@ -18,11 +18,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from ui import controls, links, live, views  # noqa: E402
+from ui import controls, live, views  # noqa: E402
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
-    "Training": None,  # drawn by ui.live, also while hidden, so a running training keeps going
+    "Training": None,  # drawn by ui.live; a run trains on in its worker while the tab is hidden
     "Gates": views.gates_tab,
     "Connectivity": views.connectivity_tab,
     "Unrolled graph": views.graph_tab,
@@ -35,15 +35,14 @@ def main() -> None:
     settings = controls.sidebar()
     st.title("RNN Gradient Flow Lab")
     st.caption("How the gradient of the loss travels back through time, step by step, and what shrinks or grows it.")
-    for message in settings.link_errors:
+    for message in settings.errors:
         st.error(message)
-    for message in settings.link_warnings:
+    for message in settings.warnings:
         st.warning(message)
     cfg = settings.config
     if cfg is None:
         st.error(settings.error)
         return
-    links.sync(cfg, settings.steps, settings.every)
     go_ahead = views.cost_gate(cfg)
     tabs = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
     for label, draw in VIEWS.items():
@@ -56,8 +55,9 @@ def main() -> None:
     if tabs["Learn"].open:
         with tabs["Learn"]:
             views.learn_tab()
-    with tabs["Training"]:  # last: while it streams, the open tab is already drawn
-        live.training_tab(cfg, settings.steps, settings.every, visible=tabs["Training"].open, allowed=go_ahead)
+    if tabs["Training"].open:
+        with tabs["Training"]:
+            live.training_tab(cfg, settings.steps, settings.every, allowed=go_ahead)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from engine import TASKS, Config, TrainingLog, train  # noqa: E402
-from ui import compute  # noqa: E402
 from viz.training import training_dashboard  # noqa: E402
 
 TABS = ("Gradient flow", "Training", "Gates", "Connectivity", "Unrolled graph", "Learn")
@@ -41,18 +40,13 @@ def rerun_latency(query: dict, reruns: int) -> None:
     """First draw of each tab (cold: the caches start empty for each size), then the median of warm reruns (cache hits)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.query_params.update(query)
-    misses = sum(compute.misses.values())
     start = timed_run(at)
-    print(f"  session start (cold, {sum(compute.misses.values()) - misses} cache misses): {start:6.3f} s")
+    print(f"  session start (cold): {start:6.3f} s")
     for tab in TABS:
         at.session_state["tab"] = tab
-        misses = sum(compute.misses.values())
         cold = timed_run(at)
-        computed = sum(compute.misses.values()) - misses
         warm = [timed_run(at) for _ in range(reruns)]
-        hits = sum(compute.misses.values()) - misses - computed
-        label = f"{cold:6.3f} s cold ({computed} cache misses)" if computed else f"{cold:6.3f} s (already cached)"
-        print(f"  {tab:15s} first draw {label}; warm rerun median {statistics.median(warm):6.3f} s over {reruns} (cache misses: {hits})")
+        print(f"  {tab:15s} first draw {cold:6.3f} s; warm rerun median {statistics.median(warm):6.3f} s over {reruns}")
 
 
 def stream_rate(steps: int) -> None:
@@ -63,7 +57,7 @@ def stream_rate(steps: int) -> None:
     """
     cfg = Config()
     baseline = TASKS[cfg.task].trivial_loss
-    list(train(cfg, 2, 1))  # warm-up: torch.optim's first use imports and allocates
+    list(train(cfg, 2, 1))  # warm-up: first allocations
     log = TrainingLog()
     wall, cpu = dict.fromkeys(("engine", "figure", "json"), 0.0), dict.fromkeys(("engine", "figure", "json"), 0.0)
     snapshots = train(cfg, steps, 1)

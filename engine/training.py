@@ -9,32 +9,24 @@ import torch
 
 from .config import Config
 from .model import Model
+from .optim import make_optimizer
 from .trace import Snapshot
 
 HISTORY = ("step", "loss", "grad_norm_before", "grad_norm_after", "clipped")
 
 
-def make_optimizer(cfg: Config, params) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr)
-    return torch.optim.Adam(params, lr=cfg.lr)
-
-
-def warm_up() -> None:
-    """Build one optimiser of each kind: the first construction in a process imports ~3 s of torch internals."""
-    p = torch.zeros(1, requires_grad=True)
-    torch.optim.SGD([p], lr=0.1)
-    torch.optim.Adam([p], lr=0.1)
-
-
-def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None) -> Iterator[Snapshot]:
+def train(
+    cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None, stop=None
+) -> Iterator[Snapshot]:
     """Train for `steps` steps on fresh batches; yield a Snapshot at step 0, every `every` steps and at the end.
 
     Each step: forward + (truncated) BPTT, clipping, one optimiser update with the clipped
     gradients. The snapshot's trace is measured on that step's batch before its update.
     When the loss or the gradients stop being finite, a last snapshot with
     diverged=True is yielded and training ends: further updates would only spread NaNs.
-    Stopping early is just not asking for the next snapshot; no work runs ahead.
+    Stopping early is just not asking for the next snapshot; no work runs ahead. `stop` (an
+    object with is_set(), e.g. a threading.Event) is checked before every step, so another
+    thread can end the work within one step even while a snapshot is being computed.
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 100_000:
         raise ValueError(f"steps: must be an integer from 1 to 100000 (got {steps!r})")
@@ -42,9 +34,11 @@ def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, c
         raise ValueError(f"every: must be an integer from 1 to 100000 (got {every!r})")
     model = Model(cfg)
     tensors = list(model.params.values())
-    optimizer = make_optimizer(cfg, tensors)
+    optimizer = make_optimizer(cfg.optimizer, tensors, cfg.lr)
     history = {k: [] for k in HISTORY}
     for step in range(steps):
+        if stop is not None and stop.is_set():
+            return
         batch = model.batch(step)
         p = model.forward_backward(batch)
         clip_result = model.clip(p.grads)
@@ -59,7 +53,5 @@ def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, c
             history = {k: [] for k in HISTORY}
         if diverged:
             return
-        for name, tensor in model.params.items():
-            tensor.grad = torch.as_tensor(grads[name]).to(tensor.device, tensor.dtype)
-        optimizer.step()
+        optimizer.step([torch.as_tensor(grads[name]).to(tensor.device, tensor.dtype) for name, tensor in model.params.items()])
         model.version += 1

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
-from ui import compute, controls, limits, links, live
+from ui import compute, controls, limits, links, live, rules
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 OVERFLOW = {"cell": "rnn", "activation": "linear", "recurrent_scale": "1.5", "seq_len": "500"}
@@ -112,19 +111,22 @@ def test_activation_changes_the_gradient_values():
     at.sidebar.selectbox(key="activation").select("relu").run()
     relu = series(grad_fig(at), "(batch mean)")
     assert tanh.shape == relu.shape and not np.allclose(tanh, relu)
-    assert at.query_params == {"activation": "relu"}
 
 
 def test_truncation_leaves_gaps_beyond_the_horizon():
     at = page()
     assert np.isfinite(series(grad_fig(at), "(batch mean)")).all()
     at.sidebar.radio(key="bptt").set_value("k").run()
-    at.sidebar.slider(key="truncation").set_value(10).run()
+    at.sidebar.number_input(key="truncation").set_value(10).run()
     y = series(grad_fig(at), "(batch mean)")
     assert np.isnan(y[:40]).all() and np.isfinite(y[40:]).all()  # the adding task's loss sits at t = 49
     notes = " ".join(a["text"] for a in grad_fig(at)["layout"]["annotations"])
     assert "beyond the truncation horizon" in notes
-    assert at.sidebar.slider(key="truncation").max == 50  # k <= T
+    at.sidebar.number_input(key="seq_len").set_value(6).run()  # k can no longer exceed T: it follows, with a note
+    assert at.sidebar.number_input(key="truncation").value == 6
+    assert "The truncation horizon cannot exceed the sequence length T = 6: k changed from 10 to 6." in [w.value for w in at.warning]
+    at.sidebar.number_input(key="seq_len").set_value(80).run()  # T grows again: k stays where the note put it
+    assert at.sidebar.number_input(key="truncation").value == 6 and not at.warning
 
 
 def test_clipping_by_norm_caps_the_update():
@@ -140,46 +142,66 @@ def test_clipping_by_norm_caps_the_update():
 def test_link_reproduces_the_settings():
     at = page({"cell": "gru", "seq_len": "80", "truncation": "20", "clip": "value", "steps": "30"})
     assert not at.error and not at.warning
-    assert at.sidebar.radio(key="cell").value == "gru" and at.sidebar.slider(key="seq_len").value == 80
-    assert at.sidebar.radio(key="bptt").value == "k" and at.sidebar.slider(key="truncation").value == 20
-    assert at.sidebar.slider(key="steps").value == 30
-    assert at.query_params == {"cell": "gru", "seq_len": "80", "truncation": "20", "clip": "value", "steps": "30"}
+    assert at.sidebar.radio(key="cell").value == "gru" and at.sidebar.number_input(key="seq_len").value == 80
+    assert at.sidebar.radio(key="bptt").value == "k" and at.sidebar.number_input(key="truncation").value == 20
+    assert at.sidebar.number_input(key="steps").value == 30
 
 
 @pytest.mark.parametrize(
     "query, field",
     [
         ({"seq_len": "abc"}, "seq_len"),
-        ({"cell": "lstm", "activation": "relu"}, "activation"),
+        ({"hidden_size": "0"}, "hidden_size"),
+        ({"cell": "[Session expired](https://evil.example/login)"}, "cell"),
         ({"recurrent_scale": "-1"}, "recurrent_scale"),
     ],
 )
 def test_bad_link_values_give_a_message_and_defaults(query, field):
     at = page(query)
     assert f"`{field}`" in errors(at)
-    assert at.sidebar.slider(key="seq_len").value == 50
+    assert at.sidebar.number_input(key="seq_len").value == 50
     assert len(figures(at)) == 2  # the page still works, on the defaults
+
+
+def test_refused_link_text_is_shown_escaped():
+    at = page({"cell": "[Session expired](https://evil.example/login)", "task": "![t](https://evil.example/p.png)"})
+    shown = errors(at)
+    assert r"\[Session expired\]\(https\:" in shown and r"\!\[t\]" in shown  # markdown would render a link and an image
+    assert at.sidebar.radio(key="cell").value == "rnn" and at.sidebar.selectbox(key="task").value == "adding"
+
+
+def test_an_activation_kept_for_a_gated_cell_is_shown_not_used():
+    at = page({"cell": "lstm", "activation": "relu"})
+    assert not at.error and at.sidebar.selectbox(key="activation").value == "relu"
+    assert at.sidebar.selectbox(key="activation").disabled
+    at.sidebar.radio(key="cell").set_value("rnn").run()  # back to the RNN: the user's choice is still there
+    assert at.sidebar.selectbox(key="activation").value == "relu" and not at.sidebar.selectbox(key="activation").disabled
 
 
 def test_hosted_caps_tighten_sliders_and_clamp_links(monkeypatch):
     monkeypatch.setenv("RNNLAB_MAX_SEQ_LEN", "100")
     monkeypatch.setenv("RNNLAB_MAX_HIDDEN", "not a number")
     at = page({"seq_len": "500"})
-    assert at.sidebar.slider(key="seq_len").max == 100 and at.sidebar.slider(key="seq_len").value == 100
-    assert at.sidebar.slider(key="hidden_size").max == 1024
-    assert "seq_len=500 is outside the offered range 2..100" in " ".join(w.value for w in at.warning)
+    assert at.sidebar.number_input(key="seq_len").max == 100 and at.sidebar.number_input(key="seq_len").value == 100
+    assert at.sidebar.number_input(key="hidden_size").max == 1024
+    assert "Link parameter `seq_len`=500 is above this server's limit 100; using 100." in " ".join(w.value for w in at.warning)
 
 
-def test_cache_hits_on_rerun_and_on_return():
-    at = page()
-    before = dict(compute.misses)
+def test_cache_hits_on_rerun_and_on_return(monkeypatch):
+    import engine
+
+    calls = []
+    real = engine.run
+    monkeypatch.setattr(engine, "run", lambda cfg, **kw: calls.append(cfg) or real(cfg, **kw))
+    at = page({"seed": "4241"})
+    n = len(calls)
     at.run()
-    assert dict(compute.misses) == before  # a rerun recomputes nothing
+    assert len(calls) == n  # a rerun recomputes nothing
     at.sidebar.number_input(key="seed").set_value(4242).run()
-    assert compute.misses["trace"] == before.get("trace", 0) + 1
-    at.sidebar.number_input(key="seed").set_value(0).run()
+    assert len(calls) == n + 1 and calls[-1].seed == 4242
+    at.sidebar.number_input(key="seed").set_value(4241).run()
     at.sidebar.number_input(key="seed").set_value(4242).run()
-    assert compute.misses["trace"] == before.get("trace", 0) + 1  # back and forth: both configs come from the cache
+    assert len(calls) == n + 1  # back and forth: both configs come from the cache
 
 
 def test_overflow_is_said_in_words_in_every_view():
@@ -211,98 +233,101 @@ def test_costly_settings_wait_for_a_go_ahead(monkeypatch):
     assert "more than this machine can spare" in errors(at) and not figures(at)
 
 
+def finish(at: AppTest) -> live.TrainingRun:
+    """Wait for the training worker, then rerun the page as the fragment's timer would."""
+    run = at.session_state["training_run"]
+    run.thread.join(timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return run
+
+
 def test_training_streams_into_the_dashboard():
-    at = page(tab="Training")
-    at.sidebar.slider(key="steps").set_value(12)
-    at.sidebar.slider(key="every").set_value(4)
+    at = page({"steps": "12", "every": "4"}, tab="Training")
     at.button(key="train_start").click().run()
-    assert not at.exception
+    finish(at)
     dash = figures(at)[0]
     heat = next(d for d in dash["data"] if d["type"] == "heatmap")
     assert list(values(heat["y"])) == [0, 4, 8, 11]  # one row per snapshot: every 4 steps and the last
     assert at.get("progress")[0].proto.value == 100
     assert "Finished 12 steps" in at.success[0].value
-    at.sidebar.number_input(key="seed").set_value(7).run()  # a new Config clears the old run
-    assert "training_run" not in at.session_state and "Press Run" in at.info[0].value
+    at.sidebar.number_input(key="seed").set_value(7).run()  # new settings: the run stays, and the page says so
+    assert "seed 0 → 7" in at.info[0].value and "press Run to train with the new settings" in at.info[0].value
+    assert "Finished 12 steps" in at.success[0].value
 
 
-def test_stop_keeps_the_log_and_a_rerun_resumes():
-    cfg = Config()
-    at = page(tab="Training")
-    stopped = live.TrainingRun(cfg, 20, 5)
-    assert stopped.pull() and stopped.pull()
-    at.session_state["training_run"] = stopped
+def test_stop_ends_the_work_and_says_so():
+    at = page({"steps": "5000", "seq_len": "200"}, tab="Training")
+    at.button(key="train_start").click().run()
+    run = at.session_state["training_run"]
     at.button(key="train_stop").click().run()
-    assert stopped.status == "stopped" and len(stopped.log) == 2
-    assert "Stopped after 6 of 20 steps" in at.warning[0].value
-    assert next(stopped.snapshots, None) is None  # the generator is closed: no more work
-    resumed = live.TrainingRun(cfg, 20, 5)
-    assert resumed.pull()
-    at.session_state["training_run"] = resumed
-    at.run()  # a rerun that is not Stop (e.g. switching tabs) continues where it paused
-    assert resumed.status == "finished" and resumed.log.snapshot_steps == [0, 5, 10, 15, 19]
+    assert run.status == "stopped" and not run.thread.is_alive()  # the worker is gone, not paused
+    done = run.done
+    assert 0 < done < 5000 or done == 0
+    at.run()
+    assert run.done == done  # no step after Stop
+    assert f"Training stopped after {done} of 5000 steps (Stop was pressed)" in at.warning[0].value
+
+
+def test_streamlit_stop_and_a_closed_session_end_the_work():
+    run = live.TrainingRun(Config(seq_len=200), 5000, 5)
+    run.stopper = live.SessionGone("no-such-session")
+    run.stopper._checked = -1e9  # ask the runtime at once
+    gone = run.stopper.is_set()  # no Runtime in this process: the session counts as alive
+    assert gone is False
+    run.start()
+    run.stop("Streamlit's Stop was pressed")
+    assert run.status == "stopped" and run.reason == "Streamlit's Stop was pressed" and not run.thread.is_alive()
 
 
 def test_diverging_training_says_why():
     at = page({**OVERFLOW, "steps": "5"}, tab="Training")
     at.button(key="train_start").click().run()
+    finish(at)
     assert "values became non-finite" in errors(at) and "Overflow" in errors(at)
 
 
 def test_link_parsing_and_caps_units():
-    values_, errs, warns = links.parse({"k1": "5"}, limits.caps({}))
-    assert "`k2`" in errs[0] and values_["bptt"] == "full"
-    values_, errs, warns = links.parse({"k1": "5", "k2": "8", "device": "cuda"}, limits.caps({}))
+    cap = limits.caps({})
+    values_, errs, warns = links.parse({"k1": ["5"]}, cap)
+    assert not errs and values_["bptt"] == "k1k2" and values_["k1"] == 5
+    values_, errs, warns = links.parse({"k1": ["5"], "k2": ["8"], "device": ["cuda"]}, cap)
     assert not errs and values_["bptt"] == "k1k2" and (values_["k1"], values_["k2"]) == (5, 8) and "device" in warns[0]
+    values_, errs, warns = links.parse({"truncation": ["0"], "steps": ["1" + "0" * 400], "lr": ["0.0123456789"]}, cap)
+    assert "bptt" not in values_ and "`steps`" in errs[0] and values_["lr"] == 0.0123456789
     assert limits.caps({"RNNLAB_MAX_BATCH": "64", "RNNLAB_MAX_STEPS": "999999"}) == {
         "seq_len": 2000,
         "hidden_size": 1024,
         "batch_size": 64,
         "steps": limits.MAX_STEPS,
     }
-    cfg = Config(cell="lstm", forget_bias=1.0, truncation=7, seq_len=30)
-    assert links.query_for(cfg, 200, 5) == cfg.to_query()
-    assert Config.from_query(links.query_for(cfg, 50, 5)) == cfg
+    for env in ({"RNNLAB_MAX_SEQ_LEN": "1", "RNNLAB_MAX_STEPS": "1"}, {"RNNLAB_MAX_SEQ_LEN": "2"}):
+        cap = limits.caps(env)
+        rng = limits.ranges(cap)
+        assert all(lo <= hi for lo, hi in rng.values())
+        base = controls.defaults(cap)
+        assert all(rng[k][0] <= v <= rng[k][1] for k, v in base.items() if k in rng)
+        assert rules.settle(base, cap) == ({}, [])  # the defaults are a valid Config under any caps
 
 
-class Recording(dict):
-    """Session state that remembers which keys the app assigned (each one is pushed back to the browser)."""
-
-    def __init__(self):
-        super().__init__()
-        self.assigned = []
-
-    def __setitem__(self, key, value):
-        self.assigned.append(key)
-        super().__setitem__(key, value)
-
-    def update(self, other=()):
-        for key, value in dict(other).items():
-            self[key] = value
-
-
-def test_reruns_assign_only_missing_or_clamped_widget_values(monkeypatch):
-    state = Recording()
-    monkeypatch.setattr(controls, "st", SimpleNamespace(session_state=state, query_params=SimpleNamespace(to_dict=dict)))
+def test_rules_keep_the_moved_value_and_say_what_gave_way():
     cap = limits.caps({})
-    controls._prepare_state(cap)  # first load: every widget gets its value
-    assert set(links.widget_values(Config())) <= set(state.assigned)
-    state.assigned.clear()
-    dict.__setitem__(state, "seq_len", 201)  # the browser moved a slider
-    controls._prepare_state(cap)
-    assert state.assigned == []  # nothing is re-sent that could overwrite newer key presses
-    dict.__setitem__(state, "truncation", 30)
-    dict.__setitem__(state, "seq_len", 20)
-    del state["k1"]  # a widget Streamlit dropped while it was hidden
-    controls._prepare_state(cap)
-    assert sorted(state.assigned) == ["k1", "truncation"] and state["truncation"] == 20 and state["seq_len"] == 20
+    base = controls.defaults(cap) | {"bptt": "k1k2", "k1": 10, "k2": 20}
+    assert rules.settle(base | {"k1": 30}, cap, moved="k1") == ({"k2": 30}, [rules.settle(base | {"k1": 30}, cap, "k1")[1][0]])
+    changes, notes = rules.settle(base | {"k2": 5}, cap, moved="k2")
+    assert changes == {"k1": 5} and "k1 changed from 10 to 5" in notes[0]
+    changes, notes = rules.settle(controls.defaults(cap) | {"task": "adding", "seq_len": 1}, cap, moved="task")
+    assert changes == {"seq_len": 2} and "T changed from 1 to 2" in notes[0]
+    assert rules.settle(base | {"task": "first", "seq_len": 1, "k1": 1, "k2": 1}, cap) == ({}, [])
+    changes, _ = rules.settle(controls.defaults(cap) | {"task": "adding", "seq_len": 1}, limits.caps({"RNNLAB_MAX_SEQ_LEN": "1"}))
+    assert changes == {"task": "first"}
 
 
 def test_shrinking_T_still_clamps_k_and_the_graph_step():
     at = page({"cell": "lstm", "truncation": "40"}, tab="Unrolled graph")
     at.slider(key="graph_step").set_value(45).run()
-    at.sidebar.slider(key="seq_len").set_value(20).run()
-    assert at.sidebar.slider(key="truncation").value == 20 and at.sidebar.slider(key="truncation").max == 20
+    at.sidebar.number_input(key="seq_len").set_value(20).run()
+    assert at.sidebar.number_input(key="truncation").value == 20
     assert at.slider(key="graph_step").value == 19 and not at.exception
 
 

@@ -96,26 +96,21 @@ def test_choosing_lstm_adds_the_cell_state_and_the_gate_maps(page):
     assert bs.exceptions(page) == []
 
 
-def _set_slider(page, label: str, param: str, value: int) -> None:
-    """Move a sidebar slider by keyboard as a user would (Home, then one ArrowRight a step); every press must count."""
-    slider = page.get_by_role("slider", name=label)
-    slider.focus()
-    slider.press("Home")  # the lowest value, 1
-    for _ in range(value - 1):
-        slider.press("ArrowRight")
+def _set_number(page, label: str, param: str, value: int) -> None:
+    """Type a value into a sidebar number box as a user would, then wait for the URL and the rerun."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
     in_url = f"() => new URLSearchParams(location.search).get({param!r}) === '{value}'"
     page.wait_for_function(in_url, timeout=bs.RERUN_MS, polling=100)
     page.wait_for_selector(bs.IDLE, timeout=bs.RERUN_MS)
 
 
 def test_training_streams_the_heatmap_row_by_row(page):
-    """Needs: the LSTM chosen. Sets T ~ 250 and 40 steps with a snapshot after each, runs, and samples the heatmap as it grows."""
-    length = page.get_by_role("slider", name="Sequence length T")
-    length.focus()
-    length.press("PageUp")  # one tenth of the range further: about 250 steps
-    page.wait_for_function("() => Number(new URLSearchParams(location.search).get('seq_len')) > 200", timeout=bs.RERUN_MS)
-    _set_slider(page, "Training steps", "steps", STEPS)
-    _set_slider(page, "Snapshot every k steps", "every", EVERY)
+    """Needs: the LSTM chosen. Sets T = 250 and 40 steps with a snapshot after each, runs, and samples the heatmap as it grows."""
+    _set_number(page, "Sequence length T", "seq_len", 250)
+    _set_number(page, "Training steps", "steps", STEPS)
+    _set_number(page, "Snapshot every k steps", "every", EVERY)
     page.get_by_role("tab", name="Training").click()
     run = page.get_by_role("button", name="Run training")
     run.wait_for(timeout=bs.RERUN_MS)

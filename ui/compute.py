@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
 
-import plotly.graph_objects as go
 import streamlit as st
 
 import engine
@@ -29,7 +27,6 @@ GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # H x H recurrent blocks per cell
 LONG_RUN_S = 8.0  # a pass estimated to take longer waits for the user's go-ahead
 BIG_RUN_BYTES = 2e9  # and so does one estimated to need more memory than this
 MEMORY_SHARE = 0.5  # a pass estimated to need more than this share of the machine's memory is refused
-misses = Counter()  # how often each cached function really ran (tests use it to prove the cache hits)
 
 
 def conn_reduced(cfg: engine.Config) -> bool:
@@ -62,7 +59,6 @@ def machine_memory() -> float:
 @st.cache_data(max_entries=24, show_spinner="Forward pass and BPTT ...")
 def trace_for(cfg: engine.Config, conn: bool) -> engine.Trace:
     """One forward + BPTT pass; with conn, the connectivity matrices d loss_t / d x_k as well."""
-    misses["trace"] += 1
     if not conn:
         return engine.run(cfg)
     if conn_reduced(cfg):
@@ -72,22 +68,11 @@ def trace_for(cfg: engine.Config, conn: bool) -> engine.Trace:
 
 @st.cache_data(max_entries=96, show_spinner=False)
 def figure_dict(view: str, cfg: engine.Config, conn: bool, **options) -> dict:
-    """A viz figure of the cached trace as a plain dict (copied out of the cache in well under a millisecond)."""
-    misses["figure"] += 1
+    """A viz figure of the cached trace as a plain dict: built and validated once per (view, Config, options)."""
     return VIEWS[view](trace_for(cfg, conn), **options).to_dict()
-
-
-def figure(view: str, cfg: engine.Config, conn: bool = False, **options) -> go.Figure:
-    """The figure again without Plotly's re-validation (~25 ms a figure): it was validated when first built."""
-    spec = figure_dict(view, cfg, conn, **options)
-    try:
-        return go.Figure(spec, _validate=False)
-    except TypeError:  # a Plotly without the private switch: validate again, slower but the same figure
-        return go.Figure(spec)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def trace_json(cfg: engine.Config) -> str:
     """The trace as strict JSON, built only when someone downloads it."""
-    misses["json"] += 1
     return engine.to_json(trace_for(cfg, False))

@@ -1,7 +1,15 @@
-"""Sidebar controls: widgets keyed by Config field names, read back into one validated Config."""
+"""Sidebar controls: one table of widgets keyed by Config field names, bound to the URL, read back into one Config.
+
+Streamlit keeps each widget and its URL parameter in step (`bind="query-params"`) and keeps a
+hidden widget's value (`persist_state="page"`: k while full BPTT is chosen). Ranges are fixed
+(the Config table within the host's caps); settings that depend on each other are settled by
+ui.rules in the widgets' change callback, which says what it changed. A link is read once per
+session (ui.links) so that a refused value gets a message naming it.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -10,145 +18,194 @@ from engine import TASKS, Config, ConfigError
 from engine.backend import resolve_device
 from engine.config import field_info
 
-from . import limits, links
+from . import limits, links, rules
+from .help import HELP
 
-LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU", "full": "full BPTT", "k": "truncated every k steps", "k1k2": "TBPTT(k1, k2)"}
+CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+BPTT_LABELS = {"full": "full BPTT", "k": "truncated every k steps", "k1k2": "TBPTT(k1, k2)"}
 # Short enough for the sidebar's select box; the task's full description goes in a caption under it.
 TASK_LABELS = {"adding": "adding problem", "first": "first input", "copy": "copy (delayed recall)", "sine": "noisy sine"}
-HELP = {
-    "cell": "RNN: every step back multiplies the gradient by W_hh and phi', so it vanishes or explodes geometrically. "
-    "LSTM: the cell state c_t is an additive path, scaled only by the forget gate. GRU: the update gate z gives a similar shortcut.",
-    "activation": "Nonlinearity phi of the vanilla RNN. gamma = max |phi'| bounds each backward step: 1 for tanh, ReLU and linear, "
-    "1/4 for sigmoid (which vanishes fastest). Saturated tanh units and dead ReLUs pass no gradient.",
-    "task": "Where the loss sits. Adding problem and first input: one loss at the last step, so the gradient must travel all the way "
-    "back. Copy and noisy sine: a loss at every step, so short paths dominate the total. In links: adding, first, copy, sine.",
-    "seq_len": "Steps T the network is unrolled over. The gradient reaching step 0 is a product of T Jacobians: "
-    "longer sequences make vanishing or exploding plain to see.",
-    "hidden_size": "Hidden units H. With orthogonal or identity init the per-step gain does not depend on H.",
-    "batch_size": "Independent sequences per batch. Gradient curves show the mean of per-sequence norms and a 10-90 % band, "
-    "so B mostly changes the noise, not the level.",
-    "init": "W_hh before rescaling. orthogonal and identity have all singular values equal (sigma_max = spectral radius); "
-    "normal and torch's uniform spread them, so sigma_max > radius and the theory bound is looser.",
-    "recurrent_scale": "Spectral radius rho of W_hh after rescaling: the main knob. Each step back multiplies the gradient by "
-    "about rho * phi'. Below 1 it vanishes geometrically; above 1 it can explode until float32 overflows.",
-    "forget_bias": "Added to the LSTM forget-gate bias. A forget gate near 1 (bias 1 or more) passes dL/dc_t back almost unchanged; "
-    "at 0 the gate sits near 0.5 and the cell-state gradient roughly halves every step. LSTM only.",
-    "bptt": "Full BPTT follows every path back to step 0. Truncated BPTT cuts the graph: the gradient beyond the horizon is exactly "
-    "zero, so dependencies longer than k cannot be learned.",
-    "truncation": "Detach the hidden state every k steps: each loss is backpropagated at most to the last cut (k <= T).",
-    "k1": "TBPTT(k1, k2): run k1 forward steps between backward passes...",
-    "k2": "...and backpropagate k2 steps each time (k1 <= k2 <= T, so every loss is reached).",
-    "clip": "Pascanu et al. 2013. norm: rescale the whole gradient to norm theta, keeping its direction. value: clamp every element "
-    "to [-theta, theta], which can turn it. Clipping tames exploding updates; it cannot revive vanishing gradients.",
-    "clip_threshold": "theta: the largest global gradient norm (norm clipping) or element (value clipping) let through.",
-    "optimizer": "SGD follows the (clipped) gradient; Adam divides by a running gradient size, which partly hides how small or large "
-    "the raw gradients are.",
-    "lr": "Step size of each update. With exploding gradients a large rate throws the weights far away; clipping bounds the step.",
-    "seed": "Seed of the weights and of every data batch: the same settings and seed give the same numbers.",
-    "steps": "Training updates performed when you press Run.",
-    "every": "Record a full gradient trace every k steps: one row of the time x training-step heatmap each.",
-    "dtype": "float64 postpones overflow (about 1e308 instead of 3e38) and underflow, at some cost in speed.",
+CLIP_LABELS = {"none": "none", "norm": "by global norm", "value": "by value"}
+
+
+@dataclass(frozen=True)
+class Control:
+    """One sidebar widget: its kind, label and display details; choices and ranges come from the Config table."""
+
+    name: str
+    label: str
+    kind: str  # radio | select | number | slider
+    step: float | None = None
+    fmt: str | None = None
+    labels: dict | None = None  # choice -> label shown
+
+
+CONTROLS = {
+    c.name: c
+    for c in (
+        Control("cell", "Cell", "radio", labels=CELL_LABELS),
+        Control("activation", "Activation φ (vanilla RNN)", "select"),
+        Control("hidden_size", "Hidden size H", "number", 1),
+        Control("init", "Initialisation of W_hh", "select"),
+        Control("recurrent_scale", "Recurrent scale ρ (spectral radius of W_hh)", "slider", 0.05),
+        Control("forget_bias", "Forget-gate bias (LSTM only)", "slider", 0.25),
+        Control("task", "Task", "select", labels=TASK_LABELS),
+        Control("seq_len", "Sequence length T", "number", 1),
+        Control("batch_size", "Batch size B", "number", 1),
+        Control("seed", "Seed", "number", 1),
+        Control("bptt", "Backpropagate through", "radio", labels=BPTT_LABELS),
+        Control("truncation", "Truncation horizon k", "number", 1),
+        Control("k1", "k1: forward steps between backward passes", "number", 1),
+        Control("k2", "k2: steps backpropagated", "number", 1),
+        Control("clip", "Gradient clipping", "select", labels=CLIP_LABELS),
+        Control("clip_threshold", "Clipping threshold θ", "number", 0.1, "%.6g"),
+        Control("optimizer", "Optimiser", "select", labels={"adam": "Adam", "sgd": "SGD"}),
+        Control("lr", "Learning rate", "number", 0.001, "%.6g"),
+        Control("steps", "Training steps", "number", 50),
+        Control("every", "Snapshot every k steps", "number", 1),
+        Control("dtype", "Floating point", "select"),
+    )
 }
+# Setting a bound widget's value from a callback (settling, Reset, a link) is deliberate here: Streamlit's
+# "created with a default value but also had its value set via the Session State API" warning is noise.
+logging.getLogger("streamlit.elements.lib.policies").setLevel(logging.ERROR)
+HIDDEN_WHEN_IDLE = ("truncation", "k1", "k2")  # drawn only in their BPTT mode; their values persist meanwhile
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the sidebar decided: a valid Config (or the error naming the field), training length, link messages."""
+    """What the sidebar decided: a valid Config (or the error naming the field), training length, messages."""
 
     config: Config | None
     steps: int
     every: int
     error: str | None = None
-    link_errors: list = field(default_factory=list)
-    link_warnings: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
 
-def _help(name: str) -> str:
-    return HELP.get(name) or field_info(name)["help"]
+def choices(name: str) -> tuple:
+    if name == "bptt":
+        return tuple(BPTT_LABELS)
+    return tuple(field_info(name)["choices"])
 
 
-def _prepare_state(cap: dict) -> tuple[list, list]:
-    """Seed the widget state from the URL once per session, then keep every value inside this run's ranges."""
+def defaults(cap: dict) -> dict:
+    """The value of every widget on a fresh page: Config's defaults within the host's caps."""
+    out = {name: field_info(name)["default"] for name in CONTROLS if name not in ("bptt", "steps", "every")}
+    out.update(bptt="full", **limits.defaults(cap))
+    if cap["seq_len"] < 2:
+        out["task"] = "first"  # the adding problem needs two steps
+    return out
+
+
+def _on_change(name: str, cap: dict) -> None:
+    """A widget moved: settle what depends on it (in words) before the script reads the values."""
     state = st.session_state
-    errors, warnings = [], []
-    if "_link_loaded" not in state:
-        values, errors, warnings = links.parse(st.query_params.to_dict(), cap)
-        state["_link_loaded"] = True
-        state.update(values)
-    current = {k: state[k] if k in state else v for k, v in links.widget_values(Config()).items()}
-    values, _ = limits.fit(current, cap)
-    # Only what is missing or was clamped (k > new T): assigning a widget's key makes Streamlit push that value back to
-    # the browser, which would overwrite key presses made while this run was in flight.
-    state.update(changed(state, values))
-    return errors, warnings
+    values = {k: state[k] for k in CONTROLS if k in state}
+    changes, notes = rules.settle({**defaults(cap), **values}, cap, moved=name)
+    for key, value in changes.items():
+        state[key] = value
+    state["_notes"] = notes
+    state.pop("_link_messages", None)  # the link's messages were about the page as opened
 
 
-def changed(state, values: dict) -> dict:
-    """The entries of values that state lacks or holds a different value for: the only ones worth assigning."""
-    return {k: v for k, v in values.items() if k not in state or state[k] != v}
+def reset(cap: dict) -> None:
+    """Every control back to its default (which also clears its URL parameter)."""
+    state = st.session_state
+    for key, value in defaults(cap).items():
+        state[key] = value
+    state["_notes"] = ["All settings are back to their defaults."]
+    state.pop("_link_messages", None)
 
 
-def _select(name: str, label: str, options, disabled: bool = False, fmt=None):
-    st.selectbox(label, options, key=name, help=_help(name), disabled=disabled, format_func=fmt or str)
+def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False):
+    common = dict(key=c.name, help=HELP[c.name], disabled=disabled, on_change=_on_change, args=(c.name, cap))
+    if c.name in HIDDEN_WHEN_IDLE:
+        common["persist_state"] = "page"
+    if c.kind in ("radio", "select"):  # not bound: Streamlit would write the label ("LSTM") into the URL, not the value
+        options = choices(c.name)
+        fmt = (lambda v: c.labels.get(v, v)) if c.labels else str
+        if c.kind == "radio":
+            return st.radio(c.label, options, index=options.index(default), format_func=fmt, horizontal=c.name == "cell", **common)
+        return st.selectbox(c.label, options, index=options.index(default), format_func=fmt, **common)
+    lo, hi = rng[c.name]
+    common["bind"] = "query-params"
+    if c.kind == "slider":
+        return st.slider(c.label, lo, hi, value=default, step=c.step, **common)
+    kind = int if isinstance(default, int) else float
+    return st.number_input(c.label, kind(lo), kind(hi), value=kind(default), step=kind(c.step), format=c.fmt, **common)
 
 
-def _slider(name: str, label: str, rng: dict, step=None, disabled: bool = False):
-    lo, hi = rng[name]
-    st.slider(label, lo, hi, key=name, step=step, help=_help(name), disabled=disabled)
-
-
-def _number(name: str, label: str, rng: dict, step, fmt: str, disabled: bool = False):
-    lo, hi = rng[name]
-    st.number_input(label, lo, hi, key=name, step=step, format=fmt, help=_help(name), disabled=disabled)
+def first_visit(cap: dict) -> dict | None:
+    """Once per session: read the link, keep its messages, and return the widget values it asks for (None later)."""
+    state = st.session_state
+    if "_link_read" in state:
+        return None
+    state["_link_read"] = True
+    query = links.raw_query(st.query_params)
+    values, errors, warnings = links.parse(query, cap)
+    links.forget_in_url(k for k in query if k not in values)  # refused or ignored: out of the URL before the widgets bind
+    wanted = {**defaults(cap), **values}
+    changes, notes = rules.settle(wanted, cap)
+    wanted.update(changes)
+    state["_link_messages"] = (errors, warnings + notes)
+    for name, value in wanted.items():  # choice widgets are not bound to the URL: their values go in directly
+        if CONTROLS[name].kind in ("radio", "select"):
+            state[name] = value
+    return wanted
 
 
 def sidebar() -> Settings:
     """Draw the controls and return the Config they describe; moving them never trains anything."""
     cap = limits.caps()
-    errors, warnings = _prepare_state(cap)
-    s = st.session_state
-    rng = limits.ranges(s, cap)  # from this run's values: k <= T, k2 >= k1
+    state = st.session_state
+    wanted = first_visit(cap)
+    for key, value in state.pop("_pending", {}).items():  # what the first visit could not set before the URL binding
+        state[key] = value
+    rng, base = limits.ranges(cap), defaults(cap)
+    w = {}
     with st.sidebar:
+        st.button("Reset to defaults", key="reset", on_click=reset, args=(cap,), icon=":material/restart_alt:")
         st.header("Network")
-        st.radio("Cell", ("rnn", "lstm", "gru"), key="cell", horizontal=True, format_func=LABELS.get, help=_help("cell"))
-        gated = s["cell"] != "rnn"
-        _select("activation", "Activation (vanilla RNN)", ("tanh", "relu", "sigmoid", "linear"), disabled=gated)
+        w["cell"] = _widget(CONTROLS["cell"], cap, rng, base["cell"])
+        gated = w["cell"] != "rnn"
+        w["activation"] = _widget(CONTROLS["activation"], cap, rng, base["activation"], disabled=gated)
         if gated:
-            st.caption(f"{LABELS[s['cell']]} has fixed sigmoid gates and tanh candidates; the activation applies to the vanilla RNN only.")
-        _slider("hidden_size", "Hidden size H", rng)
-        _select("init", "Initialisation of W_hh", ("orthogonal", "identity", "normal", "torch"))
-        _slider("recurrent_scale", "Recurrent scale (spectral radius of W_hh)", rng, step=0.05)
-        _slider("forget_bias", "Forget-gate bias (LSTM only)", rng, step=0.25, disabled=s["cell"] != "lstm")
+            st.caption(f"{CELL_LABELS[w['cell']]} has fixed sigmoid gates and tanh candidates; φ applies to the vanilla RNN only.")
+        for name in ("hidden_size", "init", "recurrent_scale"):
+            w[name] = _widget(CONTROLS[name], cap, rng, base[name])
+        w["forget_bias"] = _widget(CONTROLS["forget_bias"], cap, rng, base["forget_bias"], disabled=w["cell"] != "lstm")
 
         st.header("Task")
-        _select("task", "Task", tuple(TASKS), fmt=lambda t: TASK_LABELS.get(t, t))
-        st.caption(task_caption(s["task"]))
-        _slider("seq_len", "Sequence length T", rng)
-        _slider("batch_size", "Batch size B", rng)
-        _number("seed", "Seed", rng, 1, "%d")
+        w["task"] = _widget(CONTROLS["task"], cap, rng, base["task"])
+        st.caption(task_caption(w["task"]))
+        for name in ("seq_len", "batch_size", "seed"):
+            w[name] = _widget(CONTROLS[name], cap, rng, base[name])
 
         st.header("Backpropagation")
-        st.radio("Backpropagate through", ("full", "k", "k1k2"), key="bptt", format_func=LABELS.get, help=_help("bptt"))
-        if s["bptt"] == "k":
-            _slider("truncation", "Truncation horizon k", rng)
-        elif s["bptt"] == "k1k2":
-            _slider("k1", "k1: forward steps between backward passes", rng)
-            _slider("k2", "k2: steps backpropagated", rng)
-        _select(
-            "clip", "Gradient clipping", ("none", "norm", "value"), fmt={"none": "none", "norm": "by global norm", "value": "by value"}.get
-        )
-        _number("clip_threshold", "Clipping threshold theta", rng, 0.1, "%.3g", disabled=s["clip"] == "none")
+        w["bptt"] = _widget(CONTROLS["bptt"], cap, rng, base["bptt"])
+        for name in {"k": ("truncation",), "k1k2": ("k1", "k2")}.get(w["bptt"], ()):
+            w[name] = _widget(CONTROLS[name], cap, rng, base[name])
+        w["clip"] = _widget(CONTROLS["clip"], cap, rng, base["clip"])
+        w["clip_threshold"] = _widget(CONTROLS["clip_threshold"], cap, rng, base["clip_threshold"], disabled=w["clip"] == "none")
 
         st.header("Training")
-        _select("optimizer", "Optimiser", ("adam", "sgd"), fmt=lambda o: {"adam": "Adam", "sgd": "SGD"}[o])
-        _number("lr", "Learning rate", rng, 0.001, "%.4g")
-        _slider("steps", "Training steps", rng)
-        _slider("every", "Snapshot every k steps", rng)
+        for name in ("optimizer", "lr", "steps", "every"):
+            w[name] = _widget(CONTROLS[name], cap, rng, base[name])
         with st.expander("Precision and device"):
-            _select("dtype", "Floating point", ("float32", "float64"))
+            w["dtype"] = _widget(CONTROLS["dtype"], cap, rng, base["dtype"])
             st.caption(f"Computing on: {resolve_device('auto')} (chosen automatically).")
-    config, error = read_config(s)
-    return Settings(config, int(s["steps"]), int(s["every"]), error, errors, warnings)
+    if wanted is not None:
+        pending = {k: v for k, v in wanted.items() if (w[k] != v if k in w else v != base[k])}
+        if pending:  # the URL binding set the widgets first: put the link's intended values in, then draw again
+            state["_pending"] = pending
+            st.rerun()
+    links.write_choices({k: v for k, v in w.items() if CONTROLS[k].kind in ("radio", "select")}, base)
+    config, error = read_config(w)
+    errors, warnings = state.get("_link_messages", ([], []))
+    notes = state.get("_notes", [])
+    return Settings(config, int(w["steps"]), int(w["every"]), error, list(errors), list(warnings) + list(notes))
 
 
 def task_caption(task: str) -> str:
@@ -157,9 +214,8 @@ def task_caption(task: str) -> str:
     return f"{text[0].upper()}{text[1:]}."
 
 
-def read_config(values) -> tuple[Config | None, str | None]:
+def read_config(v: dict) -> tuple[Config | None, str | None]:
     """The Config the widget values describe (fields that do not apply are left at their neutral value), or the error."""
-    v = values
     cell, mode = v["cell"], v["bptt"]
     try:
         cfg = Config(
@@ -183,5 +239,5 @@ def read_config(values) -> tuple[Config | None, str | None]:
             dtype=v["dtype"],
         )
     except ConfigError as e:
-        return None, f"Setting `{e.field}` refused: {e}"
+        return None, f"Setting `{e.field}` refused: {links.escape(e.reason)}"
     return cfg, None

@@ -1,6 +1,6 @@
-"""Slider ranges in one place, tightened by environment variables on a hosted demo.
+"""Widget ranges in one place: the Config field table, tightened by environment variables on a hosted demo.
 
-Hosted-demo caps (each an integer; a missing, malformed or too large value is ignored):
+Hosted-demo caps (each an integer; a missing, malformed, zero or too large value is ignored):
 
 - ``RNNLAB_MAX_SEQ_LEN``: longest sequence T offered (engine limit 2000)
 - ``RNNLAB_MAX_HIDDEN``: most hidden units H offered (engine limit 1024)
@@ -8,7 +8,9 @@ Hosted-demo caps (each an integer; a missing, malformed or too large value is ig
 - ``RNNLAB_MAX_STEPS``: most training steps per Run (default and limit 5000)
 
 Example: ``RNNLAB_MAX_SEQ_LEN=500 RNNLAB_MAX_HIDDEN=128 streamlit run app.py``. Values
-arriving through a shared link are clamped to these caps with a warning.
+arriving through a shared link are clamped to these caps with a note. Ranges never depend
+on another control's value (a slider whose bounds move under it is how values got lost):
+combinations such as k <= T are settled by ui.rules, which says what it changed.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ CAP_ENV = {
     "steps": "RNNLAB_MAX_STEPS",
 }
 MAX_STEPS = 5000
+MAX_EVERY = 100
 DEFAULT_STEPS = 200
 DEFAULT_EVERY = 5
 DEFAULT_K = 10  # truncation horizon offered when TBPTT is first switched on
+# Smallest value a widget offers for a Config field that must be strictly positive (Config: lo < value).
+POSITIVE_MIN = {"recurrent_scale": 0.05, "clip_threshold": 1e-6, "lr": 1e-6}
 
 
 def caps(environ=None) -> dict[str, int]:
@@ -35,48 +40,40 @@ def caps(environ=None) -> dict[str, int]:
     out = {name: field_info(name)["hi"] for name in ("seq_len", "hidden_size", "batch_size")}
     out["steps"] = MAX_STEPS
     for name, var in CAP_ENV.items():
-        raw = environ.get(var, "").strip()
+        raw = str(environ.get(var, "")).strip()
         if raw.isdigit() and 1 <= int(raw) <= out[name]:
             out[name] = int(raw)
     return out
 
 
-def ranges(values: dict, cap: dict) -> dict[str, tuple]:
-    """(lo, hi) of every numeric widget, given the current widget values (k <= T, k2 >= k1)."""
-    T = min(int(values.get("seq_len", 1)), cap["seq_len"])
-    lo_T = 2 if values.get("task") == "adding" else 1
-    k1 = min(max(int(values.get("k1", 1)), 1), max(T, 1))
+def ranges(cap: dict) -> dict[str, tuple]:
+    """(lo, hi) of every numeric widget: the Config field's range, within the host's caps. Never lo > hi."""
+    out = {}
+    for name in ("seq_len", "hidden_size", "batch_size", "recurrent_scale", "forget_bias", "clip_threshold", "lr", "seed"):
+        info = field_info(name)
+        lo = POSITIVE_MIN.get(name, info["lo"])
+        out[name] = (lo, min(info["hi"], cap.get(name, info["hi"])))
+    T = cap["seq_len"]
+    out.update(truncation=(1, T), k1=(1, T), k2=(1, T), steps=(1, cap["steps"]), every=(1, MAX_EVERY))
+    return out
+
+
+def defaults(cap: dict) -> dict:
+    """Widget defaults: the Config defaults, pulled inside the caps (a host may cap T below the default 50)."""
+    T = min(field_info("seq_len")["default"], cap["seq_len"])
+    k = min(DEFAULT_K, T)
     return {
-        "seq_len": (lo_T, max(cap["seq_len"], lo_T)),
-        "hidden_size": (1, cap["hidden_size"]),
-        "batch_size": (1, cap["batch_size"]),
-        "recurrent_scale": (0.05, 6.0),
-        "forget_bias": (-5.0, 5.0),
-        "truncation": (1, max(T, 1)),
-        "k1": (1, max(T, 1)),
-        "k2": (k1, max(T, 1)),
-        "clip_threshold": (0.001, 1e6),
-        "lr": (1e-5, 10.0),
-        "seed": (0, 2**31 - 1),
-        "steps": (1, cap["steps"]),
-        "every": (1, 100),
+        "seq_len": T,
+        "hidden_size": min(field_info("hidden_size")["default"], cap["hidden_size"]),
+        "batch_size": min(field_info("batch_size")["default"], cap["batch_size"]),
+        "truncation": k,
+        "k1": k,
+        "k2": k,
+        "steps": min(DEFAULT_STEPS, cap["steps"]),
+        "every": DEFAULT_EVERY,
     }
 
 
 def clamp(value, lo, hi):
     """value pulled into [lo, hi], keeping its type."""
     return type(value)(min(max(value, lo), hi))
-
-
-def fit(values: dict, cap: dict) -> tuple[dict, list[str]]:
-    """values clamped into the widget ranges (seq_len first, since k's range depends on it), and what moved."""
-    out, moved = dict(values), []
-    for name in ("seq_len", "k1", *ranges(values, cap)):
-        if name not in out or isinstance(out[name], bool):
-            continue
-        lo, hi = ranges(out, cap)[name]
-        new = clamp(out[name], lo, hi)
-        if new != out[name]:
-            moved.append(f"{name}={out[name]:g} is outside the offered range {lo:g}..{hi:g}; using {new:g}")
-            out[name] = new
-    return out, moved

@@ -1,74 +1,155 @@
-"""Shareable links: the Config (plus steps and every) round-trips through the page URL."""
+"""Shareable links: what a page URL asks for, read once per session before the widgets bind to the URL.
+
+Every numeric sidebar widget is bound to the URL by Streamlit itself (`bind="query-params"`, key =
+parameter name), which keeps the link in step with the controls. The binding drops a value it
+cannot use without a word; this module reads the raw query first, so a refused link value is
+named in a message (escaped: the value came from a stranger), a value above a host cap is
+clamped with a note, and old links (`?truncation=20` without `bptt=k`) keep working. Choice
+widgets are written by write_choices instead: the binding would put their labels ("LSTM",
+"adding problem") into the URL, and links name values (`cell=lstm&task=adding`).
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import fields
 
-import streamlit as st
-
-from engine import Config, ConfigError
+from engine import Config
+from engine.config import field_info
 
 from . import limits
 
-FIELDS = tuple(f.name for f in fields(Config))
-EXTRAS = ("steps", "every")  # training settings that are not part of the Config
+FIELDS = tuple(f.name for f in fields(Config) if f.name != "device")
+EXTRAS = ("bptt", "steps", "every")  # widgets that are not Config fields
+BPTT_MODES = ("full", "k", "k1k2")
+CAPPED = ("seq_len", "hidden_size", "batch_size", "steps", "truncation", "k1", "k2")
+SHOWN_CHARS = 40  # a refused value is quoted up to this length
 
 
-def widget_values(cfg: Config, steps: int = limits.DEFAULT_STEPS, every: int = limits.DEFAULT_EVERY) -> dict:
-    """Sidebar widget values (keys = Config field names) that reproduce cfg."""
-    values = {f: getattr(cfg, f) for f in FIELDS if f != "device"}
-    k = min(limits.DEFAULT_K, cfg.seq_len)
-    values["bptt"] = "k" if cfg.truncation else "k1k2" if cfg.k1 else "full"
-    values["truncation"] = cfg.truncation or k
-    values["k1"], values["k2"] = (cfg.k1, cfg.k2) if cfg.k1 else (k, k)
-    values.update(steps=steps, every=every)
-    return values
+def escape(text: str) -> str:
+    """text safe inside Streamlit markdown: every ASCII punctuation mark backslash-escaped (no links, images, HTML, math)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
-def parse(query: dict, cap: dict) -> tuple[dict, list[str], list[str]]:
-    """(widget values, errors, warnings) from URL parameters; a refused value falls back to its default."""
-    query = {k: (v[-1] if isinstance(v, list) else v) for k, v in query.items()}
-    q = {k: v for k, v in query.items() if k in FIELDS and k != "device"}
-    errors, warnings = [], []
-    if "device" in query:
-        warnings.append("device is chosen automatically here; the link's device value is ignored")
-    cfg = None
-    while cfg is None:
+def quote(raw) -> str:
+    """A user's value as shown in a message: shortened, escaped, in quotes."""
+    text = str(raw)
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS] + "…"
+    return f"“{escape(text)}”"
+
+
+def _kind(name: str) -> str:
+    if name in ("steps", "every"):
+        return "int"
+    info = field_info(name)
+    if info["choices"] is not None:
+        return "choice"
+    return "int" if info["type"] in ("int", int) else "float"
+
+
+def _parse_one(name: str, raw: str, rng: dict):
+    """(value, None) or (None, reason) for one link parameter, against the widget's own range."""
+    if name == "bptt":
+        return (raw, None) if raw in BPTT_MODES else (None, f"must be one of {', '.join(BPTT_MODES)}")
+    kind = _kind(name)
+    if kind == "choice":
+        choices = field_info(name)["choices"]
+        return (raw, None) if raw in choices else (None, f"must be one of {', '.join(choices)}")
+    lo, hi = rng[name]
+    if kind == "int":
         try:
-            cfg = Config.from_query(q)
-        except ConfigError as e:
-            bad = e.field if e.field in q else None
-            errors.append(f"Link parameter `{e.field}` refused: {e}. Using the default for it.")
-            if bad is None:  # a combination the link did not name directly: start from the defaults
-                q = {}
-            else:
-                q.pop(bad)
-    extras = {}
-    for name, default in zip(EXTRAS, (limits.DEFAULT_STEPS, limits.DEFAULT_EVERY)):
-        raw = query.get(name, str(default))
-        try:
-            extras[name] = int(raw)
+            value = int(raw)
         except ValueError:
-            errors.append(f"Link parameter `{name}` refused: must be an integer (got {raw!r}). Using {default}.")
-            extras[name] = default
-    values, moved = limits.fit(widget_values(cfg, **extras), cap)
-    warnings += [f"Link parameter {m}." for m in moved]
+            return None, f"must be an integer from {lo} to {hi}"
+        if value < lo or (value > hi and name not in CAPPED):
+            return None, f"must be an integer from {lo} to {hi}"
+        return value, None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None, f"must be a number from {lo:g} to {hi:g}"
+    if not math.isfinite(value) or not lo <= value <= hi:
+        return None, f"must be a number from {lo:g} to {hi:g}"
+    return value, None
+
+
+def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list[str]]:
+    """(widget values the link sets, errors, warnings) from the raw URL parameters (each a list: repeats kept).
+
+    A refused value is left out (its widget keeps its default) and named in an error; a value above a
+    host cap is clamped, with a warning.
+    """
+    rng = limits.ranges(cap)
+    hard = {name: field_info(name)["hi"] for name in CAPPED if name != "steps"} | {"steps": limits.MAX_STEPS}
+    hard.update(truncation=hard["seq_len"], k1=hard["seq_len"], k2=hard["seq_len"])
+    values, errors, warnings = {}, [], []
+    for name, raws in query.items():
+        raws = [raws] if isinstance(raws, str) else list(raws)
+        if name == "device":
+            warnings.append("Link parameter `device` ignored: the device is chosen automatically here.")
+            continue
+        if name not in FIELDS and name not in EXTRAS:
+            warnings.append(f"Link parameter {quote(name)} is not a setting of this page; it was ignored.")
+            continue
+        if not raws:
+            continue
+        if len(raws) > 1:
+            warnings.append(f"Link parameter `{name}` was given {len(raws)} times; the last one, {quote(raws[-1])}, is used.")
+        if name in ("truncation", "k1", "k2") and raws[-1].strip() == "0":
+            continue  # 0 = full BPTT, as in Config and the command line
+        value, reason = _parse_one(name, raws[-1], rng)
+        if reason is not None:
+            errors.append(f"Link parameter `{name}` refused: {reason} (got {quote(raws[-1])}). Using the default.")
+            continue
+        if name in CAPPED and value > rng[name][1]:
+            if value > hard[name]:
+                errors.append(f"Link parameter `{name}` refused: must be at most {hard[name]} (got {quote(raws[-1])}). Using the default.")
+                continue
+            warnings.append(f"Link parameter `{name}`={value} is above this server's limit {rng[name][1]}; using {rng[name][1]}.")
+            value = rng[name][1]
+        values[name] = value
+    if "bptt" not in values:  # links written before the mode was a parameter
+        if "truncation" in values:
+            values["bptt"] = "k"
+        elif "k1" in values or "k2" in values:
+            values["bptt"] = "k1k2"
     return values, errors, warnings
 
 
-def query_for(cfg: Config, steps: int, every: int) -> dict[str, str]:
-    """URL parameters for the current settings (only what differs from the defaults)."""
-    q = cfg.to_query()
-    q.pop("device", None)
-    if steps != limits.DEFAULT_STEPS:
-        q["steps"] = str(steps)
-    if every != limits.DEFAULT_EVERY:
-        q["every"] = str(every)
-    return q
+def forget_in_url(keys) -> None:
+    """Drop link values this page refused from the URL, and from the snapshot Streamlit seeds bound widgets from.
+
+    Streamlit 1.67's binding crashes on some values it should refuse (`?steps=1` followed by 400
+    zeros: OverflowError in int(inf)); those never reach it. The snapshot is private API, so a
+    Streamlit without it simply keeps its own handling (tests/test_app.py checks the crash stays gone).
+    """
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as qp:
+        for key in keys:
+            try:
+                del qp[key]  # also tells the browser to rewrite its URL
+            except KeyError:
+                pass
+            initial = getattr(qp, "_initial_query_params", None)
+            if isinstance(initial, dict):
+                initial.pop(key, None)
 
 
-def sync(cfg: Config, steps: int, every: int) -> None:
-    """Write the settings into the URL (only when they changed, so a rerun sends nothing new)."""
-    target = query_for(cfg, steps, every)
-    if st.query_params.to_dict() != target:
-        st.query_params.from_dict(target)
+def write_choices(values: dict, defaults: dict) -> None:
+    """Put the choice widgets' values into the URL by name (`cell=lstm`), leaving out defaults; only what changed is sent."""
+    import streamlit as st
+
+    for name, value in values.items():
+        if value == defaults[name]:
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+
+
+def raw_query(query_params) -> dict[str, list[str]]:
+    """Every URL parameter with all its values (st.query_params keeps only the last in to_dict())."""
+    return {key: query_params.get_all(key) for key in query_params}

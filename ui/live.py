@@ -1,98 +1,129 @@
-"""Live training: Run streams snapshots into charts that update in place; Stop ends the work for good.
+"""Live training: Run trains in a worker thread; a fragment redraws its charts in place; Stop ends the work at once.
 
-Any rerun interrupts the loop inside an st call, between two snapshots. The engine's
-generator is kept with the run, so after a rerun that did not stop it (switching tabs,
-a toggle) training picks up where it was; Stop closes it; a new Config discards it.
+Why a worker: the script thread only draws, so a click (Stop, a slider, a tab) is answered
+while training goes on, and Stop reaches the engine between two training steps instead of
+after a whole snapshot. The charts live in a fragment that reruns on a timer while the run
+is going, with fixed keys, so the browser updates the same chart in place (never removes and
+re-adds it). The work also ends when the browser session goes away or when Streamlit's own
+Stop interrupts the drawing.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 import engine
 from viz import gradients, training
 
-from .views import CHART, overflow_notice
+from . import charts
+from .views import overflow_notice
 
-MIN_REDRAW_S = 0.05  # at most ~20 chart updates a second; snapshots arriving faster are drawn together
-
-
-def _warm_up() -> None:
-    from engine.training import warm_up
-
-    warm_up()
+REFRESH_S = 0.1  # the live charts redraw up to 10 times a second while a run is going
+ALIVE_CHECK_S = 1.0  # how often the worker asks whether its browser session still exists
 
 
-# Once per server process: pay torch's one-off optimiser imports (~3 s) now, not on the first Run click.
-threading.Thread(target=_warm_up, name="optimizer-warm-up", daemon=True).start()
+class SessionGone:
+    """Stop signal for the engine: set by Stop, or true once the browser session that started the run is gone."""
+
+    def __init__(self, session_id: str | None):
+        self.event = threading.Event()
+        self.session_id = session_id
+        self._checked = time.monotonic()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def is_set(self) -> bool:
+        if self.event.is_set():
+            return True
+        now = time.monotonic()
+        if self.session_id is not None and now - self._checked > ALIVE_CHECK_S:
+            self._checked = now
+            from streamlit.runtime import Runtime
+
+            if Runtime.exists() and not Runtime.instance().is_active_session(self.session_id):
+                self.event.set()
+        return self.event.is_set()
 
 
 @dataclass
 class TrainingRun:
-    """One press of Run: its settings, the log it grows and the paused engine generator, kept in session state."""
+    """One press of Run: its settings, the log the worker grows, and how it ended; kept in session state."""
 
     config: engine.Config
     steps: int
     every: int
     log: engine.TrainingLog = field(default_factory=engine.TrainingLog)
-    status: str = "running"  # running | finished | stopped | diverged
-    snapshots: Iterator | None = None
-    # With fast reruns the interrupted script thread can still be inside next() when the new one starts.
+    status: str = "running"  # running | finished | stopped | diverged | failed
+    reason: str = ""  # why it stopped, in words
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    version: int = 0  # snapshots logged so far (a redraw with nothing new reuses the last figure)
+    stopper: SessionGone | None = field(default=None, repr=False)
+    thread: threading.Thread | None = field(default=None, repr=False)
+    _figure: tuple = field(default=(-1, None), repr=False)
 
-    def __post_init__(self):
-        self.snapshots = engine.train(self.config, self.steps, self.every)
+    def start(self) -> TrainingRun:
+        ctx = get_script_run_ctx()
+        self.stopper = SessionGone(ctx.session_id if ctx is not None else None)
+        self.thread = threading.Thread(target=self._work, name="training", daemon=True)
+        self.thread.start()
+        return self
 
-    def pull(self) -> bool:
-        """Train up to the next snapshot and log it; False once training is over."""
+    def _work(self) -> None:
+        try:
+            for snap in engine.train(self.config, self.steps, self.every, stop=self.stopper):
+                with self.lock:
+                    self.log.add(snap)
+                    self.version += 1
+        except Exception as e:  # a clean message on the page, never a dead thread with a silent run
+            self._end("failed", f"{type(e).__name__}: {e}")
+            return
+        if self.stopper.event.is_set():
+            self._end("stopped", self.reason or "the browser session ended")
+        else:
+            self._end("diverged" if self.log.diverged else "finished")
+
+    def _end(self, status: str, reason: str = "") -> None:
         with self.lock:
-            if self.status != "running":
-                return False
-            snap = next(self.snapshots, None)
-            if snap is None:
-                self.status = "diverged" if self.log.diverged else "finished"
-                return False
-            self.log.add(snap)
-            return True
-
-    def stop(self) -> None:
-        """Close the generator: no step runs after this."""
-        with self.lock:
-            self.snapshots.close()
             if self.status == "running":
-                self.status = "stopped"
+                self.status, self.reason = status, reason
+
+    def stop(self, reason: str = "Stop was pressed") -> None:
+        """End the work before the next training step; what was drawn stays."""
+        with self.lock:
+            if self.status == "running":
+                self.reason = reason
+        if self.stopper is not None:
+            self.stopper.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5.0)
+        self._end("stopped", reason)
 
     def figure(self):
-        """Loss, gradient heatmap and clipping in one figure: one chart update per snapshot."""
+        """Loss, gradient heatmap and clipping in one figure, rebuilt only when a new snapshot arrived."""
         threshold = self.config.clip_threshold if self.config.clip == "norm" else None  # value clipping bounds elements
         with self.lock:
-            return training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
+            if self._figure[0] != self.version:
+                fig = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
+                self._figure = (self.version, fig)
+            return self._figure[1]
 
     @property
     def done(self) -> int:
         """Training steps completed so far."""
-        return len(self.log.history.get("step", ()))
+        with self.lock:
+            return len(self.log.history.get("step", ()))
 
 
 def baseline(cfg: engine.Config) -> float:
     """Loss of a constant prediction: the line a trained network must get below."""
     return engine.TASKS[cfg.task].trivial_loss
-
-
-def stream(run: TrainingRun, progress, chart) -> None:
-    """Pull snapshots, redrawing the chart (throttled); a rerun raises inside an st call and pauses the work here."""
-    last_draw, n = time.perf_counter(), 0
-    while run.pull():
-        n += 1
-        progress.progress(run.done / run.steps, text=f"Step {run.done} of {run.steps}")  # also where a rerun stops us
-        if time.perf_counter() - last_draw >= MIN_REDRAW_S or run.done == run.steps or run.log.diverged:
-            chart.plotly_chart(run.figure(), key=f"fig_train_{n}", **CHART)
-            last_draw = time.perf_counter()
 
 
 def report(run: TrainingRun) -> None:
@@ -101,50 +132,82 @@ def report(run: TrainingRun) -> None:
         st.error(f"Training stopped at step {run.done - 1}: values became non-finite.")
         overflow_notice(run.log.last.trace)
     elif run.status == "stopped":
-        st.warning(f"Stopped after {run.done} of {run.steps} steps. Press Run to start again.")
+        st.warning(f"Training stopped after {run.done} of {run.steps} steps ({run.reason}). Press Run to start again.")
+    elif run.status == "failed":
+        st.error(f"Training failed after {run.done} steps: {run.reason}")
     elif run.status == "finished":
         loss = run.log.arrays()["loss"]
-        st.success(
-            f"Finished {run.steps} steps: loss {loss[0]:.4g} -> {loss[-1]:.4g} (a constant guess scores {baseline(run.config):.4g})."
-        )
+        st.success(f"Finished {run.steps} steps: loss {loss[0]:.4g} → {loss[-1]:.4g} (a constant guess scores {baseline(run.config):.4g}).")
+
+
+def _stop_pressed() -> None:
+    run = st.session_state.get("training_run")
+    if run is not None:
+        run.stop()
+
+
+def differences(old: engine.Config, new: engine.Config) -> str:
+    """The fields two Configs differ in, as 'T 50 → 120' phrases."""
+    a, b = old.to_dict(), new.to_dict()
+    return ", ".join(f"{k} {a[k]} → {b[k]}" for k in a if a[k] != b[k])
+
+
+def live_panel() -> None:
+    """Progress and the live dashboard; the fragment around it reruns on a timer while the run is going."""
+    run = st.session_state.get("training_run")
+    if run is None:
+        return
+    try:
+        done = run.done
+        st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
+        if run.version:
+            charts.chart(run.figure(), key="fig_train")
+        if run.status != "running" and st.session_state.get("_drawn_running"):
+            st.session_state["_drawn_running"] = False
+            st.rerun(scope="app")  # the run ended between two redraws: a full rerun says how, and stops the timer
+    except StopException:  # Streamlit's own Stop (header menu) ends the training too, and the page says so
+        run.stop("Streamlit's Stop was pressed")
+        raise
 
 
 def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True, allowed: bool = True) -> None:
-    """Tab 2: Run / Stop, a progress bar and the live dashboard; the last run stays until the Config changes."""
+    """Tab 2: Run / Stop, a progress bar and the live dashboard; the last run stays, with a note when settings changed."""
     state = st.session_state
-    run = state.get("training_run")
-    if run is not None and run.config != cfg:  # a new Config makes the old curves meaningless
-        run.stop()
-        del state["training_run"]
-        run = None
+    if not visible:
+        return  # the worker trains on while the tab is hidden
     if not allowed:
-        if visible:
-            st.info("Training waits for the go-ahead above the tabs.")
+        st.info("Training waits for the go-ahead above the tabs.")
         return
-    running = run is not None and run.status == "running"
-    if not visible and not running:
-        return  # a hidden, idle tab costs nothing
+    run = state.get("training_run")
     left, right, _ = st.columns([1, 1, 4])
-    start = left.button("Run training", type="primary", key="train_start", icon=":material/play_arrow:")
-    stop = right.button("Stop", key="train_stop", icon=":material/stop:", help="Stops the training for good; what it drew so far stays.")
-    if stop and run is not None:
-        run.stop()
-    if start:
+    if left.button("Run training", type="primary", key="train_start", icon=":material/play_arrow:"):
         if run is not None:
-            run.stop()
-        run = state["training_run"] = TrainingRun(cfg, steps, every)
+            run.stop("Run was pressed again")
+        run = state["training_run"] = TrainingRun(cfg, steps, every).start()
+    running = run is not None and run.status == "running"
+    right.button(
+        "Stop",
+        key="train_stop",
+        icon=":material/stop:",
+        on_click=_stop_pressed,
+        disabled=not running,
+        help="Stops the training for good; what it drew so far stays.",
+    )
     if run is None:
         st.info(f"Press Run to train for {steps} steps and watch the loss, the gradient over time and clipping update live.")
         return
-    progress, chart = st.empty(), st.empty()
-    if run.done:
-        progress.progress(run.done / run.steps, text=f"Step {run.done} of {run.steps}")
-        chart.plotly_chart(run.figure(), key="fig_train_kept", **CHART)
-    if run.status == "running":
-        stream(run, progress, chart)
-    report(run)
-    if run.log.last is not None and run.status != "running":
-        st.plotly_chart(gradients.grad_norm_curve(run.log.last.trace), key="fig_train_grad", **CHART)
-        st.caption(
-            f"Gradient flow at the last snapshot (training step {run.log.last.step}): compare it with the untrained network in tab 1."
+    if run.config != cfg or (run.steps, run.every) != (steps, every):
+        changed = differences(run.config, cfg) or f"steps {run.steps} → {steps}, every {run.every} → {every}"
+        st.info(
+            f"The settings changed since this run started ({changed}). "
+            "The charts show the run as started; press Run to train with the new settings."
         )
+    state["_drawn_running"] = running
+    st.fragment(live_panel, run_every=REFRESH_S if running else None)()
+    if not running:
+        report(run)
+        if run.log.last is not None:
+            charts.chart(gradients.grad_norm_curve(run.log.last.trace), key="fig_train_grad")
+            st.caption(
+                f"Gradient flow at the last snapshot (training step {run.log.last.step}): compare it with the untrained network in tab 1."
+            )

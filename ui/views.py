@@ -8,13 +8,11 @@ import streamlit as st
 
 from viz import gates, gradients
 
-from . import compute
-
-CHART = dict(theme=None, config={"displaylogo": False})  # keep the house colours from viz.theme
+from . import charts, compute
 
 
 def chart(view: str, cfg, key: str, conn: bool = False, **options) -> None:
-    st.plotly_chart(compute.figure(view, cfg, conn, **options), key=key, **CHART)
+    charts.chart(compute.figure_dict(view, cfg, conn, **options), key=key)
 
 
 def cost_gate(cfg) -> bool:
