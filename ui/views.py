@@ -12,7 +12,7 @@ from . import charts, compute
 
 
 def chart(view: str, cfg, key: str, conn: bool = False, **options) -> None:
-    charts.chart(compute.figure_dict(view, cfg, conn, **options), key=key)
+    charts.chart(compute.figure(view, cfg, conn, **options), key=key)
 
 
 def cost_gate(cfg) -> bool:
