@@ -30,7 +30,7 @@ def grad_norm_curve(trace) -> go.Figure:
     fig = go.Figure()
     band = getattr(trace, "grad_h_band", None)
     if band is not None and len(band) == T:
-        band = np.asarray(band, dtype=np.float64)[x]
+        band = np.asarray(band, dtype=np.float64)  # (T, 2); _curve picks the shown steps
         _curve(fig, x, band[:, 0], "10th percentile", None, showlegend=False)
         _curve(fig, x, band[:, 1], "10-90 % of the batch", None, fill="tonexty", fillcolor=rgba(COLORS["grad_h"], 0.18))
     _curve(fig, x, trace.grad_h, "||dL/dh_t|| (batch mean)", COLORS["grad_h"], width=2.5)
