@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .downsample import MAX_CELLS, log10_cells, pool_matrix
-from .gradients import frame, lines_above, note_annotation, overflow_marks
+from .marks import overflow_marks
+from .notes import frame, note_annotation, stack_above
 from .theme import COLORS, SEQUENTIAL, base_layout
 
 WHAT = {"x": "||d loss_t / d x_k||", "h": "||d loss_t / d h_k||"}
@@ -61,7 +62,7 @@ def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
         notes.append(note_annotation(text, 0.99, 0.9, "right", "top", COLORS["truncation"]))
     fig.update_layout(annotations=notes)
     base_layout(fig, title, INPUT[which] + pooled_note, "output step t (loss at t)")
-    frame(fig, lines_above(notes), height=500, legend=False)
+    frame(fig, stack_above(notes), height=500, legend=False)
     fig.update_xaxes(range=[-0.5, T - 0.5], constrain="domain")
     fig.update_yaxes(autorange="reversed")
     return fig

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .downsample import MAX_CELLS, log10_cells, log_gaps, pick_indices, pool_matrix
-from .gradients import PLOT_PX, frame, note_annotation, vline_shape, wrap_text
+from .notes import PLOT_PX, frame, note_annotation, vline_shape, wrap_text
 from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout, log_ticks
 
 HEAT_TITLE = "log10 ||dL/dh_t||"
