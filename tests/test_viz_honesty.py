@@ -11,7 +11,7 @@ from engine import Config, run
 from viz.bound import mean_slope
 from viz.connectivity import connectivity_heatmap
 from viz.gates import gate_curves, gate_heatmaps, gate_summary
-from viz.gradients import BOUND, MAIN, contrib_bars, decay_summary, grad_norm_curve
+from viz.gradients import BOUND, contrib_bars, decay_summary, grad_norm_curve
 from viz.graph import cell_diagram, unrolled_graph
 
 
