@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Config, TrainingLog, run  # noqa: E402
 from engine.trace import Snapshot  # noqa: E402
-from viz import training  # noqa: E402
+from viz import training, training_gates  # noqa: E402
 
 STEPS, EVERY, T = 5000, 10, 200
 
@@ -61,8 +61,7 @@ def measure(build, repeats: int = 7) -> tuple[float, float, int]:
 def main() -> None:
     log = synthetic_log()
     figures = {"training_dashboard": lambda: training.training_dashboard(log, baseline=1.0, threshold=1.0)}
-    if hasattr(training, "gate_dashboard"):
-        figures["gate_dashboard"] = lambda: training.gate_dashboard(log)
+    figures["gate_dashboard"] = lambda: training_gates.gate_dashboard(log)
     print(f"{STEPS} steps, a snapshot every {EVERY} ({len(log)} rows), T = {T}")
     print(f"{'figure':<22}{'build ms':>10}{'to_json ms':>12}{'JSON kB':>10}")
     for name, build in figures.items():

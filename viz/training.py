@@ -67,7 +67,7 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
     axis = dict(gridcolor=GRID, zeroline=False, showline=True, linecolor="#9ca3af")
     top = dict(axis, domain=[0.6, 1.0], type="log", exponentformat="power")  # loss and norm panels
     layout = dict(
-        _house(),
+        house_layout(),
         height=HEIGHT,
         showlegend=True,
         shapes=loss[1] + clip[1] + heat[1],
@@ -86,7 +86,7 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
 
 
 @functools.cache
-def _house() -> dict:
+def house_layout() -> dict:
     """The theme's layout as a plain dict, built once; the template is left to the (cheap) default.
 
     Setting a named template validates and copies it on every figure (~25 ms here), which
