@@ -150,8 +150,8 @@ def test_connectivity_leaves_upper_triangle_empty(traces):
     below = (k <= t) & (tr.conn_x > 0)
     assert np.allclose(z[below], np.log10(tr.conn_x[below]), atol=1e-5)
     assert "How far back each output still sees" in fig.layout.title.text
-    assert fig.data[0].colorbar.title.text == "log10 ||d loss_t / d x_k||"
-    assert "d h_k" in connectivity_heatmap(tr, which="h").layout.title.text
+    assert fig.data[0].colorbar.title.text == "log₁₀ ‖∂loss_t/∂x_k‖"
+    assert "∂h_k" in connectivity_heatmap(tr, which="h").layout.title.text
     with pytest.raises(ValueError):
         connectivity_heatmap(tr, which="y")
     rows = pick_indices(40, 9)  # the app computes only some output rows

@@ -124,3 +124,28 @@ def test_gateless_cells_fall_back_to_the_hidden_state(cell):
     assert cell in texts(cell_diagram(tr, 3)) or cell.upper() in cell_diagram(tr, 3).layout.title.text
     for fig in (grad_norm_curve(tr), contrib_bars(tr), unrolled_graph(tr), connectivity_heatmap(tr)):
         assert fig.to_json()
+
+
+def test_every_builder_says_beyond_range_and_non_finite_values_in_words():
+    tr = run(Config(activation="linear", recurrent_scale=1.3, seq_len=200, hidden_size=16, batch_size=4), connectivity=True)
+    top = np.finfo(np.float32).max
+    beyond, bad = np.isfinite(tr.grad_h) & (tr.grad_h > top), ~np.isfinite(tr.grad_h)
+    assert beyond.any() and bad.any()
+    fig = grad_norm_curve(tr)
+    words = texts(fig)
+    assert f"{int(bad.sum())} of 200 values of ‖∂L/∂hₜ‖ are non-finite" in words
+    assert f"{int(beyond.sum())} of 200 values of ‖∂L/∂hₜ‖" in words and "exceed float32's largest number" in words
+    rings = by_name(fig, "beyond the dtype's range")
+    assert np.array_equal(np.asarray(rings.x), np.nonzero(beyond)[0]) and np.array_equal(rings.y, tr.grad_h[beyond])
+    valid = np.arange(200)[None, :] <= tr.conn_rows[:, None]
+    n_bad = int((~np.isfinite(tr.conn_x))[valid].sum())
+    assert n_bad and f"red cells: non-finite (overflow), {n_bad} of them" in texts(connectivity_heatmap(tr))
+    big = replace(tr, conn_x=np.where(np.isfinite(tr.conn_x), tr.conn_x, 1e40))  # finite in float64, beyond float32
+    assert f"{n_bad} of {int(valid.sum())} values of ‖∂loss_t/∂x_k‖ (up to 1e40) exceed float32's" in texts(connectivity_heatmap(big))
+    for fig in (gate_heatmaps(tr), gate_curves(tr), unrolled_graph(tr), contrib_bars(tr)):
+        assert tr.overflow_message() in texts(fig).replace("<b>", "").replace("</b>", "")
+    silent = replace(tr, overflow_step=None, overflow_grad_step=None, grad_norm_before_clip=1.0, loss=1.0)  # a message-less trace
+    h = silent.hidden.copy()
+    h[-3:] = np.inf
+    words = texts(gate_heatmaps(replace(silent, hidden=h)))
+    assert f"{3 * h.shape[1]} of {h.size} values of hidden state h are non-finite" in words

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from .downsample import MAX_CELLS, gaps, pick_indices
 from .gradients import factor_text, measured_factor
-from .notes import overflow_note
+from .notes import bottom_note, overflow_note, range_words
 from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color, gate_label
 
 TANH_GATES = ("g", "n")  # candidates live in -1..1; every other gate is a sigmoid in 0..1
@@ -54,6 +54,16 @@ def _panels(trace):
     return [("h", hidden, (lo, hi), SEQUENTIAL)]
 
 
+def _unexplained_gaps(fig: go.Figure, trace, panels) -> None:
+    """Non-finite gate or state values in a run whose overflow message is silent: say so, never leave a silent gap."""
+    if getattr(trace, "nonfinite", False):
+        return  # overflow_note already says where and why
+    words = [range_words(trace, values, gate_label(name)) for name, values in panels]
+    words = [w for w in words if w]
+    if words:
+        bottom_note(fig, " ".join(words))
+
+
 def gate_heatmaps(trace) -> go.Figure:
     """Time x unit heatmaps of each gate (or the RNN's hidden state) on fixed colour ranges."""
     panels = _panels(trace)
@@ -91,6 +101,7 @@ def gate_heatmaps(trace) -> go.Figure:
     what = "Hidden state over time" if rnn else "Gate activations over time (batch mean)"
     base_layout(fig, what + shown, height=170 * len(panels) + 170)
     overflow_note(fig, trace)
+    _unexplained_gaps(fig, trace, [(n, v) for n, v, *_ in panels])
     return fig
 
 
@@ -150,6 +161,7 @@ def gate_curves(trace) -> go.Figure:
     base_layout(fig, "Hidden activity and saturation over time" if rnn else "Gates over time", height=540)
     fig.update_layout(legend=dict(y=1.1), margin=dict(t=110))
     overflow_note(fig, trace)
+    _unexplained_gaps(fig, trace, list(series.items()))
     return fig
 
 

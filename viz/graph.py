@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .notes import NOTE_PX, overflow_note
+from .notes import NOTE_PX, bottom_note, overflow_note, range_words
 from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout
 from .truncation import blocks
 
@@ -121,6 +121,9 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
     base_layout(fig, title, height=HEIGHT)
     fig.update_layout(shapes=shapes, annotations=notes, showlegend=False, margin=dict(l=110, t=90))
     overflow_note(fig, trace, prefix="")
+    words = range_words(trace, g, "‖∂L/∂hₜ‖ on screen")
+    if words and "exceed" in words:  # non-finite ones are red nodes and the overflow message already says why
+        bottom_note(fig, words)
     fig.update_xaxes(range=[start - (1.6 if start > 0 else 0.6), T - 0.3], title_text="time step t", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[-0.5, ROW["y"] + 0.8], visible=False)
     return fig

@@ -72,7 +72,7 @@ def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title:
         height=height,
         margin=dict(l=70, r=30, t=70, b=60),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-        hoverlabel=dict(font_size=13),
+        hoverlabel=dict(font_size=14),
     )
     if x_title is not None:
         fig.update_xaxes(title_text=x_title, gridcolor=GRID)
