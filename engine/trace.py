@@ -132,14 +132,19 @@ def _plain(value, flag):
 class TrainingLog:
     """Everything a live training view needs, accumulated snapshot by snapshot (numpy only).
 
-    per-step history (every training step) and per-snapshot rows (grad_h at each snapshot),
-    so the time x training-step heatmap can grow row by row.
+    per-step history (every training step) and per-snapshot rows (grad_h, one gate's unit-mean
+    activation, the share of saturated units), so time x training-step heatmaps can grow row by row.
     """
 
-    def __init__(self):
+    DEFAULT_GATES = ("f", "z")  # LSTM forget gate, GRU update gate: the gates that keep the gradient alive
+
+    def __init__(self, gate: str | None = None):
         self.history = {}  # name -> list of per-step values (step, loss, grad_norm_before, ...)
         self.snapshot_steps = []  # training step of each snapshot
         self.grad_rows = []  # (T,) grad_h of each snapshot
+        self.gate = gate  # the gate whose rows are kept; None: chosen from the first snapshot
+        self.gate_rows = []  # (T,) unit-mean of that gate (or, without gates, the share of flat units) per snapshot
+        self.saturation_share = []  # share of saturated (sequence, unit) entries, over all gates and steps, per snapshot
         self.last = None  # the latest Snapshot
         self.diverged = False
 
@@ -147,9 +152,34 @@ class TrainingLog:
         for key, values in snapshot.history.items():
             self.history.setdefault(key, []).extend(np.asarray(values).tolist())
         self.snapshot_steps.append(snapshot.step)
-        self.grad_rows.append(np.asarray(snapshot.trace.grad_h, dtype=np.float64))
+        trace = snapshot.trace
+        self.grad_rows.append(np.asarray(trace.grad_h, dtype=np.float64))
+        gates, saturation = getattr(trace, "gates", None) or {}, getattr(trace, "saturation", None) or {}
+        if self.gate is None:
+            self.gate = self._choose(gates, saturation)
+        self.gate_rows.append(self._gate_row(gates, saturation, len(trace.grad_h)))
+        shares = [np.asarray(v, dtype=np.float64).ravel() for v in saturation.values()]
+        with np.errstate(all="ignore"):
+            self.saturation_share.append(float(np.mean(np.concatenate(shares))) if shares and sum(map(len, shares)) else float("nan"))
         self.last = snapshot
         self.diverged = self.diverged or snapshot.diverged
+
+    def _choose(self, gates: dict, saturation: dict) -> str | None:
+        """The forget gate (LSTM), the update gate (GRU), else the first gate; gate-less cells: the share of flat units."""
+        for name in self.DEFAULT_GATES:
+            if name in gates:
+                return name
+        if gates:
+            return next(iter(gates))
+        return "flat" if "h" in saturation else None
+
+    def _gate_row(self, gates: dict, saturation: dict, T: int) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            if self.gate in gates:
+                return np.asarray(gates[self.gate], dtype=np.float64).mean(axis=1)
+            if self.gate == "flat" and "h" in saturation:
+                return np.asarray(saturation["h"], dtype=np.float64)
+        return np.full(T, np.nan)  # this snapshot lacks the chosen gate
 
     def arrays(self) -> dict:
         """history as arrays: step, loss, grad_norm_before, grad_norm_after, clipped."""
@@ -158,6 +188,10 @@ class TrainingLog:
     def grad_matrix(self) -> np.ndarray:
         """(snapshots, T) grad_h rows, one per snapshot."""
         return np.vstack(self.grad_rows) if self.grad_rows else np.zeros((0, 0))
+
+    def gate_matrix(self) -> np.ndarray:
+        """(snapshots, T) rows of the chosen gate's unit-mean (or the share of flat units), one per snapshot."""
+        return np.vstack(self.gate_rows) if self.gate_rows else np.zeros((0, 0))
 
     def __len__(self) -> int:
         return len(self.snapshot_steps)

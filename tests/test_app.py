@@ -58,12 +58,12 @@ def test_page_loads_with_gradient_view_and_metrics():
     at = page()
     assert at.title[0].value == "RNN Gradient Flow Lab"
     assert titles(at) == [
-        "<b>How the gradient flows back in time: ||dL/dh_t|| at each step t</b>",
+        "<b>How the gradient flows back in time: ‖∂L/∂hₜ‖ at each step t</b>",
         "<b>Which time steps the W_hh update learns from</b>",
     ]
     fig = grad_fig(at)
     assert fig["layout"]["yaxis"]["type"] == "log"
-    assert len(series(fig, "||dL/dh_t|| (batch mean)")) == 50
+    assert len(series(fig, "‖∂L/∂hₜ‖ (batch mean)")) == 50
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Spectral radius"] == "1" and metrics["gamma * sigma_max"] == "1"  # orthogonal init, scale 1, tanh
     assert "per step back in time" in at.info[0].value
@@ -92,9 +92,9 @@ def test_each_tab_draws_its_figures(tab, expected):
 
 def test_lstm_shows_cell_state_gradient_and_gates():
     at = page()
-    assert not any("dL/dc_t" in d["name"] for d in grad_fig(at)["data"])
+    assert not any("∂L/∂cₜ" in d["name"] for d in grad_fig(at)["data"])
     at.sidebar.radio(key="cell").set_value("lstm").run()
-    assert np.isfinite(series(grad_fig(at), "||dL/dc_t||")).all()
+    assert np.isfinite(series(grad_fig(at), "‖∂L/∂cₜ‖")).all()
     assert at.sidebar.selectbox(key="activation").disabled and not at.sidebar.slider(key="forget_bias").disabled
     at.session_state["tab"] = "Unrolled graph"
     at.run()

@@ -69,9 +69,9 @@ def test_default_page_draws_positive_gradient_norms_on_a_log_axis(page):
     chart = bs.find_chart(page, f"c.title.includes({GRAD_TITLE!r})")
     assert chart is not None, "the gradient-flow chart is missing"
     assert chart["ytype"] == "log"
-    grad = bs.trace_named(chart, "||dL/dh_t|| (batch mean)")
+    grad = bs.trace_named(chart, "‖∂L/∂hₜ‖ (batch mean)")
     assert len(grad["y"]) == 50 and _positive(grad["y"])
-    assert _positive(bs.trace_named(chart, "bound (gamma * sigma_max)^(s-t)")["y"])  # the RNN's theory overlay
+    assert _positive(bs.trace_named(chart, "bound (γ·σ_max)^(s−t)")["y"])  # the RNN's theory overlay
     assert not any("cell state" in t["name"] for t in chart["traces"])
 
 
@@ -80,7 +80,7 @@ def test_choosing_lstm_adds_the_cell_state_and_the_gate_maps(page):
     page.locator('[data-testid="stSidebar"] [data-testid="stRadioOption"]', has_text="LSTM").click()
     chart = bs.wait_chart(page, f"c.title.includes({GRAD_TITLE!r}) && c.traces.some(t => t.name.includes('cell state'))")
     assert chart["ytype"] == "log"
-    cell = bs.trace_named(chart, "||dL/dc_t|| (cell state)")
+    cell = bs.trace_named(chart, "‖∂L/∂cₜ‖ (cell state)")
     assert len(cell["y"]) == 50 and _positive(cell["y"])
     assert not any(t["name"].startswith("bound") for t in chart["traces"])  # no single gamma for gated cells
     assert bs.exceptions(page) == []

@@ -9,7 +9,7 @@ import pytest
 from engine import Config, run
 from viz.connectivity import connectivity_heatmap
 from viz.downsample import pick_indices, pool_matrix
-from viz.gradients import contrib_bars, decay_summary, grad_norm_curve
+from viz.gradients import BOUND, MAIN, contrib_bars, decay_summary, grad_norm_curve
 
 SMALL = dict(seq_len=20, hidden_size=8, batch_size=4)
 
@@ -66,23 +66,23 @@ def test_pool_matrix_bounds_size_and_keeps_overflow():
 def test_curve_plots_grad_h_on_log_axis_with_bound(traces):
     tr = traces["rnn"]
     fig = grad_norm_curve(tr)
-    main = by_name(fig, "||dL/dh_t|| (batch mean)")
+    main = by_name(fig, MAIN)
     assert np.array_equal(main.x, np.arange(20)) and np.allclose(main.y, tr.grad_h, rtol=0, atol=0)
     assert fig.layout.yaxis.type == "log"
-    assert np.allclose(by_name(fig, "bound (gamma * sigma_max)^(s-t)").y, tr.bound)
-    assert np.allclose(by_name(fig, "10-90 % of the batch").y, tr.grad_h_band[:, 1])
+    assert np.allclose(by_name(fig, BOUND).y, tr.bound)
+    assert np.allclose(by_name(fig, "10–90 % of the batch").y, tr.grad_h_band[:, 1])
     assert list(by_name(fig, "step with a loss").x) == [19]
     assert not [t for t in fig.data if "cell state" in (t.name or "")]
 
 
 def test_lstm_shows_cell_state_and_truncation(traces):
     fig = grad_norm_curve(traces["lstm"])
-    assert np.allclose(by_name(fig, "||dL/dc_t|| (cell state)").y, traces["lstm"].grad_c)
+    assert np.allclose(by_name(fig, "‖∂L/∂cₜ‖ (cell state)").y, traces["lstm"].grad_c)
     assert not [t for t in fig.data if (t.name or "").startswith("bound")]
     tr = traces["lstm_trunc"]
     fig = grad_norm_curve(tr)
     assert sorted(s.x0 for s in fig.layout.shapes if s.line.dash == "dash") == [4.5, 9.5, 14.5]
-    y = by_name(fig, "||dL/dh_t|| (batch mean)").y
+    y = by_name(fig, MAIN).y
     assert np.all(np.isnan(y[tr.grad_h == 0])) and (tr.grad_h == 0).any()
     assert any("0 beyond the truncation horizon" in t for t in texts(fig))
     assert any("detach every 5 steps" in t for t in texts(fig))
@@ -91,10 +91,10 @@ def test_lstm_shows_cell_state_and_truncation(traces):
 def test_many_to_many_shows_last_loss_alone(traces):
     tr = traces["gru_copy"]
     fig = grad_norm_curve(tr)
-    y = by_name(fig, "||d loss_{T-1}/dh_t|| (the last step's loss alone)").y
+    y = by_name(fig, "‖∂loss_{T−1}/∂hₜ‖ (the last step's loss alone)").y
     ok = tr.grad_h_last > 0
     assert ok.sum() > 10 and np.array_equal(y[ok], tr.grad_h_last[ok])
-    assert "fitted on the last step's loss alone" in decay_summary(tr)
+    assert "‖∂L/∂hₜ‖ of the last step's loss alone changes" in decay_summary(tr)
     assert not [t for t in fig.data if t.name == "step with a loss"]  # every step has a loss: no markers
 
 
@@ -102,11 +102,11 @@ def test_decay_summary_words(traces):
     vanish, explode = decay_summary(traces["vanish"]), decay_summary(traces["explode"])
     assert traces["vanish"].decay_factor < 1 < traces["explode"].decay_factor
     assert "vanishing" in vanish and "< 1: vanishing guaranteed" in vanish
-    assert f"x{traces['vanish'].decay_factor:.2f} per step back in time" in vanish
-    assert "exploding" in explode and "> 1: exploding possible" in explode
+    assert f"×{traces['vanish'].decay_factor:.2f} per step back in time" in vanish
+    assert "exploding" in explode and "> 1: the bound allows exploding" in explode
     assert "vanishing" in " ".join(texts(grad_norm_curve(traces["vanish"])))
     stable = decay_summary(replace(traces["lstm"], decay_factor=1.004))
-    assert "x1.00 per step" in stable and "about constant" in stable and "gamma" not in stable
+    assert "×1.00 per step" in stable and "about constant" in stable and "γ" not in stable
     assert "no" in decay_summary(replace(traces["lstm"], decay_factor=None)).lower()
     one = run(Config(task="first", seq_len=1, hidden_size=4, batch_size=2))
     assert "One time step" in decay_summary(one)
@@ -126,7 +126,7 @@ def test_overflow_is_annotated_and_data_stay_finite(traces, name):
             assert not np.isinf(y).any()
         js = fig.to_json()
         assert "Infinity" not in js and "NaN" not in js  # strict JSON for the browser
-    main = by_name(grad_norm_curve(tr), "||dL/dh_t|| (batch mean)").y
+    main = by_name(grad_norm_curve(tr), MAIN).y
     ok = np.isfinite(tr.grad_h)
     assert np.array_equal(main[ok], tr.grad_h[ok]) and np.all(np.isnan(main[~ok]))
 
@@ -150,8 +150,8 @@ def test_connectivity_leaves_upper_triangle_empty(traces):
     below = (k <= t) & (tr.conn_x > 0)
     assert np.allclose(z[below], np.log10(tr.conn_x[below]), atol=1e-5)
     assert "How far back each output still sees" in fig.layout.title.text
-    assert fig.data[0].colorbar.title.text == "log10 ||d loss_t / d x_k||"
-    assert "d h_k" in connectivity_heatmap(tr, which="h").layout.title.text
+    assert fig.data[0].colorbar.title.text == "log₁₀ ‖∂loss_t/∂x_k‖"
+    assert "∂h_k" in connectivity_heatmap(tr, which="h").layout.title.text
     with pytest.raises(ValueError):
         connectivity_heatmap(tr, which="y")
     rows = pick_indices(40, 9)  # the app computes only some output rows
@@ -201,4 +201,5 @@ def test_decay_note_sits_above_the_plot_clear_of_data_title_and_overflow_message
     title_px = (1 - fig.layout.title.y) * fig.layout.height  # the title's centre, from the top of the figure
     assert title_px + 12 <= fig.layout.margin.t - top  # the notes stay below the title
     if tr.nonfinite:
-        assert len(notes) == 2 and tr.overflow_message() in notes[1].text.replace("<br>", " ").replace("<b>", "").replace("</b>", "")
+        assert len(notes) == 3 and tr.overflow_message() in notes[1].text.replace("<br>", " ").replace("<b>", "").replace("</b>", "")
+        assert f"{int((~np.isfinite(tr.grad_h)).sum())} of {len(tr.grad_h)} values of ‖∂L/∂hₜ‖ are non-finite" in notes[2].text

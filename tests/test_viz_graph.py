@@ -23,7 +23,7 @@ def _cuts(fig):
 
 
 def _h_nodes(fig):
-    return [d for d in fig.data if d.name and d.name.startswith("h_t")]
+    return [d for d in fig.data if d.name and d.name.startswith("hₜ")]
 
 
 @pytest.mark.parametrize("T, k1, k2", [(1, 1, 1), (10, 3, 3), (20, 5, 5), (17, 2, 6), (9, 9, 9), (12, 1, 4)])
@@ -49,7 +49,7 @@ def test_arrow_width_and_colour_grow_with_the_gradient():
     assert widths.max() <= MAX_W and widths.min() >= MIN_W
     (nodes,) = _h_nodes(fig)
     marker = nodes.marker
-    assert marker.colorbar.title.text == "log10 ||dL/dh_t||"
+    assert marker.colorbar.title.text == "log₁₀ ‖∂L/∂hₜ‖"
     assert np.allclose(marker.color, np.log10(tr.grad_h))
     for t in range(1, 25):  # arrows use the colour bar's own scale
         frac = (np.log10(tr.grad_h[t]) - marker.cmin) / (marker.cmax - marker.cmin)
@@ -63,7 +63,7 @@ def test_hover_on_a_node_gives_the_exact_gradient():
     assert [row[0] for row in nodes.customdata] == list(range(5))
     assert [row[1] for row in nodes.customdata] == [str(v) for v in tr.grad_h]
     assert float(nodes.customdata[3][1]) == tr.grad_h[3]
-    assert "||dL/dh_t|| = %{customdata[1]}" in nodes.hovertemplate
+    assert "‖∂L/∂hₜ‖ = %{customdata[1]}" in nodes.hovertemplate
 
 
 @pytest.mark.parametrize("kw", [dict(truncation=3), dict(truncation=5), dict(truncation=8), dict(k1=4, k2=6)])
@@ -95,11 +95,11 @@ def test_overflow_is_drawn_in_its_colour_with_the_message():
     notes = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
     assert tr.overflow_message() in notes
     assert all(line.color == COLORS["overflow"] for line in _backward(fig).values())
-    assert any(d.name == "h_t: non-finite gradient (overflow)" for d in fig.data)
+    assert any(d.name == "hₜ: non-finite gradient (overflow)" for d in fig.data)
     fig.to_json()  # serialises: no NaN/inf tokens that break the browser
     cell = cell_diagram(tr, 79)
     texts = [a.text.replace("<br>", " ") for a in cell.layout.annotations]
-    assert "||dL/dh<sub>t</sub>|| = nan" in texts and tr.overflow_message() in texts
+    assert "‖∂L/∂h<sub>t</sub>‖ = nan" in texts and tr.overflow_message() in texts
 
 
 def test_long_sequences_show_the_last_steps_and_cap_the_shapes():
@@ -132,10 +132,10 @@ def test_cell_diagram_writes_the_gate_values_at_the_step(cell, names):
     assert sorted(boxes) == sorted(f"gate {n}" for n in names)
     for n in names:
         assert f"<b>{n}</b><br>{tr.gates[n][4].mean():.3f}" in texts
-    assert f"||dL/dh<sub>t</sub>|| = {tr.grad_h[4]:.4g}" in texts
-    assert any("dL/dc" in t for t in texts) == (cell == "lstm")
+    assert f"‖∂L/∂h<sub>t</sub>‖ = {tr.grad_h[4]:.4g}" in texts
+    assert any("∂L/∂c" in t for t in texts) == (cell == "lstm")
     if cell == "lstm":
-        assert f"||dL/dc<sub>t</sub>|| = {tr.grad_c[4]:.4g}" in texts
+        assert f"‖∂L/∂c<sub>t</sub>‖ = {tr.grad_c[4]:.4g}" in texts
     assert fig.layout.title.text.startswith(f"<b>{cell.upper()} cell at time step t = 4")
 
 
@@ -143,7 +143,7 @@ def test_rnn_cell_shows_saturation_share_and_gradient():
     tr = run(Config(cell="rnn", activation="relu", seq_len=6, **SMALL))
     _, texts = _box_texts(cell_diagram(tr, 5))
     assert f"<b>relu</b><br>dead: {tr.saturation['h'][5] * 100:.0f} % of units" in texts
-    assert f"||dL/dh<sub>t</sub>|| = {tr.grad_h[5]:.4g}" in texts and "a loss sits at this step" in texts
+    assert f"‖∂L/∂h<sub>t</sub>‖ = {tr.grad_h[5]:.4g}" in texts and "a loss sits at this step" in texts
 
 
 @pytest.mark.parametrize("step", [-1, 6, 2.0, True, None])

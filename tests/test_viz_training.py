@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine import Config, Snapshot, TrainingLog, train
-from viz.theme import log_ticks
-from viz.training import NO_CLIP, clip_chart, grad_heatmap, loss_curve, training_dashboard
+from viz.theme import log_axis
+from viz.training import NO_CLIP, clip_bins, clip_chart, grad_heatmap, loss_curve, training_dashboard
 
 CFG = Config(seq_len=20, hidden_size=8, batch_size=4, clip="norm", clip_threshold=0.05)
 
@@ -53,10 +53,10 @@ def test_clip_chart_marks_clipping_and_threshold(snapshots):
     assert np.allclose(by_name(fig, "norm before clipping").y, hist["grad_norm_before"])
     after = by_name(fig, "norm after clipping").y
     assert np.allclose(after, hist["grad_norm_after"]) and np.all(after <= 0.05 * (1 + 1e-5))
-    events = by_name(fig, "clipped")
+    rug = by_name(fig, "clipped")
     clipped = np.asarray(hist["clipped"], dtype=bool)
-    assert clipped.any() and np.array_equal(events.x, hist["step"][clipped])
-    assert events.marker.color == "#dc2626" and f"({clipped.sum()} steps)" in events.name
+    assert clipped.any() and rug.type == "bar" and rug.yaxis == "y2" and f"({clipped.sum()} of 7 steps)" in rug.name
+    assert np.array_equal(rug.y, clipped.astype(float))  # 7 steps, 7 groups: one step each
     assert list(by_name(fig, "threshold").y) == [0.05, 0.05] and fig.layout.yaxis.type == "log"
 
 
@@ -69,15 +69,17 @@ def test_heatmap_grows_row_by_row(snapshots):
     assert np.array_equal(heat.y, [0, 2, 4, 6]) and np.array_equal(heat.x, np.arange(20))
     m = log.grad_matrix()
     assert np.allclose(np.asarray(heat.z, dtype=np.float64), np.log10(m), atol=1e-5)
-    assert heat.colorbar.title.text == "log10 ||dL/dh_t||"
+    assert heat.colorbar.title.text == "log₁₀ ‖∂L/∂hₜ‖"
 
 
 def test_heatmap_pools_many_snapshots():
     log = fake_log(snapshots=1000, T=900)
     fig = grad_heatmap(log)
     z = np.asarray(fig.data[0].z)
-    assert z.shape == (334, 300)  # ceil(1000 / 3) rows, 900 / 3 columns: never more than 400 x 400
-    assert "max over 3 snapshots" in fig.layout.yaxis.title.text
+    assert z.shape == (100, 180)  # 1000 / 10 rows, 900 / 5 columns: never more than 100 x 200
+    assert "max over 10 snapshots" in fig.layout.yaxis.title.text
+    m = log.grad_matrix()
+    assert np.allclose(z[3, 7], np.log10(m[30:40, 35:40].max()), atol=1e-5)
 
 
 def test_divergence_is_shown():
@@ -97,7 +99,7 @@ def test_dashboard_has_three_panels(snapshots):
     log = log_of(snapshots)
     fig = training_dashboard(log, baseline=0.2, threshold=0.05)
     axes = {(t.xaxis, t.yaxis) for t in fig.data}
-    assert axes == {("x", "y"), ("x2", "y2"), ("x3", "y3")}
+    assert axes == {("x", "y"), ("x2", "y2"), ("x2", "y4"), ("x3", "y3")}  # y4: the clipping strip under the norm panel
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log" and fig.layout.xaxis3.title.text == "time step t"
     assert {"Training loss", "Gradient norm and clipping"} <= {a.text.strip("<b>/") for a in fig.layout.annotations}
     assert np.allclose(by_name(fig, "training loss").y, log.arrays()["loss"])
@@ -108,7 +110,7 @@ def test_empty_log_and_large_payload():
     for fig in (loss_curve(empty), clip_chart(empty), grad_heatmap(empty), training_dashboard(empty)):
         assert "no " in texts(fig) and fig.to_json()
     fig = training_dashboard(fake_log(snapshots=200, T=500), baseline=0.3, threshold=1.0)
-    assert len(fig.to_json()) < 1_000_000  # 200 x 500 pooled to 200 x 250 float32 cells
+    assert len(fig.to_json()) < 300_000  # 200 x 500 pooled to 100 x 167 float32 cells, 400 points a curve
 
 
 def fake_log(snapshots: int, T: int) -> TrainingLog:
@@ -135,11 +137,11 @@ def test_one_norm_line_when_nothing_is_clipped():
     assert [t.name for t in clip_chart(never, threshold=1e6).data] == [NO_CLIP, "threshold 1e+06"]
 
 
-def test_log_ticks_label_only_what_fits():
-    assert log_ticks([0.3, 0.9], plot_px=210) == {}  # under one decade Plotly's own linear labels are fine
-    assert log_ticks([0.1, 2.0], [np.nan, 0.0, -1.0], plot_px=210) == {"dtick": "D2"}  # 1, 2, 5 per decade
-    assert log_ticks([1e-3, 1.0], plot_px=290) == {"dtick": "D2"} and log_ticks([1e-3, 1.0], plot_px=210) == {"dtick": 1}
-    assert log_ticks([1e-20, 1.0], plot_px=210) == {} and log_ticks(plot_px=210) == {}
+def test_log_axis_labels_whole_decades_only():
+    axis = log_axis((0.0, 2.0), plot_px=210)
+    assert axis == dict(type="log", exponentformat="power", minor=dict(showgrid=False), range=[0.0, 2.0], dtick=1, tick0=0)
+    assert log_axis((-20.0, 0.0), plot_px=210)["dtick"] == 3  # 20 decades in room for 8 labels
+    assert "range" not in log_axis(None, plot_px=210)
 
 
 def test_dashboard_fits_a_window_and_never_labels_every_digit():
@@ -148,5 +150,24 @@ def test_dashboard_fits_a_window_and_never_labels_every_digit():
     log.add(Snapshot(step=0, trace=SimpleNamespace(grad_h=np.ones(5)), history=dict(history, grad_norm_after=[1e-2, 1.0, 5.0, 5.0])))
     fig = training_dashboard(log, baseline=1.0, threshold=5.0)
     assert 620 <= fig.layout.height <= 680
-    assert fig.layout.yaxis.dtick == "D2" and fig.layout.yaxis2.dtick == 1  # 1 decade: 1, 2, 5; 5 decades: decades only
-    assert loss_curve(log).layout.yaxis.dtick == "D2"
+    assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis2.dtick == 1  # decades only, never a bare 2 or 5
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 2 and lo <= -1 and hi >= 0
+
+
+def test_long_history_is_picked_to_400_exact_points_and_clipping_binned():
+    log = fake_log(snapshots=500, T=50)  # 5000 steps
+    hist = log.arrays()
+    fig = training_dashboard(log, baseline=0.3, threshold=1.0)
+    loss = by_name(fig, "training loss")
+    x = np.asarray(loss.x).astype(int)
+    assert len(x) == 400 and x[0] == 0 and x[-1] == 4999
+    assert np.array_equal(np.asarray(loss.y), hist["loss"][x])  # true values at true steps
+    before = by_name(fig, "norm before clipping")
+    assert np.array_equal(np.asarray(before.y), hist["grad_norm_before"][np.asarray(before.x).astype(int)])
+    rug = by_name(fig, "clipped")
+    first, last, share = clip_bins(hist["step"], hist["clipped"] > 0)
+    assert len(first) == 200 and np.array_equal(rug.y, share) and np.array_equal(first, np.arange(0, 5000, 25))
+    assert np.allclose(share, hist["clipped"].reshape(200, 25).mean(axis=1))
+    assert f"({int(hist['clipped'].sum())} of 5000 steps)" in rug.name
+    assert not [t for t in fig.data if t.type == "scatter" and t.mode == "markers"]  # no per-point marker arrays

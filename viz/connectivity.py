@@ -6,10 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .downsample import MAX_CELLS, log10_cells, pool_matrix
-from .gradients import frame, lines_above, note_annotation, overflow_marks
+from .marks import overflow_marks
+from .notes import frame, note_annotation, range_words, stack_above, wrap_text
 from .theme import COLORS, SEQUENTIAL, base_layout
 
-WHAT = {"x": "||d loss_t / d x_k||", "h": "||d loss_t / d h_k||"}
+WHAT = {"x": "‖∂loss_t/∂x_k‖", "h": "‖∂loss_t/∂h_k‖"}
 INPUT = {"x": "input step k", "h": "hidden state step k"}
 
 
@@ -44,8 +45,8 @@ def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
             z=z,
             colorscale=SEQUENTIAL,
             name=WHAT[which],
-            colorbar=dict(title=dict(text=f"log10 {WHAT[which]}", side="right")),
-            hovertemplate="output t = %{y}<br>input k = %{x}<br>log10 " + WHAT[which] + " = %{z:.2f}<extra></extra>",
+            colorbar=dict(title=dict(text=f"log₁₀ {WHAT[which]}", side="right")),
+            hovertemplate="output t = %{y}<br>input k = %{x}<br>log₁₀ " + WHAT[which] + " = %{z:.2f}<extra></extra>",
         )
     )
     notes = overflow_marks(trace)[1][:1]  # the message only: here the red cells themselves mark where
@@ -56,12 +57,15 @@ def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
         z_bad = np.where(bad, 1.0, np.nan).astype(np.float32)
         fig.add_heatmap(x=ci, y=y, z=z_bad, showscale=False, name="non-finite", colorscale=[[0, red], [1, red]], hovertemplate=hover)
         notes.append(note_annotation(f"red cells: non-finite (overflow), {int(bad.sum())} of them", 0.99, 0.99, "right", "top", red))
+    words = range_words(trace, conn[valid], WHAT[which])  # the causal cells only: k > t is empty by definition
+    if words and "exceed" in words:
+        notes.append(note_annotation(wrap_text(words, 100), 0.99, 0.8, "right", "top", red, border=True))
     if ((pooled == 0) & (seen > 0)).any():
         text = "empty cells on or below the diagonal: exactly 0 (truncation or underflow)"
         notes.append(note_annotation(text, 0.99, 0.9, "right", "top", COLORS["truncation"]))
     fig.update_layout(annotations=notes)
     base_layout(fig, title, INPUT[which] + pooled_note, "output step t (loss at t)")
-    frame(fig, lines_above(notes), height=500, legend=False)
+    frame(fig, stack_above(notes), height=500, legend=False)
     fig.update_xaxes(range=[-0.5, T - 0.5], constrain="domain")
     fig.update_yaxes(autorange="reversed")
     return fig

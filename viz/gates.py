@@ -9,58 +9,59 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .downsample import MAX_CELLS, gaps, pick_indices
-from .theme import COLORS, DIVERGING, GATE_COLORS, GATE_NAMES, SEQUENTIAL, base_layout
+from .gradients import factor_text, measured_factor
+from .notes import bottom_note, overflow_note, range_words
+from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color, gate_label
 
 TANH_GATES = ("g", "n")  # candidates live in -1..1; every other gate is a sigmoid in 0..1
 FLAT_TEXT = {
-    "tanh": "saturated tanh units: |a| large, tanh'(a) < 0.1, so little gradient passes (%)",
-    "sigmoid": "saturated sigmoid units: sigmoid'(a) < 0.1 (it never exceeds 0.25), little gradient passes (%)",
-    "relu": "dead ReLU units: a < 0, relu'(a) = 0, so no gradient passes (%)",
-    "linear": "linear units never saturate: phi'(a) = 1 everywhere (%)",
+    "tanh": "saturated tanh units: |a| large, tanh′(a) < 0.1, so little gradient passes (%)",
+    "sigmoid": "saturated sigmoid units: σ′(a) < 0.1 (it never exceeds 0.25), little gradient passes (%)",
+    "relu": "dead ReLU units: a < 0, relu′(a) = 0, so no gradient passes (%)",
+    "linear": "linear units never saturate: φ′(a) = 1 everywhere (%)",
 }
+FLAT_DEFAULT = "share of units on a flat part: little gradient passes (%)"
+
+
+def signed(name: str, values) -> bool:
+    """A tanh-like gate (values in -1..1): a known candidate, or any gate the trace shows going negative."""
+    if name in TANH_GATES:
+        return True
+    v = gaps(values)
+    return bool(np.isfinite(v).any() and np.nanmin(v) < 0)
+
+
+def hidden_values(trace) -> np.ndarray:
+    """The first sequence's hidden states as real numbers (a complex state, e.g. the LRU's, shows its real part)."""
+    h = np.asarray(trace.hidden)
+    return np.real(h).astype(np.float64) if np.iscomplexobj(h) else h.astype(np.float64)
 
 
 def _panels(trace):
     """(name, (T, H) values, (lo, hi), colorscale) per subplot."""
     if trace.gates:
-        return [
-            (n, v, (-1.0, 1.0) if n in TANH_GATES else (0.0, 1.0), DIVERGING if n in TANH_GATES else SEQUENTIAL)
-            for n, v in trace.gates.items()
-        ]
-    act = trace.config.activation
-    if act == "tanh":
-        return [("h", trace.hidden, (-1.0, 1.0), DIVERGING)]
-    if act == "sigmoid":
-        return [("h", trace.hidden, (0.0, 1.0), SEQUENTIAL)]
-    v = gaps(trace.hidden)
+        return [(n, v, (-1.0, 1.0), DIVERGING) if signed(n, v) else (n, v, (0.0, 1.0), SEQUENTIAL) for n, v in trace.gates.items()]
+    act, hidden = trace.config.activation, hidden_values(trace)
+    if trace.config.cell == "rnn" and act == "tanh":
+        return [("h", hidden, (-1.0, 1.0), DIVERGING)]
+    if trace.config.cell == "rnn" and act == "sigmoid":
+        return [("h", hidden, (0.0, 1.0), SEQUENTIAL)]
+    v = gaps(hidden)
     ok = v[np.isfinite(v)]
     lo, hi = (float(ok.min()), float(ok.max())) if ok.size else (0.0, 1.0)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    return [("h", trace.hidden, (lo, hi), SEQUENTIAL)]
+    return [("h", hidden, (lo, hi), SEQUENTIAL)]
 
 
-def overflow_note(fig: go.Figure, trace, prefix: str = "Blank = non-finite (overflow). ") -> None:
-    """Say in words, under the x axis, why some cells or points are blank, instead of leaving silent gaps."""
-    msg = trace.overflow_message()
-    if msg:
-        text = wrap_words(prefix + msg)
-        font = dict(color=COLORS["overflow"], size=12)
-        place = dict(xref="paper", yref="paper", x=0, y=0, yshift=-62, xanchor="left", yanchor="top", showarrow=False, align="left")
-        fig.add_annotation(text=text, font=font, **place)
-        extra = 18 * (text.count("<br>") + 1)
-        fig.update_layout(margin=dict(b=70 + extra), height=(fig.layout.height or 420) + extra)
-
-
-def wrap_words(text: str, width: int = 110) -> str:
-    """Break a long message into <br> lines so Plotly annotations stay inside the figure."""
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + len(word) > width:
-            lines.append(line)
-            line = ""
-        line = f"{line} {word}".strip()
-    return "<br>".join(lines + [line])
+def _unexplained_gaps(fig: go.Figure, trace, panels) -> None:
+    """Non-finite gate or state values in a run whose overflow message is silent: say so, never leave a silent gap."""
+    if getattr(trace, "nonfinite", False):
+        return  # overflow_note already says where and why
+    words = [range_words(trace, values, gate_label(name)) for name, values in panels]
+    words = [w for w in words if w]
+    if words:
+        bottom_note(fig, " ".join(words))
 
 
 def gate_heatmaps(trace) -> go.Figure:
@@ -69,7 +70,7 @@ def gate_heatmaps(trace) -> go.Figure:
     rnn = not trace.gates
     T, H = np.shape(panels[0][1])
     ti, ui = pick_indices(T, MAX_CELLS), pick_indices(H, MAX_CELLS)
-    titles = [f"{GATE_NAMES[n]} ({trace.config.activation}, sequence 0)" if rnn else GATE_NAMES[n] for n, *_ in panels]
+    titles = [f"{gate_label(n)} ({_what_h(trace)}, sequence 0)" if rnn else gate_label(n) for n, *_ in panels]
     fig = make_subplots(
         rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.08 if len(panels) > 1 else 0.0, subplot_titles=titles
     )
@@ -84,15 +85,15 @@ def gate_heatmaps(trace) -> go.Figure:
                 x=ti,
                 y=ui,
                 coloraxis=key,
-                name=GATE_NAMES[name],
-                hovertemplate=f"{GATE_NAMES[name]}<br>step t = %{{x}}<br>unit %{{y}}<br>value %{{z:.6g}}<extra></extra>",
+                name=gate_label(name),
+                hovertemplate=f"{gate_label(name)}<br>step t = %{{x}}<br>unit %{{y}}<br>value %{{z:.6g}}<extra></extra>",
             ),
             row=row,
             col=1,
         )
         fig.update_yaxes(title_text="unit", row=row, col=1)
-    for k, (key, (lo, hi, scale, name)) in enumerate(axes.items()):
-        label = "h value" if rnn else ("candidate" if name in TANH_GATES else "gate value")
+    for k, (key, (lo, hi, scale, _name)) in enumerate(axes.items()):
+        label = "h value" if rnn else ("candidate" if lo < 0 else "gate value")
         bar = dict(title=dict(text=label), len=0.45 if len(axes) > 1 else 1.0, y=0.77 - 0.5 * k if len(axes) > 1 else 0.5)
         fig.update_layout({key: dict(cmin=lo, cmax=hi, colorscale=scale, colorbar=bar)})
     fig.update_xaxes(title_text="time step t", row=len(panels), col=1)
@@ -100,6 +101,7 @@ def gate_heatmaps(trace) -> go.Figure:
     what = "Hidden state over time" if rnn else "Gate activations over time (batch mean)"
     base_layout(fig, what + shown, height=170 * len(panels) + 170)
     overflow_note(fig, trace)
+    _unexplained_gaps(fig, trace, [(n, v) for n, v, *_ in panels])
     return fig
 
 
@@ -107,21 +109,20 @@ def gate_curves(trace) -> go.Figure:
     """Unit-mean of each gate against time, and the share of entries on a flat part (in %)."""
     rnn = not trace.gates
     if rnn:
-        top_title, flat_title = "mean h_t over units (sequence 0)", FLAT_TEXT[trace.config.activation]
-        series = {"h": np.asarray(trace.hidden)}
+        flat_title = FLAT_TEXT.get(trace.config.activation, FLAT_DEFAULT) if trace.config.cell == "rnn" else FLAT_DEFAULT
+        top_title, series = f"mean hₜ over units ({_what_h(trace)}, sequence 0)", {"h": hidden_values(trace)}
     else:
-        top_title, flat_title = "gate value, mean over units and batch", "share of units on a flat part: little gradient passes (%)"
-        series = {n: np.asarray(v) for n, v in trace.gates.items()}
+        top_title, flat_title = "gate value, mean over units and batch", FLAT_DEFAULT
+        series = {n: np.asarray(v, dtype=np.float64) for n, v in trace.gates.items()}
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14, subplot_titles=[top_title, flat_title])
     T = next(iter(series.values())).shape[0]
     steps = np.arange(T)
     mode = "lines+markers" if T <= 60 else "lines"
-    for name, values in series.items():
+    for k, (name, values) in enumerate(series.items()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(gaps(values), axis=1) if values.shape[1] else np.full(T, np.nan)
-        color = GATE_COLORS[name]
-        label = GATE_NAMES[name]
+        color, label = gate_color(name, k), gate_label(name)
         fig.add_trace(
             go.Scatter(
                 x=steps,
@@ -135,6 +136,8 @@ def gate_curves(trace) -> go.Figure:
             row=1,
             col=1,
         )
+        if name not in trace.saturation:
+            continue  # this cell records no saturation for it
         flat = gaps(np.asarray(trace.saturation[name], dtype=np.float64) * 100.0)
         fig.add_trace(
             go.Scatter(
@@ -158,6 +161,7 @@ def gate_curves(trace) -> go.Figure:
     base_layout(fig, "Hidden activity and saturation over time" if rnn else "Gates over time", height=540)
     fig.update_layout(legend=dict(y=1.1), margin=dict(t=110))
     overflow_note(fig, trace)
+    _unexplained_gaps(fig, trace, list(series.items()))
     return fig
 
 
@@ -167,26 +171,58 @@ def _mean(values) -> float:
         return float(np.nanmean(gaps(values)))
 
 
+def _what_h(trace) -> str:
+    cell = trace.config.cell
+    return trace.config.activation if cell == "rnn" else cell + (", real part" if np.iscomplexobj(trace.hidden) else "")
+
+
 def gate_summary(trace) -> str:
-    """One or two plain sentences on what the gates (or saturation) do to the gradient."""
+    """What the gates (or saturation) do to the gradient, next to the measured factor the Gradient flow tab shows."""
     cfg = trace.config
-    if cfg.cell == "rnn":
-        if cfg.activation == "linear":
-            return f"A linear RNN never saturates (phi' = 1): only W_hh shapes the gradient (spectral radius {trace.spectral_radius:.3g})."
-        share = _mean(trace.saturation["h"]) * 100
+    measured = _measured_sentence(trace)
+    if not trace.gates:
+        flat = trace.saturation.get("h")
+        if cfg.cell == "rnn" and cfg.activation == "linear":
+            rho = trace.spectral_radius
+            return f"A linear RNN never saturates (φ′ = 1): only W_hh shapes the gradient (spectral radius ρ = {rho:.3g}). {measured}"
+        share = _mean(flat) * 100 if flat is not None else float("nan")
+        if flat is None:
+            return f"The {cfg.cell} cell has no gates and records no saturation. {measured}"
         if not np.isfinite(share):
-            return trace.overflow_message() or "No saturation data."
-        if cfg.activation == "relu":
-            return f"{share:.0f} % of units dead on average (a < 0): no gradient passes through them."
-        return f"{share:.0f} % of units saturated on average ({cfg.activation}'(a) < 0.1): little gradient passes through them."
-    value = _mean(trace.gates["f" if cfg.cell == "lstm" else "z"])
-    if not np.isfinite(value):
-        return trace.overflow_message() or "No gate data."
-    flat = _mean(np.concatenate([np.asarray(s, dtype=np.float64) for s in trace.saturation.values()])) * 100
-    pct = f"{value * 100:.0f} %"
-    if cfg.cell == "lstm":
-        text = f"Forget gate mean {value:.2f}: the cell state keeps about {pct} of itself per step, so ||dL/dc||"
+            return (trace.overflow_message() or "No finite saturation data.") + f" {measured}"
+        if cfg.cell == "rnn" and cfg.activation == "relu":
+            return f"{share:.0f} % of units dead on average (a < 0): no gradient passes through them. {measured}"
+        if cfg.cell == "rnn":
+            return (
+                f"{share:.0f} % of units saturated on average ({cfg.activation}′(a) < 0.1): little gradient passes through them. {measured}"
+            )
+        return f"{share:.0f} % of units sit on a flat part on average: little gradient passes through them. {measured}"
+    text = _gate_path_sentence(trace)
+    flat = _mean(np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in trace.saturation.values()] or [np.zeros(0)])) * 100
+    flat_text = f" {flat:.0f} % of gate entries sit on a flat part on average." if np.isfinite(flat) else ""
+    return f"{measured} {text}{flat_text}".strip()
+
+
+def _measured_sentence(trace) -> str:
+    """The measured per-step factor, worded exactly as the Gradient flow tab words it (one source: gradients.measured_factor)."""
+    f, what = measured_factor(trace)
+    if f is None:
+        return f"No measured factor per step: fewer than two finite, non-zero values of {what}."
+    return f"Measured: {what} changes {factor_text(f)} per step back in time."
+
+
+def _gate_path_sentence(trace) -> str:
+    """The direct path's keep factor, named exactly: it is the gate mean, not the factor of the whole gradient."""
+    gates = trace.gates
+    if "f" in gates:
+        value, path, other = _mean(gates["f"]), "the cell path cₜ₋₁ → cₜ alone keeps f", "h and the gates"
+    elif "z" in gates:
+        value, path, other = _mean(gates["z"]), "the direct path hₜ₋₁ → hₜ alone keeps z", "the candidate n"
     else:
-        text = f"Update gate mean {value:.2f}: each step copies about {pct} of h_(t-1) straight through, so on that path ||dL/dh||"
-    text += f" shrinks roughly x{value:.2f} per step (x{value**10:.2g} over 10 steps)."
-    return text + f" {flat:.0f} % of gate entries sit on a flat part on average."
+        return ""
+    if not np.isfinite(value):
+        return trace.overflow_message() or "No finite gate data."
+    return (
+        f"{path[0].upper()}{path[1:]} = {value:.2f} per step on average ({factor_text(value**10)} over 10 steps on that path alone); "
+        f"the gradient also flows through {other}, so the total changes by the measured factor, not by the gate mean."
+    )

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .gates import overflow_note
+from .notes import NOTE_PX, bottom_note, overflow_note, range_words
 from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout
 from .truncation import blocks
 
@@ -14,6 +14,7 @@ ZERO = "#cbd5e1"  # faint grey: no gradient crosses this edge
 EDGE = "#9ca3af"  # forward edges
 INK = "#1f2933"
 MIN_W, MAX_W = 1.0, 9.0  # arrow widths of the smallest and the largest gradient on screen
+HEIGHT = 540  # four rows of nodes and arrows, each tall enough to read from the back of a room
 ROW = {"x": 0.0, "h": 1.0, "back": 1.45, "y": 2.2}  # heights of the rows; backward arrows run above h
 
 
@@ -95,7 +96,7 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
                 name="backward (BPTT)",
                 marker=dict(symbol="triangle-left", size=11, color=[s[0] for s in styles]),
                 customdata=[[int(steps[i]), int(steps[i]) - 1, _exact(grad[steps[i]])] for i in back],
-                hovertemplate="h<sub>%{customdata[0]}</sub>→h<sub>%{customdata[1]}</sub><br>||dL/dh_t|| = %{customdata[2]}<extra></extra>",
+                hovertemplate="h<sub>%{customdata[0]}</sub>→h<sub>%{customdata[1]}</sub><br>‖∂L/∂hₜ‖ = %{customdata[2]}<extra></extra>",
             )
         )
     _nodes(fig, steps, g, grad, rng, losses)
@@ -104,21 +105,26 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
         fig.add_trace(go.Scatter(x=[start - 1], y=[ROW["h"]], mode="text", text=["…"], **more))
     line = dict(color=COLORS["truncation"], width=2, dash="dash")
     shapes += [_seg(t - 0.5, t - 0.5, -0.4, ROW["y"] + 0.3, line, f"truncation t={t}") for t in cuts]
-    notes = [dict(x=start - 2.7, y=ROW[k], text=f"{k}<sub>t</sub>", showarrow=False, xanchor="left") for k in ("x", "h", "y")]
-    notes.append(dict(x=start - 2.7, y=y, text="dL/dh<sub>t</sub>", showarrow=False, xanchor="left"))
+    # Row labels sit in the left margin, clear of the first arrow whatever the number of steps.
+    label = dict(xref="paper", x=0, xanchor="right", xshift=-10, showarrow=False, font=dict(size=15))
+    rows = [(ROW[k], f"{k}<sub>t</sub>") for k in ("x", "h", "y")] + [(y, "← ∂L/∂h<sub>t</sub>")]
+    notes = [dict(label, y=row, text=text) for row, text in rows]
     if cuts:
-        font = dict(color=COLORS["truncation"], size=12)
+        font = dict(color=COLORS["truncation"], size=NOTE_PX)
         text = "truncation: gradient stops here"
         notes.append(dict(x=max(cuts) - 0.5, y=ROW["y"] + 0.3, text=text, showarrow=False, yanchor="bottom", xanchor="right", font=font))
-    title = "Unrolled network: BPTT carries ||dL/dh_t|| backwards"
-    sub = "arrow colour and width: ||dL/dh_t||; grey dashed: no gradient crosses"
+    title = "Unrolled network: BPTT carries ‖∂L/∂hₜ‖ backwards"
+    sub = "arrow colour and width: ‖∂L/∂hₜ‖; grey dashed: no gradient crosses"
     if start > 0:
         sub += f"; showing the last {T - start} of {T} steps (where the loss sits)"
     title += f"<br><sup>{sub}</sup>"
-    base_layout(fig, title, height=440)
-    fig.update_layout(shapes=shapes, annotations=notes, showlegend=False)
+    base_layout(fig, title, height=HEIGHT)
+    fig.update_layout(shapes=shapes, annotations=notes, showlegend=False, margin=dict(l=110, t=90))
     overflow_note(fig, trace, prefix="")
-    fig.update_xaxes(range=[start - 2.8, T - 0.3], title_text="time step t", showgrid=False, zeroline=False)
+    words = range_words(trace, g, "‖∂L/∂hₜ‖ on screen")
+    if words and "exceed" in words:  # non-finite ones are red nodes and the overflow message already says why
+        bottom_note(fig, words)
+    fig.update_xaxes(range=[start - (1.6 if start > 0 else 0.6), T - 0.3], title_text="time step t", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[-0.5, ROW["y"] + 0.8], visible=False)
     return fig
 
@@ -127,20 +133,20 @@ def _nodes(fig, steps, g, grad, rng, losses):
     """x, h and y nodes; the h nodes carry the colour bar and the exact gradient on hover."""
     marker = dict(size=12, color="#e5e7eb", line=dict(color=EDGE, width=1))
     hover = "x<sub>%{x}</sub> (input)<extra></extra>"
-    fig.add_trace(go.Scatter(x=steps, y=[ROW["x"]] * len(steps), mode="markers", name="input x_t", marker=marker, hovertemplate=hover))
+    fig.add_trace(go.Scatter(x=steps, y=[ROW["x"]] * len(steps), mode="markers", name="input xₜ", marker=marker, hovertemplate=hover))
     ys = [t for t in steps if t in losses]
     marker = dict(size=13, symbol="square", color=COLORS["loss"])
     hover = "y<sub>%{x}</sub>: a loss at step %{x}<extra></extra>"
     fig.add_trace(
-        go.Scatter(x=ys, y=[ROW["y"]] * len(ys), mode="markers", name="output y_t with a loss", marker=marker, hovertemplate=hover)
+        go.Scatter(x=ys, y=[ROW["y"]] * len(ys), mode="markers", name="output yₜ with a loss", marker=marker, hovertemplate=hover)
     )
     finite = np.isfinite(g)
     pos = finite & (g > 0)
-    bar = dict(colorscale=SEQUENTIAL, cmin=rng[0], cmax=rng[1], colorbar=dict(title=dict(text="log10 ||dL/dh_t||"), len=0.8))
+    bar = dict(colorscale=SEQUENTIAL, cmin=rng[0], cmax=rng[1], colorbar=dict(title=dict(text="log₁₀ ‖∂L/∂hₜ‖"), len=0.8))
     groups = [
-        ("h_t: ||dL/dh_t||", pos, dict(color=np.log10(np.where(pos, g, 1.0))[pos], showscale=bool(pos.any()), **bar)),
-        ("h_t: zero gradient", finite & ~pos, dict(color=ZERO)),
-        ("h_t: non-finite gradient (overflow)", ~finite, dict(color=COLORS["overflow"])),
+        ("hₜ: ‖∂L/∂hₜ‖", pos, dict(color=np.log10(np.where(pos, g, 1.0))[pos], showscale=bool(pos.any()), **bar)),
+        ("hₜ: zero gradient", finite & ~pos, dict(color=ZERO)),
+        ("hₜ: non-finite gradient (overflow)", ~finite, dict(color=COLORS["overflow"])),
     ]
     for k, (name, mask, marker) in enumerate(groups):
         if k and not mask.any():
@@ -154,7 +160,7 @@ def _nodes(fig, steps, g, grad, rng, losses):
                 name=name,
                 marker=dict(size=18, line=dict(color=INK, width=1), **marker),
                 customdata=[[int(steps[i]), _exact(grad[steps[i]])] for i in idx],
-                hovertemplate="h<sub>%{customdata[0]}</sub><br>t = %{customdata[0]}<br>||dL/dh_t|| = %{customdata[1]}<extra></extra>",
+                hovertemplate="h<sub>%{customdata[0]}</sub><br>t = %{customdata[0]}<br>‖∂L/∂hₜ‖ = %{customdata[1]}<extra></extra>",
             )
         )
 
@@ -192,6 +198,13 @@ DIAGRAMS = {
 }
 
 
+def _generic(cell: str) -> dict:
+    """The RNN picture with the recurrence named neutrally, for cells that have no drawing of their own."""
+    spec = dict(DIAGRAMS["rnn"])
+    spec["labels"] = [lab if "W<sub>hh</sub>" not in lab[2] else (*lab[:2], f"{cell} recurrence", lab[3]) for lab in spec["labels"]]
+    return spec
+
+
 def _text(x, y, text, size=14, color=INK, anchor="center") -> dict:
     return dict(x=x, y=y, text=text, showarrow=False, xanchor=anchor, font=dict(size=size, color=color))
 
@@ -217,40 +230,43 @@ def cell_diagram(trace, step) -> go.Figure:
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < T:
         raise ValueError(f"step must be an integer from 0 to {T - 1} (got {step!r})")
     step, cell = int(step), trace.config.cell
-    spec = DIAGRAMS[cell]
+    spec = DIAGRAMS.get(cell) or _generic(cell)  # a cell without a drawing of its own: the plain recurrence
     shapes = [_seg(x0, x1, y0, y1, dict(color=EDGE, width=2), "input bus") for x0, y0, x1, y1 in spec["lines"]]
     arrow = dict(xref="x", yref="y", axref="x", ayref="y", text="", arrowhead=2, arrowwidth=2, arrowcolor=EDGE)
     notes = [dict(x=x1, y=y1, ax=x0, ay=y0, **arrow) for x0, y0, x1, y1 in spec["arrows"] + [(x, 0.7, x, 1.6) for _, x in spec["gates"]]]
     for x, y, symbol in spec["ops"]:
         r = 0.28 if len(symbol) == 1 else 0.36
         shapes.append(dict(type="circle", x0=x - r, x1=x + r, y0=y - r, y1=y + r, line=dict(color="#52606d"), fillcolor="#ffffff"))
-        notes.append(_text(x, y, symbol, size=16 if len(symbol) == 1 else 13))
+        notes.append(_text(x, y, symbol, size=16 if len(symbol) == 1 else NOTE_PX))
     notes += [_text(x, y, text, anchor=anchor) for x, y, text, anchor in spec["labels"]]
     boxes = []  # (x, y, half width, half height, text, fill, ink, name)
     for name, x in spec["gates"]:
         value = _mean_at(trace.gates[name], step)
         boxes.append((x, 2.0, 0.45, 0.4, f"<b>{name}</b><br>{value:.3f}", *_fill(value, name in ("g", "n")), f"gate {name}"))
-    if cell == "rnn":
-        act = trace.config.activation
-        share = float(np.asarray(trace.saturation["h"])[step]) * 100
+    plain = not spec["gates"]
+    if plain:
+        act = trace.config.activation if cell == "rnn" else cell
+        flat = trace.saturation.get("h")
+        share = float(np.asarray(flat)[step]) * 100 if flat is not None else None
         word = {"relu": "dead", "linear": "flat"}.get(act, "saturated")
-        fill = "#f1f5f9" if np.isfinite(share) else COLORS["overflow"]
-        boxes.append((5.2, 2.3, 1.3, 0.6, f"<b>{act}</b><br>{word}: {share:.0f} % of units", fill, INK, f"activation {act}"))
+        fill = "#f1f5f9" if share is None or np.isfinite(share) else COLORS["overflow"]
+        text = f"<b>{act}</b>" + (f"<br>{word}: {share:.0f} % of units" if share is not None else "")
+        boxes.append((5.2, 2.3, 1.3, 0.6, text, fill, INK, f"activation {act}"))
     for x, y, w, h, text, fill, ink, name in boxes:
         shapes.append(dict(type="rect", x0=x - w, x1=x + w, y0=y - h, y1=y + h, line=dict(color=INK), fillcolor=fill, name=name))
         notes.append(_text(x, y, text, color=ink))
     if trace.grad_c is not None:
-        dc = f"||dL/dc<sub>t</sub>|| = {float(np.asarray(trace.grad_c)[step]):.4g}"
-        notes.append(_text(9.8, 5.15, dc, 13, COLORS["grad_c"], "right"))
-    dh = f"||dL/dh<sub>t</sub>|| = {float(np.asarray(trace.grad_h)[step]):.4g}"
-    notes.append(_text(9.8, 1.75 if cell == "rnn" else 1.45, dh, 13, COLORS["grad_h"], "right"))
+        dc = f"‖∂L/∂c<sub>t</sub>‖ = {float(np.asarray(trace.grad_c)[step]):.4g}"
+        notes.append(_text(9.8, 5.15, dc, NOTE_PX, COLORS["grad_c"], "right"))
+    dh = f"‖∂L/∂h<sub>t</sub>‖ = {float(np.asarray(trace.grad_h)[step]):.4g}"
+    notes.append(_text(9.8, 1.75 if plain else 1.45, dh, NOTE_PX, COLORS["grad_h"], "right"))
     if step in set(int(s) for s in trace.loss_steps):
-        notes.append(_text(9.8, 3.0 if cell == "rnn" else 5.6, "a loss sits at this step", 12, COLORS["loss"], "right"))
-    rnn_sub = "share of units with phi'(a) < 0.1: little gradient passes"
-    sub = rnn_sub if cell == "rnn" else "box colour and number: gate value, mean over batch and units"
+        notes.append(_text(9.8, 3.0 if plain else 5.6, "a loss sits at this step", NOTE_PX, COLORS["loss"], "right"))
+    plain_sub = "share of units with φ′(a) < 0.1: little gradient passes" if "h" in trace.saturation else "a cell without gates"
+    sub = plain_sub if plain else "box colour and number: gate value, mean over batch and units"
     fig = base_layout(go.Figure(), f"{cell.upper()} cell at time step t = {step}<br><sup>{sub}</sup>", height=440)
     fig.update_layout(shapes=shapes, annotations=notes, showlegend=False, margin=dict(l=20, r=20, t=80, b=20))
     fig.update_xaxes(range=[-0.1, 10.1], visible=False)
-    fig.update_yaxes(range=[-0.7, 4.0 if cell == "rnn" else 5.9], visible=False)
+    fig.update_yaxes(range=[-0.7, 4.0 if plain else 5.9], visible=False)
     overflow_note(fig, trace, prefix="")
     return fig

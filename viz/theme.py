@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -44,6 +45,19 @@ GATE_NAMES = {
     "n": "candidate n",
     "h": "hidden state h",
 }
+EXTRA_COLORS = ("#0d9488", "#db2777", "#65a30d", "#9333ea")  # gates of cells the tables above do not know
+
+
+def gate_label(name: str) -> str:
+    """Readable name of a gate the trace recorded; a cell this module does not know still gets a label."""
+    return GATE_NAMES.get(name, f"gate {name}")
+
+
+def gate_color(name: str, index: int = 0) -> str:
+    """Colour of a gate; unknown gates cycle through EXTRA_COLORS by their position in the trace."""
+    return GATE_COLORS.get(name, EXTRA_COLORS[index % len(EXTRA_COLORS)])
+
+
 # Sequential scale for log10 gradient magnitudes; diverging scale for signed activations.
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"
@@ -58,7 +72,7 @@ def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title:
         height=height,
         margin=dict(l=70, r=30, t=70, b=60),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
-        hoverlabel=dict(font_size=13),
+        hoverlabel=dict(font_size=14),
     )
     if x_title is not None:
         fig.update_xaxes(title_text=x_title, gridcolor=GRID)
@@ -67,20 +81,15 @@ def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title:
     return fig
 
 
-def log_ticks(*series, plot_px: float) -> dict:
-    """Tick spacing for a log y axis of plot_px pixels that labels as much as fits without overlap.
+def log_axis(span: tuple[float, float] | None, plot_px: float) -> dict:
+    """A log y axis over span = log10 (lo, hi) that labels whole decades only, as many as fit without overlap.
 
-    Plotly's own choice on short panels labels every digit 2..9 of a decade (dtick 'D1'),
-    which collides with the decade labels. Under one decade its linear labels are fine.
+    Plotly's own choice labels the digits 2..9 of a decade (a bare "5" just below 1 reads as 5, not 0.5).
     """
-    v = np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in series if s is not None] or [np.zeros(0)])
-    v = v[np.isfinite(v) & (v > 0)]
-    decades = float(np.log10(v.max() / v.min())) if len(v) else 0.0
-    fit = plot_px / LABEL_PX
-    if decades < 1:
-        return {}
-    if 3 * decades <= fit:
-        return dict(dtick="D2")  # 1, 2, 5 in every decade
-    if decades <= fit:
-        return dict(dtick=1)  # decades only
-    return {}  # wide ranges: Plotly labels every few decades
+    axis = dict(type="log", exponentformat="power", minor=dict(showgrid=False))
+    if span is None:
+        return axis
+    lo, hi = span
+    fit = max(plot_px / LABEL_PX, 1.0)
+    step = max(1, math.ceil((hi - lo) / fit))
+    return dict(axis, range=[lo, hi], dtick=step, tick0=0)

@@ -7,12 +7,15 @@ import functools
 import numpy as np
 import plotly.graph_objects as go
 
-from .downsample import MAX_CELLS, log10_cells, log_gaps, pick_indices, pool_matrix
-from .gradients import PLOT_PX, frame, note_annotation, vline_shape, wrap_text
-from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout, log_ticks
+from .bound import log_span
+from .downsample import log10_cells, log_gaps, pick_indices, pool_matrix
+from .notes import PLOT_PX, frame, note_annotation, rgba, vline_shape, wrap_text
+from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout, log_axis
 
-HEAT_TITLE = "log10 ||dL/dh_t||"
-MAX_EVENTS = 500  # clipping-event markers
+HEAT_TITLE = "log₁₀ ‖∂L/∂hₜ‖"
+MAX_POINTS = 400  # per curve: a streamed update must stay light for the browser
+HEAT_ROWS, HEAT_COLS = 100, 200  # snapshots x time steps in the heatmap
+RUG_BINS = 200  # clipping is drawn as the share of clipped steps in at most this many bins
 HEIGHT = 660  # the dashboard, with tabs, Run/Stop and the progress bar above it, fits a 1000 px window
 MARGIN = dict(l=70, r=30, t=80, b=55)
 PANEL_PX = 0.4 * (HEIGHT - MARGIN["t"] - MARGIN["b"])  # height of the loss and norm panels (y domain 0.6..1)
@@ -32,15 +35,18 @@ def grad_heatmap(log) -> go.Figure:
 
 
 def clip_chart(log, threshold: float | None = None) -> go.Figure:
-    """Global gradient norm before and after clipping per training step (log y); red marks where it clipped."""
-    traces, shapes, notes = _clip_parts(log, threshold, "")
-    return _single(traces, shapes, notes, "Gradient norm and clipping", "training step", "global gradient norm (log scale)", log_y=True)
+    """Global gradient norm before and after clipping per training step (log y); a light strip under it shows where it clipped."""
+    traces, shapes, notes = _clip_parts(log, threshold, "", "2")
+    fig = _single(traces, shapes, notes, "Gradient norm and clipping", "training step", "global gradient norm (log scale)", log_y=True)
+    if any(t.get("yaxis") == "y2" for t in traces):
+        fig.update_layout(yaxis=dict(domain=[0.12, 1.0]), yaxis2=_rug_axis([0.0, 0.08]), xaxis=dict(anchor="y2"))
+    return fig
 
 
 def training_dashboard(log, baseline: float | None = None, threshold: float | None = None) -> go.Figure:
     """Loss, clipping and the gradient heatmap in one figure: one figure per streamed update is cheaper than three."""
     loss = _loss_parts(log, baseline, "")
-    clip = _clip_parts(log, threshold, "2")
+    clip = _clip_parts(log, threshold, "2", "4")
     heat = _heat_parts(log, "3")
     for trace in heat[0]:
         if "colorbar" in trace:
@@ -57,10 +63,11 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
         )
         for t, x, y in titles
     ]
+    rug = any(t.get("yaxis") == "y4" for t in clip[0])
     axis = dict(gridcolor=GRID, zeroline=False, showline=True, linecolor="#9ca3af")
     top = dict(axis, domain=[0.6, 1.0], type="log", exponentformat="power")  # loss and norm panels
     layout = dict(
-        _house(),
+        house_layout(),
         height=HEIGHT,
         showlegend=True,
         shapes=loss[1] + clip[1] + heat[1],
@@ -69,8 +76,9 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
         margin=MARGIN,
         xaxis=dict(axis, domain=[0.0, 0.46], anchor="y", title=dict(text="training step", standoff=4)),
         yaxis=dict(top, anchor="x", title=dict(text="loss"), **_ticks(loss[0], PANEL_PX)),
-        xaxis2=dict(axis, domain=[0.54, 1.0], anchor="y2", title=dict(text="training step", standoff=4)),
-        yaxis2=dict(top, anchor="x2", title=dict(text="gradient norm"), **_ticks(clip[0], PANEL_PX)),
+        xaxis2=dict(axis, domain=[0.54, 1.0], anchor="y4" if rug else "y2", title=dict(text="training step", standoff=4)),
+        yaxis2=dict(top, domain=[0.65 if rug else 0.6, 1.0], anchor="x2", title=dict(text="gradient norm"), **_ticks(clip[0], PANEL_PX)),
+        yaxis4=_rug_axis([0.6, 0.635]),
         xaxis3=dict(axis, domain=[0.0, 0.9], anchor="y3", title=dict(text="time step t")),
         yaxis3=dict(axis, domain=[0.0, 0.44], anchor="x3", title=dict(text=heat[3])),
     )
@@ -78,7 +86,7 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
 
 
 @functools.cache
-def _house() -> dict:
+def house_layout() -> dict:
     """The theme's layout as a plain dict, built once; the template is left to the (cheap) default.
 
     Setting a named template validates and copies it on every figure (~25 ms here), which
@@ -95,12 +103,17 @@ def _single(traces, shapes, notes, title, x_title, y_title, log_y=False) -> go.F
     base_layout(fig, title, x_title, y_title)
     frame(fig)
     if log_y:
-        fig.update_yaxes(type="log", exponentformat="power", **_ticks(traces, PLOT_PX))
+        fig.update_yaxes(**_ticks(traces, PLOT_PX))
     return fig
 
 
 def _ticks(traces, plot_px: float) -> dict:
-    return log_ticks(*(t["y"] for t in traces if t.get("mode") == "lines"), plot_px=plot_px)
+    """A log axis over the drawn lines (padded, at least two decades), labelled at whole decades only."""
+    return log_axis(log_span(*(t["y"] for t in traces if t.get("mode") == "lines"), pad=0.15), plot_px)
+
+
+def _rug_axis(domain) -> dict:
+    return dict(domain=domain, range=[0, 1], visible=False, fixedrange=True)
 
 
 def _clipping_off(log, before, after) -> bool:
@@ -118,12 +131,12 @@ def _loss_parts(log, baseline, ax):
     steps, loss = _history(log, "step"), _history(log, "loss")
     if not len(steps):
         return [], [], [_note("no training steps yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)]
-    i = pick_indices(len(steps))
+    i = pick_indices(len(steps), MAX_POINTS)
     traces = [_line(ax, steps[i], loss[i], "training loss", "loss = %{y:.4g}", color=COLORS["loss"], width=2)]
     if baseline is not None and np.isfinite(baseline) and baseline > 0:
         ends, name = [steps[0], steps[-1]], f"trivial baseline {baseline:.3g}"
         traces.append(_line(ax, ends, [baseline] * 2, name, "trivial baseline %{y:.4g}", color=COLORS["bound"], dash="dash", width=1.5))
-    shapes, notes = [], []
+    shapes, notes = [], _nonfinite_notes(loss, "loss", steps, ax)
     if getattr(log, "diverged", False):
         last = getattr(log, "last", None)
         shapes.append(vline_shape(steps[-1], COLORS["overflow"], width=2, xref=f"x{ax}", yref=f"y{ax} domain"))
@@ -133,12 +146,12 @@ def _loss_parts(log, baseline, ax):
     return traces, shapes, notes
 
 
-def _clip_parts(log, threshold, ax):
+def _clip_parts(log, threshold, ax, rug_ax):
     steps = _history(log, "step")
     if not len(steps):
         return [], [], [_note("no training steps yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)]
     before, after, clipped = _history(log, "grad_norm_before"), _history(log, "grad_norm_after"), _history(log, "clipped") > 0
-    i = pick_indices(len(steps))
+    i = pick_indices(len(steps), MAX_POINTS)
     if _clipping_off(log, before, after):  # the two lines would coincide: the grey one hidden under the blue
         traces = [_line(ax, steps[i], before[i], NO_CLIP, "norm: %{y:.4g}", color=COLORS["after"], width=2)]
     else:
@@ -146,27 +159,61 @@ def _clip_parts(log, threshold, ax):
             _line(ax, steps[i], before[i], "norm before clipping", "before: %{y:.4g}", color=COLORS["before"], width=2),
             _line(ax, steps[i], after[i], "norm after clipping", "after: %{y:.4g}", color=COLORS["after"], width=1.5),
         ]
-    events = np.nonzero(clipped)[0]
-    if len(events):
-        events = events[pick_indices(len(events), MAX_EVENTS)]
-        name, marker = f"clipped ({int(clipped.sum())} steps)", dict(color=COLORS["clip"], size=6)
-        traces.append(_line(ax, steps[events], before[events], name, "clipped from %{y:.4g}", mode="markers", marker=marker))
+    if clipped.any():
+        traces.append(_rug(steps, clipped, rug_ax, ax))
     if threshold is not None and np.isfinite(threshold) and threshold > 0:
         ends, name = [steps[0], steps[-1]], f"threshold {threshold:g}"
         traces.append(_line(ax, ends, [threshold] * 2, name, "threshold %{y:g}", color=COLORS["clip"], dash="dash", width=1.5))
-    return traces, [], []
+    return traces, [], _nonfinite_notes(before, "gradient norm", steps, ax)
+
+
+def clip_bins(steps: np.ndarray, clipped: np.ndarray, bins: int = RUG_BINS):
+    """(first step, last step, share clipped) of at most `bins` consecutive groups of training steps."""
+    n = len(steps)
+    starts = np.unique(np.round(np.linspace(0, n, min(bins, n) + 1)).astype(np.int64))[:-1]  # group boundaries, rounded
+    ends = np.append(starts[1:], n) - 1
+    share = np.add.reduceat(clipped.astype(np.float64), starts) / (ends - starts + 1)
+    return steps[starts].astype(np.float64), steps[ends].astype(np.float64), share
+
+
+def _rug(steps, clipped, rug_ax, ax) -> dict:
+    """A thin light strip under the norm panel: each bar is the share of clipped steps in its group, never over the curve."""
+    first, last, share = clip_bins(steps, clipped)
+    width = np.maximum(last - first + 1, 1)
+    hover = "steps %{customdata[0]}–%{customdata[1]}<br>%{customdata[2]:.0%} clipped<extra></extra>"
+    return dict(
+        type="bar",
+        x=first + (width - 1) / 2,
+        y=share,
+        width=width,
+        customdata=np.column_stack([first, last, share]),
+        name=f"clipped ({int(clipped.sum())} of {len(clipped)} steps)",
+        marker=dict(color=rgba(COLORS["clip"], 0.45), line=dict(width=0)),
+        hovertemplate=hover,
+        xaxis=f"x{ax}",
+        yaxis=f"y{rug_ax}",
+    )
+
+
+def _nonfinite_notes(values, what, steps, ax) -> list:
+    """Non-finite points cannot sit on a log axis: say how many and from which step, in words."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return []
+    text = f"{what} not finite at {int(bad.sum())} step(s), first at step {int(steps[np.argmax(bad)])}: not drawn"
+    return [_note(text, 0.01, 0.01, "left", "bottom", COLORS["overflow"], ax)]
 
 
 def _heat_parts(log, ax):
     m = log.grad_matrix() if len(log) else np.zeros((0, 0))
     if m.size == 0:
         return [], [], [_note("no snapshots yet", 0.5, 0.5, "center", "middle", "#6b7280", ax)], "training step"
-    pooled, rows, cols = pool_matrix(m, MAX_CELLS, MAX_CELLS, "max")
+    pooled, rows, cols = pool_matrix(m, HEAT_ROWS, HEAT_COLS, "max")
     y = np.asarray(log.snapshot_steps)[rows]
     rstep, cstep = (rows[1] - rows[0] if len(rows) > 1 else 1), (cols[1] - cols[0] if len(cols) > 1 else 1)
     y_title = "training step" + (f" (max over {rstep} snapshots)" if rstep > 1 else "")
     hover = (
-        "t = %{x}" + (f" (max over {cstep} steps)" if cstep > 1 else "") + "<br>step %{y}<br>log10 ||dL/dh_t|| = %{z:.2f}<extra></extra>"
+        "t = %{x}" + (f" (max over {cstep} steps)" if cstep > 1 else "") + f"<br>step %{{y}}<br>{HEAT_TITLE} = %{{z:.2f}}<extra></extra>"
     )
     bar = dict(title=dict(text=HEAT_TITLE, side="right"))
     heat = dict(type="heatmap", x=cols, y=y, z=log10_cells(pooled), colorscale=SEQUENTIAL, colorbar=bar, hovertemplate=hover, **_axes(ax))
@@ -177,10 +224,10 @@ def _heat_parts(log, ax):
         z = np.where(bad, 1.0, np.nan).astype(np.float32)
         hover = "t = %{x}, step %{y}: non-finite (overflow)<extra></extra>"
         traces.append(dict(heat, z=z, name="non-finite", showscale=False, colorscale=[[0, red], [1, red]], hovertemplate=hover))
-        text = f"red cells: non-finite ||dL/dh_t|| (overflow) in {int(bad.any(axis=1).sum())} row(s)"
+        text = f"red cells: non-finite ‖∂L/∂hₜ‖ (overflow) in {int(bad.any(axis=1).sum())} row(s)"
         notes.append(_note(text, 0.99, 0.99, "right", "top", red, ax))
     if (pooled == 0).any():
-        text = "empty cells: ||dL/dh_t|| = 0 (beyond the truncation horizon or underflow)"
+        text = "empty cells: ‖∂L/∂hₜ‖ = 0 (beyond the truncation horizon or underflow)"
         notes.append(_note(text, 0.99, 0.01, "right", "bottom", COLORS["truncation"], ax))
     return traces, [], notes, y_title
 
