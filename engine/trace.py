@@ -40,6 +40,9 @@ class Trace:
     conn_x: np.ndarray | None = None  # (R, T): ||d loss_t / d x_k|| for the rows t in conn_rows
     conn_h: np.ndarray | None = None  # (R, T): ||d loss_t / d h_k||
     conn_rows: np.ndarray | None = None  # (R,) the loss steps t of the connectivity rows
+    conn_truncated: bool = False  # True: conn_x/conn_h show what truncated BPTT carries (zero beyond each row's horizon)
+    blocks: np.ndarray | None = None  # (n, 3) truncation blocks (end, lowest step, first loss step), last first: Config.truncation_blocks()
+    unit_decay: np.ndarray | None = None  # (H,) diagonal cells (IndRNN |u_i|, LRU |lambda_i|): each unit's factor per step back
 
     @property
     def nonfinite(self) -> bool:

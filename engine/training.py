@@ -27,7 +27,9 @@ def warm_up() -> None:
     torch.optim.Adam([p], lr=0.1)
 
 
-def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None) -> Iterator[Snapshot]:
+def train(
+    cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None, conn_full: bool = False
+) -> Iterator[Snapshot]:
     """Train for `steps` steps on fresh batches; yield a Snapshot at step 0, every `every` steps and at the end.
 
     Each step: forward + (truncated) BPTT, clipping, one optimiser update with the clipped
@@ -49,17 +51,17 @@ def train(cfg: Config, steps: int, every: int = 1, connectivity: bool = False, c
         p = model.forward_backward(batch)
         clip_result = model.clip(p.grads)
         grads, before, after, clipped = clip_result
-        loss = float(np.mean(model.ops.to_numpy(p.loss_seq)))
+        loss = float(p.loss_seq.double().mean())
         for key, value in zip(HISTORY, (step, loss, before, after, clipped)):
             history[key].append(value)
         diverged = not (np.isfinite(loss) and np.isfinite(after))
         if diverged or step % every == 0 or step == steps - 1:
-            trace = model.record(batch, p, clip_result, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch)
+            trace = model.record(batch, p, clip_result, connectivity, conn_rows, conn_batch, conn_full)
             yield Snapshot(step=step, trace=trace, history={k: np.asarray(v) for k, v in history.items()}, diverged=diverged)
             history = {k: [] for k in HISTORY}
         if diverged:
             return
         for name, tensor in model.params.items():
-            tensor.grad = torch.as_tensor(grads[name]).to(tensor.device, tensor.dtype)
+            tensor.grad = grads[name]
         optimizer.step()
         model.version += 1
