@@ -74,6 +74,12 @@ def sweep(cell, P, tape, inj, loss_set, blocks, pre: bool = True) -> Sums:
     sums = Sums(dh=zeros(inj.shape), dinner=zeros(tape.cs[1:].shape) if tape.cs is not None else None)
     if pre:
         sums.dx = zeros(inj.shape[:-1] + (width,))
+        sums.dh_pre = None if cell.split_pre is False else zeros(inj.shape[:-1] + (width,))
+    # Row views made once (indexing a tensor costs microseconds; the loop asks for several rows a step).
+    dh_rows = sums.dh.unbind(0)
+    inner_rows = sums.dinner.unbind(0) if sums.dinner is not None else None
+    dx_rows = sums.dx.unbind(0) if pre else None
+    dhp_rows = sums.dh_pre.unbind(0) if pre and sums.dh_pre is not None else None
     for end, lo, first in blocks:
         dstate = None
         for t in range(min(end, T - 1), lo - 1, -1):
@@ -82,16 +88,14 @@ def sweep(cell, P, tape, inj, loss_set, blocks, pre: bool = True) -> Sums:
                 dstate = (g, *(torch.zeros_like(g) for _ in cell.state_names[1:])) if dstate is None else (dstate[0] + g, *dstate[1:])
             if dstate is None:
                 continue
-            sums.dh[t] += dstate[0]
+            dh_rows[t].add_(dstate[0])
             back = cell.step_back(P, tape.caches[t], dstate, t > lo)
-            if back.dinner is not None:
-                sums.dinner[t] += back.dinner
+            if inner_rows is not None:
+                inner_rows[t].add_(back.dinner)
             if pre:
-                sums.dx[t] += back.dpre.x
-                if back.dpre.h is not back.dpre.x:
-                    if sums.dh_pre is None:
-                        sums.dh_pre = torch.zeros_like(sums.dx)
-                    sums.dh_pre[t] += back.dpre.h
+                dx_rows[t].add_(back.dpre.x)
+                if dhp_rows is not None:
+                    dhp_rows[t].add_(back.dpre.h)
             dstate = back.dstate
     return sums
 

@@ -148,12 +148,12 @@ class Model:
         act = tape.gates
         T, B, GH = act.shape
         H = GH // len(names)
-        means = _np(act.sum(1, dtype=torch.float64) / B)  # (T, G*H)
+        means = _np(act.sum(1)).astype(np.float64) / B  # (T, G*H), gate values in [-1, 1]: a float32 sum loses nothing visible
         tanh_like = torch.tensor([k == "tanh" for k in kinds], device=act.device).repeat_interleave(H)
         centre = torch.where(tanh_like, 0.0, 0.5).to(act.dtype)
         half_width = torch.where(tanh_like, SATURATED, SATURATED - 0.5).to(act.dtype)
         flat = (act - centre).abs_().gt_(half_width)
-        flat = _np(flat.view(T, B, len(names), H).sum((1, 3), dtype=torch.float64)) / (B * H)  # (T, G)
+        flat = _np(flat.view(T, B, len(names), H).sum((1, 3))).astype(np.float64) / (B * H)  # (T, G), counted as integers
         gates = {name: means[:, k * H : (k + 1) * H] for k, name in enumerate(names)}
         saturation = {name: flat[:, k] for k, name in enumerate(names)}
         return gates, saturation

@@ -98,6 +98,7 @@ class Cell:
     scale_meaning: str = ""  # what Config.recurrent_scale sets for this cell, one sentence
     state_names: tuple = ("h",)  # the parts of the state
     recurrent_blocks: int = 0  # H x H recurrent weight blocks (0 for a diagonal recurrence)
+    split_pre: bool = False  # True when the input and recurrent terms get different gradients (dpre.x is not dpre.h: GRU)
     rows = None  # optional many-rows backward step for connectivity (a class taking (P, tape)), else None
 
     def state_size(self, H: int) -> int:

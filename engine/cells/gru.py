@@ -15,6 +15,7 @@ class GRU(Cell):
     gates = {"r": "sigmoid", "z": "sigmoid", "n": "tanh"}
     scale_meaning = "the spectral radius of each of the three H x H blocks of W_hh (r, z, n)"
     recurrent_blocks = 3
+    split_pre = True  # r gates only the recurrent term of n
 
     def init_params(self, cfg, input_size, gen, uniform):
         return matrix_init(cfg, gen, uniform, input_size, 3, cfg.hidden_size)
