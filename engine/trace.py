@@ -95,7 +95,7 @@ class Trace:
             if not bad.any():
                 continue
             per_step = bad.any(axis=0) if name.startswith("conn") else bad.reshape(len(a), -1).any(axis=1)
-            kinds = "not a number (NaN)" if np.isnan(a[bad]).all() else f"infinite or beyond {dtype}'s largest number ({limit:.2g})"
+            kinds = "not a number" if np.isnan(a[bad]).all() else f"infinite or beyond {dtype}'s largest number ({limit:.2g})"
             where = "input steps k" if name.startswith("conn") else "time steps"
             found.append(f"{words} is {kinds} at {where} {_ranges(np.flatnonzero(per_step))}")
         return found
