@@ -36,13 +36,20 @@ class Config:
     """Everything that determines a run; equal Configs give identical results."""
 
     cell: str = _f("rnn", "recurrent cell: " + "; ".join(f"{c.label}: {c.description}" for c in CELL_CLASSES.values()), CELLS)
-    activation: str = _f("tanh", "nonlinearity phi of the cells that have one (vanilla RNN, IndRNN); gated cells use sigmoid/tanh", ACTIVATIONS)
+    activation: str = _f(
+        "tanh", "nonlinearity phi of the cells that have one (vanilla RNN, IndRNN); gated cells use sigmoid/tanh", ACTIVATIONS
+    )
     task: str = _f("adding", "synthetic task: adding problem, remember-the-first-input, copy (delayed recall), noisy sine", TASKS)
     seq_len: int = _f(50, "number of time steps T the network is unrolled over", lo=1, hi=2000)
     hidden_size: int = _f(32, "number of hidden units H", lo=1, hi=1024)
     batch_size: int = _f(16, "number of independent sequences B per batch", lo=1, hi=512)
     init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling", INITS)
-    recurrent_scale: float = _f(1.0, "size of the recurrence: the spectral radius of W_hh (RNN, each gate block for LSTM/GRU), max |u_i| (IndRNN), max |lambda_i| (LRU)", lo=0.0, hi=10.0)
+    recurrent_scale: float = _f(
+        1.0,
+        "size of the recurrence: the spectral radius of W_hh (RNN, each gate block for LSTM/GRU), max |u_i| (IndRNN), max |lambda_i| (LRU)",
+        lo=0.0,
+        hi=10.0,
+    )
     forget_bias: float = _f(0.0, "added to the LSTM forget-gate bias (1.0 keeps gradients alive)", lo=-10.0, hi=10.0)
     truncation: int = _f(0, "truncated BPTT: detach every K steps (0 = full BPTT)", lo=0, hi=2000)
     k1: int = _f(0, "TBPTT(k1, k2): backpropagate every k1 steps (0 = use truncation)", lo=0, hi=2000)

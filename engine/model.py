@@ -103,7 +103,9 @@ class Model:
                 wanted = np.array(batch.row_targets())  # a writable copy of a broadcast view
                 row_targets = self.tensor(np.eye(self.task.output_size)[wanted] if batch.kind == "ce" else wanted)
                 horizon = blocks if truncated else None
-                conn_x, conn_h, rows = connectivity(self.cell, self.views, p.tape, x, row_targets, batch.kind, conn_rows, conn_batch, horizon)
+                conn_x, conn_h, rows = connectivity(
+                    self.cell, self.views, p.tape, x, row_targets, batch.kind, conn_rows, conn_batch, horizon
+                )
             loss = float(np.mean(_np(p.loss_seq).astype(np.float64)))
         finite_h = np.isfinite(_np(p.tape.hs[1:])).reshape(cfg.seq_len, -1).all(axis=1)
         finite_g = np.isfinite(dh).all(axis=1)

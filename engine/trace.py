@@ -9,7 +9,6 @@ import numpy as np
 
 from .config import Config
 
-
 RECORDS = (  # measured per-step records and how the overflow message names them
     ("grad_h", "||dL/dh_t|| (the gradient BPTT carries)"),
     ("grad_h_band", "the 10-90 % band of ||dL/dh_t||"),

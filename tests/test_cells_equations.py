@@ -23,8 +23,19 @@ def cases():
 @pytest.mark.parametrize("cell,activation,task", list(cases()))
 def test_cell_matches_autograd_of_its_equations(cell, activation, task):
     bias = 1.0 if CELLS[cell].has_forget_bias else 0.0
-    cfg = Config(cell=cell, activation=activation, task=task, seq_len=9, hidden_size=5, batch_size=3, dtype="float64", seed=2,
-                 recurrent_scale=0.95, init="normal", forget_bias=bias)
+    cfg = Config(
+        cell=cell,
+        activation=activation,
+        task=task,
+        seq_len=9,
+        hidden_size=5,
+        batch_size=3,
+        dtype="float64",
+        seed=2,
+        recurrent_scale=0.95,
+        init="normal",
+        forget_bias=bias,
+    )
     model = Model(cfg)
     batch = model.batch(0)
     p = model.forward_backward(batch)

@@ -31,8 +31,18 @@ def to_np(a):
 
 @pytest.mark.parametrize("cell,activation,task", CASES)
 def test_matches_torch_nn_cell(cell, activation, task):
-    cfg = Config(cell=cell, activation=activation, task=task, seq_len=9, hidden_size=5, batch_size=3, dtype="float64", seed=3,
-                 recurrent_scale=1.1, forget_bias=1.0 if cell == "lstm" else 0.0)
+    cfg = Config(
+        cell=cell,
+        activation=activation,
+        task=task,
+        seq_len=9,
+        hidden_size=5,
+        batch_size=3,
+        dtype="float64",
+        seed=3,
+        recurrent_scale=1.1,
+        forget_bias=1.0 if cell == "lstm" else 0.0,
+    )
     model, batch, p = engine_pass(cfg)
     loss, grads, dh, dc, hs = autograd_pass(model, batch)
     np.testing.assert_allclose(to_np(p.tape.hs[1:]), hs.numpy(), rtol=0, atol=TOL)

@@ -180,8 +180,9 @@ def test_decay_fit_stays_inside_the_truncation_horizon():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_gate_means_and_saturation_shares(cell):
-    cfg = Config(cell=cell, seq_len=12, hidden_size=6, batch_size=5, recurrent_scale=2.5, init="normal",
-                 forget_bias=4.0 if cell == "lstm" else 0.0)
+    cfg = Config(
+        cell=cell, seq_len=12, hidden_size=6, batch_size=5, recurrent_scale=2.5, init="normal", forget_bias=4.0 if cell == "lstm" else 0.0
+    )
     model = Model(cfg)
     batch = model.batch(0)
     p = model.forward_backward(batch)

@@ -14,8 +14,27 @@ from engine import Config, ConfigError, run
 from engine.model import Model
 
 ROOT = Path(__file__).resolve().parents[1]
-WRONG = [None, [], {}, (1,), np.array([1, 2]), np.array(["rnn"]), object(), b"rnn", 1j, True, float("nan"), float("inf"),
-         10**400, -(10**400), -1, 1e300, "", "x" * 5000, "1" * 5000]
+WRONG = [
+    None,
+    [],
+    {},
+    (1,),
+    np.array([1, 2]),
+    np.array(["rnn"]),
+    object(),
+    b"rnn",
+    1j,
+    True,
+    float("nan"),
+    float("inf"),
+    10**400,
+    -(10**400),
+    -1,
+    1e300,
+    "",
+    "x" * 5000,
+    "1" * 5000,
+]
 
 
 @pytest.mark.parametrize("name", [f.name for f in fields(Config)])
@@ -43,9 +62,23 @@ def test_the_two_reported_bad_inputs():
 @pytest.mark.parametrize(
     "cfg, steps",
     [
-        (Config(activation="linear", task="first", init="identity", recurrent_scale=2.0, seq_len=33, hidden_size=2, batch_size=16), "float32"),
-        (Config(activation="linear", task="first", init="identity", recurrent_scale=10.0, seq_len=90, hidden_size=2, batch_size=16,
-                dtype="float64"), "float64"),
+        (
+            Config(activation="linear", task="first", init="identity", recurrent_scale=2.0, seq_len=33, hidden_size=2, batch_size=16),
+            "float32",
+        ),
+        (
+            Config(
+                activation="linear",
+                task="first",
+                init="identity",
+                recurrent_scale=10.0,
+                seq_len=90,
+                hidden_size=2,
+                batch_size=16,
+                dtype="float64",
+            ),
+            "float64",
+        ),
     ],
 )
 def test_every_out_of_range_number_is_said_in_words(cfg, steps):
@@ -113,7 +146,9 @@ def imports_of(path: Path) -> set:
     return names
 
 
-@pytest.mark.parametrize("package, banned", [("engine", {"streamlit", "plotly", "ui", "viz"}), ("viz", {"torch", "streamlit", "engine", "ui"})])
+@pytest.mark.parametrize(
+    "package, banned", [("engine", {"streamlit", "plotly", "ui", "viz"}), ("viz", {"torch", "streamlit", "engine", "ui"})]
+)
 def test_imports_point_one_way(package, banned):
     found = {str(p.relative_to(ROOT)): imports_of(p) & banned for p in sorted((ROOT / package).rglob("*.py"))}
     assert {k: v for k, v in found.items() if v} == {}

@@ -12,8 +12,18 @@ from engine.model import Model
 
 @pytest.mark.parametrize("scale", [0.9, 1.0, 1.1])
 def test_linear_identity_indrnn_scales_the_gradient_by_exactly_the_scale(scale):
-    t = run(Config(cell="indrnn", activation="linear", init="identity", recurrent_scale=scale, task="first", seq_len=40,
-                   hidden_size=6, dtype="float64"))
+    t = run(
+        Config(
+            cell="indrnn",
+            activation="linear",
+            init="identity",
+            recurrent_scale=scale,
+            task="first",
+            seq_len=40,
+            hidden_size=6,
+            dtype="float64",
+        )
+    )
     np.testing.assert_allclose(t.grad_h[:-1] / t.grad_h[1:], scale, rtol=1e-12)
     assert t.spectral_radius == t.sigma_max == scale and t.gates == {}
     np.testing.assert_array_equal(t.unit_decay, np.full(6, scale))
@@ -30,8 +40,15 @@ def test_indrnn_scale_is_the_largest_recurrent_weight(init):
 
 @pytest.mark.parametrize("init", ["ring", "identity"])
 def test_lru_unit_gradients_scale_by_exactly_their_lambda(init):
-    cfg = Config(cell="lru", init="identity" if init == "identity" else "orthogonal", recurrent_scale=0.97, task="first",
-                 seq_len=30, hidden_size=5, dtype="float64")
+    cfg = Config(
+        cell="lru",
+        init="identity" if init == "identity" else "orthogonal",
+        recurrent_scale=0.97,
+        task="first",
+        seq_len=30,
+        hidden_size=5,
+        dtype="float64",
+    )
     model = Model(cfg)
     p = model.forward_backward(model.batch(0))
     d = p.dh.numpy()  # (T, B, 2H) as [Re | Im]

@@ -20,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ..theory import GAMMA  # noqa: F401 - re-exported: the cells with an activation read the bound of phi' here
+
 
 class Step(NamedTuple):
     """One step forward: the new state and what step_back needs."""
@@ -66,10 +68,6 @@ class Tape:
         cut = [tuple(c[..., :nb, :] for c in cache) for cache in self.caches]
         pick = {k: None if v is None else v[:, :nb] for k, v in vars(self).items() if k != "caches"}
         return Tape(caches=cut, **pick)
-
-
-GAMMA = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25, "linear": 1.0}  # bound of |phi'|
-ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda a: a}
 
 
 def activation_and_deriv(phi: str, a: torch.Tensor):
