@@ -129,7 +129,7 @@ def grad_diff(engine_grads, fused_grads):
     """Largest normwise relative difference over the parameter gradients (engine vs fused)."""
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "head_weight", "head_bias")
     pairs = zip(names, fused_grads, strict=True)
-    return max(float(np.linalg.norm(engine_grads[k] - g.numpy()) / np.linalg.norm(g.numpy())) for k, g in pairs)
+    return max(float(np.linalg.norm(engine_grads[k].numpy() - g.numpy()) / np.linalg.norm(g.numpy())) for k, g in pairs)
 
 
 def table(title, head):

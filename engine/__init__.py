@@ -1,7 +1,7 @@
 """RNN Gradient Flow Lab engine: unroll, BPTT, per-step gradient traces (torch + numpy only).
 
-`run`, `train` and `Model` import torch lazily, so that validating options (the CLI) and
-reading records (viz) stay fast and torch-free.
+`run`, `train` and `Model` are loaded on first use. Config reads its cell choices from the
+cell registry (engine/cells/), which imports torch.
 """
 
 from .config import Config, ConfigError

@@ -36,8 +36,14 @@ def build_parser() -> OneLineParser:
             meta = f.metadata
             rng = f" ({meta['lo']}..{meta['hi']})" if meta["choices"] is None else ""
             metavar = None if meta["choices"] else ("N" if f.type in ("int", int) else "X")
-            p.add_argument(option(f.name), dest=f.name, default=None, choices=meta["choices"], metavar=metavar,
-                           help=f"{meta['help']}{rng}; default {f.default}")
+            p.add_argument(
+                option(f.name),
+                dest=f.name,
+                default=None,
+                choices=meta["choices"],
+                metavar=metavar,
+                help=f"{meta['help']}{rng}; default {f.default}",
+            )
         p.add_argument("--connectivity", action="store_true", help="also record conn_x / conn_h (costs O(T^2))")
         p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
     train_p.add_argument("--steps", type=int, default=100, help="number of training steps (1..100000); default 100")

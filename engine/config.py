@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields, replace
 
-CELLS = ("rnn", "lstm", "gru")
+from .cells import CELLS as CELL_CLASSES
+
+CELLS = tuple(CELL_CLASSES)  # from the registry (engine/cells/), in menu order
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 INITS = ("orthogonal", "identity", "normal", "torch")
 TASKS = ("adding", "first", "copy", "sine")
@@ -32,14 +35,21 @@ def _f(default, help, choices=None, lo=None, hi=None):
 class Config:
     """Everything that determines a run; equal Configs give identical results."""
 
-    cell: str = _f("rnn", "recurrent cell: vanilla (Elman) RNN, LSTM or GRU", CELLS)
-    activation: str = _f("tanh", "nonlinearity of the vanilla RNN (gated cells use sigmoid/tanh)", ACTIVATIONS)
+    cell: str = _f("rnn", "recurrent cell: " + "; ".join(f"{c.label}: {c.description}" for c in CELL_CLASSES.values()), CELLS)
+    activation: str = _f(
+        "tanh", "nonlinearity phi of the cells that have one (vanilla RNN, IndRNN); gated cells use sigmoid/tanh", ACTIVATIONS
+    )
     task: str = _f("adding", "synthetic task: adding problem, remember-the-first-input, copy (delayed recall), noisy sine", TASKS)
     seq_len: int = _f(50, "number of time steps T the network is unrolled over", lo=1, hi=2000)
     hidden_size: int = _f(32, "number of hidden units H", lo=1, hi=1024)
     batch_size: int = _f(16, "number of independent sequences B per batch", lo=1, hi=512)
     init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling", INITS)
-    recurrent_scale: float = _f(1.0, "spectral radius the recurrent weights are rescaled to", lo=0.0, hi=10.0)
+    recurrent_scale: float = _f(
+        1.0,
+        "size of the recurrence: the spectral radius of W_hh (RNN, each gate block for LSTM/GRU), max |u_i| (IndRNN), max |lambda_i| (LRU)",
+        lo=0.0,
+        hi=10.0,
+    )
     forget_bias: float = _f(0.0, "added to the LSTM forget-gate bias (1.0 keeps gradients alive)", lo=-10.0, hi=10.0)
     truncation: int = _f(0, "truncated BPTT: detach every K steps (0 = full BPTT)", lo=0, hi=2000)
     k1: int = _f(0, "TBPTT(k1, k2): backpropagate every k1 steps (0 = use truncation)", lo=0, hi=2000)
@@ -58,10 +68,12 @@ class Config:
         self._check_combinations()
 
     def _check_combinations(self):
-        if self.cell != "rnn" and self.activation != "tanh":
-            raise ConfigError("activation", f"applies to the vanilla RNN only; {self.cell.upper()} gates use sigmoid and tanh")
-        if self.cell != "lstm" and self.forget_bias != 0.0:
-            raise ConfigError("forget_bias", f"applies to the LSTM only, not to cell={self.cell!r}")
+        cell = CELL_CLASSES[self.cell]
+        if not cell.uses_activation and self.activation != "tanh":
+            with_phi = ", ".join(c.label for c in CELL_CLASSES.values() if c.uses_activation)
+            raise ConfigError("activation", f"applies to {with_phi} only; {cell.label} has its own fixed nonlinearities")
+        if not cell.has_forget_bias and self.forget_bias != 0.0:
+            raise ConfigError("forget_bias", f"applies to cells with a forget gate (LSTM) only, not to cell={self.cell!r}")
         if self.task == "adding" and self.seq_len < 2:
             raise ConfigError("seq_len", "the adding task needs at least 2 time steps")
         for name in ("truncation", "k1", "k2"):
@@ -82,6 +94,20 @@ class Config:
         if self.k1:
             return (self.k1, self.k2)
         return None
+
+    def truncation_blocks(self) -> list[tuple[int, int, int]]:
+        """[(end, lowest step reached, first loss step of the block)], last block first.
+
+        TBPTT(k1, k2): after every k1 forward steps the losses of those steps are
+        backpropagated to k2 steps before the block's (full-length) end, i.e. down to
+        first + k1 - k2; a final partial block reaches just as far back as a full one would,
+        so k1 = k2 = K is exactly "detach the state every K steps". Full BPTT is one block.
+        """
+        T = self.seq_len
+        if self.tbptt is None:
+            return [(T - 1, 0, 0)]
+        k1, k2 = self.tbptt
+        return [(min(first + k1, T) - 1, max(0, first + k1 - k2), first) for first in range(0, T, k1)][::-1]
 
     def replace(self, **changes) -> Config:
         return replace(self, **changes)
@@ -121,12 +147,12 @@ def parse_value(f, raw):
         try:
             return int(raw)
         except ValueError:
-            raise ConfigError(f.name, f"must be an integer (got {raw!r})") from None
+            raise ConfigError(f.name, f"must be an integer (got {_show(raw)})") from None
     if f.type in ("float", float):
         try:
             return float(raw)
         except ValueError:
-            raise ConfigError(f.name, f"must be a number (got {raw!r})") from None
+            raise ConfigError(f.name, f"must be a number (got {_show(raw)})") from None
     return raw
 
 
@@ -135,23 +161,39 @@ def _format(value) -> str:
 
 
 def _check_field(f, value):
+    """Raise ConfigError naming the field for any value of the wrong type or range (never another exception)."""
     meta = f.metadata
     kind = f.type if isinstance(f.type, str) else f.type.__name__
     if meta["choices"] is not None:
-        if value not in meta["choices"]:
-            raise ConfigError(f.name, f"must be one of {', '.join(meta['choices'])} (got {value!r})")
+        if not isinstance(value, str) or value not in meta["choices"]:
+            raise ConfigError(f.name, f"must be one of {', '.join(meta['choices'])} (got {_show(value)})")
         return
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f.name, f"must be an integer (got {value!r})")
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f.name, f"must be an integer (got {_show(value)})")
         if not meta["lo"] <= value <= meta["hi"]:
-            raise ConfigError(f.name, f"must be an integer from {meta['lo']} to {meta['hi']} (got {value})")
+            raise ConfigError(f.name, f"must be an integer from {meta['lo']} to {meta['hi']} (got {_show(value)})")
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f.name, f"must be a finite number (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f.name, f"must be a finite number (got {_show(value)})")
+    try:
+        finite = math.isfinite(value)
+    except (OverflowError, TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise ConfigError(f.name, f"must be a finite number (got {_show(value)})")
     lo, hi = meta["lo"], meta["hi"]
     if f.name == "forget_bias":
         if not lo <= value <= hi:
-            raise ConfigError(f.name, f"must be between {lo} and {hi} (got {value})")
+            raise ConfigError(f.name, f"must be between {lo} and {hi} (got {_show(value)})")
     elif not lo < value <= hi:
-        raise ConfigError(f.name, f"must be greater than {lo} and at most {hi:g} (got {value})")
+        raise ConfigError(f.name, f"must be greater than {lo} and at most {hi:g} (got {_show(value)})")
+
+
+def _show(value) -> str:
+    """A short repr of a bad value for the message (huge integers and arrays cut)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - any object may be passed; the message must still be built
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,11 +1,12 @@
-"""Connectivity: conn[t][k] = ||d loss_t / d x_k|| (and / d h_k) for all k <= t, in one backward.
+"""Connectivity: conn[t][k] = ||d loss_t / d x_k|| (and / d h_k) for k <= t, in one backward.
 
-All rows' cotangents travel backwards together as one (R, B, H) array through the same
-tape: at step k only the rows t >= k are alive, so the work is a batched matmul per step
-instead of T separate backward passes. The LSTM has its own many-rows step (LSTMRows:
-batch-major buffers, half the multiply-adds); RNN and GRU use their backward_step.
-loss_t is the task's loss at step t alone; for a many-to-one task it is the loss the
-network would have if asked for the answer at step t.
+All rows' cotangents travel backwards together as one (R, B, S) tensor through the same
+caches: at step k only the rows still alive are carried, so the work is a batched matmul per
+step instead of T separate backward passes. A cell may offer a faster many-rows step
+(`cell.rows`, the LSTM's); the others use their step_back. loss_t is the task's loss at
+step t alone; for a many-to-one task it is the loss the network would have if asked for the
+answer at step t. Given truncation blocks (the `horizon`), row t stops at its block's lowest
+step: what the truncated training gradient carries, exactly zero beyond it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from .bptt import loss_and_grad
 
 
-def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_batch: int | None = None):
+def connectivity(cell, P, tape, X, row_targets, kind: str, rows=None, max_batch: int | None = None, horizon=None):
     """-> (conn_x (R, T), conn_h (R, T), rows (R,)), batch means of per-sequence norms."""
     T, B, _ = X.shape
     rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
@@ -25,74 +26,67 @@ def connectivity(cell, ops, P, tape, X, row_targets, kind: str, rows=None, max_b
     nb = B if max_batch is None else min(B, max_batch)
     if nb < B:
         tape = tape.subset(nb)
-        row_targets = row_targets[:, :nb]
-    H = P["weight_hh"].shape[1]
-    R = len(rows)
-    y = tape.hs[1:] @ P["head_weight"].T + P["head_bias"]  # (T, nb, O)
-    _, dy = loss_and_grad(ops, kind, y, row_targets, per_step=True)
-    local = dy @ P["head_weight"]  # (T, nb, H): d loss_t / d h_t
-    if cell.rows is not None:
-        conn_x, conn_h = _rows_sweep(cell.rows(ops, P, tape), ops, local, rows)
-        return conn_x, conn_h, rows
-    D = ops.zeros((R, nb, H))
-    Dc = ops.zeros((R, nb, H)) if tape.cs is not None else None
+        row_targets, X = row_targets[:, :nb], X[:, :nb]
+    lowest = _lowest_steps(rows, horizon)
+    feats = cell.features(P, tape.hs[1:], X)
+    y = feats @ P["head_weight"].T + P["head_bias"]  # (T, nb, O)
+    _, dy = loss_and_grad(kind, y, row_targets, per_step=True)
+    dfeat = dy @ P["head_weight"]  # (T, nb, H): d loss_t / d feature_t
+    local, _ = cell.features_back(P, dfeat, tape.hs[1:], X, torch.arange(T, device=X.device))
+    direct = cell.direct_input(P, dfeat)  # d loss_t / d x_t that bypasses the state (LRU's D), or None
+    R, S = len(rows), local.shape[-1]
     conn_x, conn_h = np.zeros((R, T)), np.zeros((R, T))
-    w_ih = P["weight_ih"]
-    for k, alive, new in _steps(rows, T):
+    if cell.rows is not None:
+        fast = cell.rows(P, tape)
+        D, Dc = local.new_zeros((nb, R, S)), local.new_zeros((nb, R, S))
+        for k, a, b, new in _steps(rows, lowest, T):
+            if new is not None:
+                D[:, new] = local[k]
+            conn_h[a:b, k] = _mean_norm(D[:, a:b].transpose(0, 1))
+            conn_x[a:b, k] = _mean_norm(fast.step(k, D[:, a:b], Dc[:, a:b]).transpose(0, 1))
+        return conn_x, conn_h, rows
+    D = local.new_zeros((R, nb, S))
+    rest = [local.new_zeros((R, nb, S)) for _ in cell.state_names[1:]]
+    for k, a, b, new in _steps(rows, lowest, T):
         if new is not None:
             D[new] = local[k]
-        dh = D[alive:]
-        dc = Dc[alive:] if Dc is not None else None
-        dax, _, dh_prev, dc_prev, _ = cell.backward_step(ops, P, tape, k, dh, dc)
-        conn_h[alive:, k] = _mean_norm(ops, dh)
-        conn_x[alive:, k] = _mean_norm(ops, ops.mm(dax, w_ih))
-        D[alive:] = dh_prev
-        if Dc is not None:
-            Dc[alive:] = dc_prev
+        dstate = (D[a:b], *(r[a:b] for r in rest))
+        back = cell.step_back(P, tape.caches[k], dstate, True)
+        dx = cell.project_back(P, back.dpre.x)
+        if new is not None and direct is not None:
+            dx[new - a] += direct[k]
+        conn_h[a:b, k] = _mean_norm(dstate[0])
+        conn_x[a:b, k] = _mean_norm(dx)
+        for buf, value in zip((D, *rest), back.dstate):
+            buf[a:b] = value
     return conn_x, conn_h, rows
 
 
-def _steps(rows, T):
-    """(k, alive, new) for k = T-1 .. 0 once some row is alive: rows[alive:] (rows sorted) are
-    the rows t >= k, and new is the index of the row t = k, whose cotangent starts here, or None."""
-    alive = len(rows)
+def _lowest_steps(rows, blocks) -> np.ndarray:
+    """For each row t, the lowest step its gradient reaches: 0 for full BPTT, else that of t's truncation block."""
+    if blocks is None:
+        return np.zeros(len(rows), dtype=np.int64)
+    # blocks come last first: t belongs to the first one whose first loss step is <= t
+    return np.array([next(lo for _, lo, first in blocks if t >= first) for t in rows], dtype=np.int64)
+
+
+def _steps(rows, lowest, T):
+    """(k, a, b, new) for k = T-1 .. 0 while some row is alive.
+
+    rows[a:b] (sorted) are the rows with t >= k whose horizon reaches k: a contiguous run,
+    since the horizon grows with t. new is the index of the row t = k, which starts here, or None.
+    """
     for k in range(T - 1, -1, -1):
-        new = None
-        while alive > 0 and rows[alive - 1] >= k:
-            alive -= 1
-            if rows[alive] == k:
-                new = alive
-        if alive < len(rows):
-            yield k, alive, new
+        a = int(np.searchsorted(rows, k, side="left"))
+        b = int(np.searchsorted(lowest, k, side="right"))
+        if a < b:
+            yield k, a, b, (a if rows[a] == k else None)
 
 
-def _rows_sweep(rows_step, ops, local, rows):
-    """The same sweep with a cell's many-rows step (LSTMRows), on batch-major (B, R, H) torch buffers."""
-    T, nb, H = local.shape
-    R = len(rows)
-    loc = ops.tensor(local)
-    D = torch.zeros((nb, R, H), dtype=loc.dtype, device=loc.device)
-    Dc = torch.zeros((nb, R, H), dtype=loc.dtype, device=loc.device)
-    conn_x, conn_h = np.zeros((R, T)), np.zeros((R, T))
-    for k, alive, new in _steps(rows, T):
-        if new is not None:
-            D[:, new] = loc[k]
-        conn_h[alive:, k] = _mean_norm_tensor(D[:, alive:])
-        conn_x[alive:, k] = _mean_norm(ops, rows_step.step(k, D[:, alive:], Dc[:, alive:]).swapaxes(0, 1))
-    return conn_x, conn_h
-
-
-def _mean_norm_tensor(a: torch.Tensor) -> np.ndarray:
-    """_mean_norm for a batch-major (B, R, n) torch tensor: squares summed in float64 (see there)."""
-    return torch.linalg.vector_norm(a, dim=-1, dtype=torch.float64).mean(0).cpu().numpy()
-
-
-def _mean_norm(ops, a) -> np.ndarray:
+def _mean_norm(a: torch.Tensor) -> np.ndarray:
     """Batch mean of per-sequence L2 norms, (R, B, n) -> (R,), squares summed in float64.
 
     float32 squares would underflow to 0 below ~1e-19 and overflow above ~1e19: vanishing
     and exploding gradients are exactly what this matrix shows.
     """
-    a = ops.to_numpy(a)
-    with np.errstate(all="ignore"):
-        return np.sqrt(np.einsum("rbi,rbi->rb", a, a, dtype=np.float64)).mean(-1)
+    return torch.linalg.vector_norm(a, dim=-1, dtype=torch.float64).mean(-1).cpu().numpy()

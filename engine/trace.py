@@ -9,6 +9,30 @@ import numpy as np
 
 from .config import Config
 
+RECORDS = (  # measured per-step records and how the overflow message names them
+    ("grad_h", "||dL/dh_t|| (the gradient BPTT carries)"),
+    ("grad_h_band", "the 10-90 % band of ||dL/dh_t||"),
+    ("grad_h_last", "||d loss_T-1 / dh_t||"),
+    ("grad_c", "||dL/dc_t|| (the cell state's gradient)"),
+    ("contrib", "contrib (each time step's term of the recurrent weights' gradient)"),
+    ("hidden", "the hidden state (first sequence)"),
+    ("conn_x", "connectivity ||d loss_t / d x_k||"),
+    ("conn_h", "connectivity ||d loss_t / d h_k||"),
+)
+
+
+def _ranges(steps) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8' (at most 6 runs, then how many more)."""
+    runs, start = [], None
+    for i, s in enumerate(steps):
+        if start is None:
+            start = s
+        if i + 1 == len(steps) or steps[i + 1] != s + 1:
+            runs.append(f"{start}" if start == s else f"{start}-{s}")
+            start = None
+    more = f" and {len(runs) - 6} more runs" if len(runs) > 6 else ""
+    return ", ".join(runs[:6]) + more
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -40,29 +64,68 @@ class Trace:
     conn_x: np.ndarray | None = None  # (R, T): ||d loss_t / d x_k|| for the rows t in conn_rows
     conn_h: np.ndarray | None = None  # (R, T): ||d loss_t / d h_k||
     conn_rows: np.ndarray | None = None  # (R,) the loss steps t of the connectivity rows
+    conn_truncated: bool = False  # True: conn_x/conn_h show what truncated BPTT carries (zero beyond each row's horizon)
+    blocks: np.ndarray | None = None  # (n, 3) truncation blocks (end, lowest step, first loss step), last first: Config.truncation_blocks()
+    unit_decay: np.ndarray | None = None  # (H,) diagonal cells (IndRNN |u_i|, LRU |lambda_i|): each unit's factor per step back
 
     @property
     def nonfinite(self) -> bool:
-        """True when values overflowed to inf/NaN somewhere in the pass."""
+        """True when values overflowed to inf/NaN (or beyond the dtype's range) somewhere in the measured records."""
         return (
             self.overflow_step is not None
             or self.overflow_grad_step is not None
             or not np.isfinite(self.loss)
             or not np.isfinite(self.grad_norm_before_clip)
+            or bool(self.out_of_range())
+        )
+
+    def out_of_range(self) -> list[str]:
+        """One sentence per measured record with a number that is inf/NaN or beyond the dtype's largest: which, and at which steps."""
+        dtype = self.config.dtype
+        limit = float(np.finfo(dtype).max)
+        found = []
+        for name, words in RECORDS:
+            a = getattr(self, name)
+            if a is None:
+                continue
+            a = np.asarray(a, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                bad = ~np.isfinite(a) | (np.abs(a) > limit)
+            if not bad.any():
+                continue
+            per_step = bad.any(axis=0) if name.startswith("conn") else bad.reshape(len(a), -1).any(axis=1)
+            kinds = "not a number" if np.isnan(a[bad]).all() else f"infinite or beyond {dtype}'s largest number ({limit:.2g})"
+            where = "input steps k" if name.startswith("conn") else "time steps"
+            found.append(f"{words} is {kinds} at {where} {_ranges(np.flatnonzero(per_step))}")
+        return found
+
+    def bound_note(self) -> str | None:
+        """Words for a theory bound that overflows float64 (it is a bound, not a measurement); None when it is finite."""
+        if self.bound is None:
+            return None
+        b = np.asarray(self.bound, dtype=np.float64)
+        bad = ~np.isfinite(b)
+        if not bad.any():
+            return None
+        return (
+            f"The theory bound (gamma * sigma_max)^k = ({self.gamma:g} * {self.sigma_max:.3g})^k, summed over the loss steps, "
+            f"exceeds float64's range (about 1.8e308) at time steps {_ranges(np.flatnonzero(bad))}: it is an upper bound, "
+            "not a measurement; it says the gradient could explode, not that it does."
         )
 
     def overflow_message(self) -> str | None:
-        """Where values became non-finite and why, in words; None when everything is finite."""
+        """Where values became non-finite or out of range and why, in words; None when everything is finite."""
         if not self.nonfinite:
-            return None
+            return self.bound_note()
         cfg = self.config
         where = []
         if self.overflow_step is not None:
             where.append(f"the hidden state became non-finite at time step {self.overflow_step} of the forward pass")
         if self.overflow_grad_step is not None:
             where.append(f"the gradient became non-finite at time step {self.overflow_grad_step} going backwards")
-        if not where:
+        if not np.isfinite(self.loss) or not np.isfinite(self.grad_norm_before_clip):
             where.append("the loss or the gradient norm is not finite")
+        where += [w for w in self.out_of_range() if not w.startswith(("||dL/dh_t||", "the hidden state"))] if where else self.out_of_range()
         why = f"values overflow {cfg.dtype}"
         if self.gamma is not None and np.isfinite(self.sigma_max) and self.gamma * self.sigma_max > 1:
             why = (
@@ -71,7 +134,8 @@ class Trace:
             )
         elif np.isfinite(self.spectral_radius) and self.spectral_radius > 1:
             why = f"the recurrent scale {cfg.recurrent_scale:g} (> 1) makes the state or gradient grow until {cfg.dtype} overflows"
-        return "Overflow: " + "; ".join(where) + f". Why: {why}."
+        note = self.bound_note()
+        return "Overflow: " + "; ".join(where) + f". Why: {why}." + (f" {note}" if note else "")
 
     def to_dict(self) -> dict:
         """Strict-JSON-ready dict: non-finite numbers become None and 'nonfinite' says so."""
@@ -79,6 +143,7 @@ class Trace:
         out = {f.name: _plain(getattr(self, f.name), flag) for f in fields(self) if f.name != "config"}
         out["config"] = self.config.to_dict()
         out["overflow_message"] = self.overflow_message()
+        out["bound_note"] = self.bound_note()
         out["nonfinite"] = flag[0] or self.nonfinite
         return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import torch
 
 from .config import Config
 from .model import Model
@@ -16,7 +15,14 @@ HISTORY = ("step", "loss", "grad_norm_before", "grad_norm_after", "clipped")
 
 
 def train(
-    cfg: Config, steps: int, every: int = 1, connectivity: bool = False, conn_rows=None, conn_batch=None, stop=None
+    cfg: Config,
+    steps: int,
+    every: int = 1,
+    connectivity: bool = False,
+    conn_rows=None,
+    conn_batch=None,
+    conn_full: bool = False,
+    stop=None,
 ) -> Iterator[Snapshot]:
     """Train for `steps` steps on fresh batches; yield a Snapshot at step 0, every `every` steps and at the end.
 
@@ -43,15 +49,15 @@ def train(
         p = model.forward_backward(batch)
         clip_result = model.clip(p.grads)
         grads, before, after, clipped = clip_result
-        loss = float(np.mean(model.ops.to_numpy(p.loss_seq)))
+        loss = float(p.loss_seq.double().mean())
         for key, value in zip(HISTORY, (step, loss, before, after, clipped)):
             history[key].append(value)
         diverged = not (np.isfinite(loss) and np.isfinite(after))
         if diverged or step % every == 0 or step == steps - 1:
-            trace = model.record(batch, p, clip_result, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch)
+            trace = model.record(batch, p, clip_result, connectivity, conn_rows, conn_batch, conn_full)
             yield Snapshot(step=step, trace=trace, history={k: np.asarray(v) for k, v in history.items()}, diverged=diverged)
             history = {k: [] for k in HISTORY}
         if diverged:
             return
-        optimizer.step([torch.as_tensor(grads[name]).to(tensor.device, tensor.dtype) for name, tensor in model.params.items()])
+        optimizer.step([grads[name] for name in model.params])
         model.version += 1

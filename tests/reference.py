@@ -84,3 +84,65 @@ def _grad(a: torch.Tensor) -> torch.Tensor:
 
 def per_seq_norm_mean(a: torch.Tensor) -> np.ndarray:
     return a.norm(dim=-1).mean(dim=-1).numpy()
+
+
+def equation_step(cfg, P, x, state):
+    """One step of every cell written straight from its equations (torch autograd differentiates it).
+
+    state: (h,) or (h, c); the LRU's h is a complex tensor. Returns (new state, what the head reads).
+    """
+    phi = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda a: a}[cfg.activation]
+    h = state[0]
+    if cfg.cell == "rnn":
+        h = phi(x @ P["weight_ih"].T + P["bias_ih"] + h @ P["weight_hh"].T + P["bias_hh"])
+        return (h,), h
+    if cfg.cell == "indrnn":
+        h = phi(x @ P["weight_ih"].T + P["bias_ih"] + P["u"] * h)
+        return (h,), h
+    if cfg.cell == "lstm":
+        i, f, g, o = (x @ P["weight_ih"].T + P["bias_ih"] + h @ P["weight_hh"].T + P["bias_hh"]).chunk(4, -1)
+        c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return (h, c), h
+    if cfg.cell == "gru":
+        xr, xz, xn = (x @ P["weight_ih"].T + P["bias_ih"]).chunk(3, -1)
+        hr, hz, hn = (h @ P["weight_hh"].T + P["bias_hh"]).chunk(3, -1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        h = (1 - z) * n + z * h
+        return (h,), h
+    if cfg.cell == "lru":
+        lam = torch.exp(torch.complex(P["log_mag"], P["theta"]))
+        b = torch.complex(P["B_re"], P["B_im"])
+        c = torch.complex(P["C_re"], P["C_im"])
+        h = lam * h + P["gamma_norm"] * (x.to(b.dtype) @ b.T)
+        return (h,), (h @ c.T).real + x @ P["D"].T
+    raise ValueError(cfg.cell)
+
+
+def equation_pass(model: Model, batch, detach_every: int = 0):
+    """Autograd through equation_step: loss, parameter grads, dL_b/dh_t (T, B, S; complex h as [Re | Im])."""
+    cfg = model.cfg
+    P = {k: v.detach().double().clone().requires_grad_(True) for k, v in model.params.items()}
+    x = torch.as_tensor(batch.x, dtype=torch.float64)
+    T, B, _ = x.shape
+    h = torch.zeros(B, cfg.hidden_size, dtype=torch.complex128 if cfg.cell == "lru" else torch.float64)
+    state = (h, torch.zeros(B, cfg.hidden_size, dtype=torch.float64)) if cfg.cell == "lstm" else (h,)
+    hs, feats = [], []
+    for t in range(T):
+        if detach_every and t % detach_every == 0:
+            state = tuple(s.detach() for s in state)
+        state, feat = equation_step(cfg, P, x[t], state)
+        state[0].retain_grad()
+        hs.append(state[0])
+        feats.append(feat)
+    ys = [feats[t] @ P["head_weight"].T + P["head_bias"] for t in batch.loss_steps]
+    loss = task_loss(batch, ys).mean()
+    loss.backward()
+    grads = {k: v.grad.detach().clone() for k, v in P.items()}
+
+    def real(g):
+        return torch.cat([g.real, g.imag], -1) if g.is_complex() else g
+
+    dh = torch.stack([B * real(_grad(h)) for h in hs])
+    return loss.item(), grads, dh, torch.stack([f.detach() for f in feats])

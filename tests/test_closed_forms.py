@@ -6,7 +6,6 @@ import torch
 from reference import functional_step
 
 from engine import Config, run
-from engine.backend import NumpyOps
 from engine.clipping import clip_grads, global_norm
 from engine.model import Model
 from engine.theory import decay_factor, sigma_max, spectral_radius
@@ -64,26 +63,24 @@ def test_decay_factor_fit():
 
 
 def grads_of(values):
-    return {f"p{i}": np.asarray(v, dtype=np.float64) for i, v in enumerate(values)}
+    return {f"p{i}": torch.as_tensor(np.asarray(v, dtype=np.float64)) for i, v in enumerate(values)}
 
 
 def test_clip_by_norm_bounds():
-    ops = NumpyOps("float64")
     g = grads_of([[3.0, 4.0], [12.0]])  # norm 13
-    out, before, after, clipped = clip_grads(ops, g, "norm", 5.0)
+    out, before, after, clipped = clip_grads(g, "norm", 5.0)
     assert before == pytest.approx(13.0) and after == pytest.approx(5.0) and clipped
     np.testing.assert_allclose(out["p0"], np.array([3.0, 4.0]) * 5 / 13)
-    out, before, after, clipped = clip_grads(ops, g, "norm", 20.0)
+    out, before, after, clipped = clip_grads(g, "norm", 20.0)
     assert not clipped and after == before and out is g
 
 
 def test_clip_by_value_bounds_every_element():
-    ops = NumpyOps("float64")
     rng = np.random.default_rng(1)
     g = grads_of([rng.standard_normal(50) * 3, rng.standard_normal((4, 4))])
-    out, before, after, clipped = clip_grads(ops, g, "value", 0.5)
-    assert clipped and max(np.abs(v).max() for v in out.values()) <= 0.5
-    assert after == pytest.approx(global_norm(ops, out)) and after < before
+    out, before, after, clipped = clip_grads(g, "value", 0.5)
+    assert clipped and max(float(v.abs().max()) for v in out.values()) <= 0.5
+    assert after == pytest.approx(global_norm(out)) and after < before
 
 
 def test_clipping_in_a_run_never_exceeds_threshold():
@@ -96,9 +93,8 @@ def test_clipping_in_a_run_never_exceeds_threshold():
 
 
 def test_global_norm_does_not_overflow_for_large_finite_values():
-    ops = NumpyOps("float32")
-    g = {"a": np.full(4, 1e30, dtype=np.float32)}
-    assert global_norm(ops, g) == pytest.approx(2e30, rel=1e-6)
+    g = {"a": torch.full((4,), 1e30, dtype=torch.float32)}
+    assert global_norm(g) == pytest.approx(2e30, rel=1e-6)
 
 
 def test_contrib_is_the_norm_of_each_steps_weight_gradient_term():
@@ -184,13 +180,14 @@ def test_decay_fit_stays_inside_the_truncation_horizon():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_gate_means_and_saturation_shares(cell):
-    cfg = Config(cell=cell, seq_len=12, hidden_size=6, batch_size=5, recurrent_scale=2.5, init="normal",
-                 forget_bias=4.0 if cell == "lstm" else 0.0)
+    cfg = Config(
+        cell=cell, seq_len=12, hidden_size=6, batch_size=5, recurrent_scale=2.5, init="normal", forget_bias=4.0 if cell == "lstm" else 0.0
+    )
     model = Model(cfg)
     batch = model.batch(0)
     p = model.forward_backward(batch)
     trace = model.record(batch, p, model.clip(p.grads))
-    act = np.asarray(p.tape.act, dtype=np.float64)
+    act = p.tape.gates.double().numpy()
     for k, name in enumerate({"lstm": "ifgo", "gru": "rzn"}[cell]):
         a = act[:, :, k * 6 : (k + 1) * 6]
         # float32 sums of values in [-1, 1]: exact to a few float32 ulps of 1, also where a mean cancels to ~0

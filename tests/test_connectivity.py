@@ -65,15 +65,14 @@ def test_connectivity_off_by_default():
 
 
 def test_norms_of_tiny_and_large_float32_values_are_exact():
-    from engine.backend import NumpyOps
     from engine.connectivity import _mean_norm
 
     a = np.full((3, 3, 4), 1e20, dtype=np.float32)  # squares overflow float32, not float64
     a[1] = 1.0
     a[2] = 1e-25  # squares underflow float32 to 0, not float64
-    np.testing.assert_allclose(_mean_norm(NumpyOps("float32"), a), [2e20, 2.0, 2e-25], rtol=1e-6)
+    np.testing.assert_allclose(_mean_norm(torch.from_numpy(a)), [2e20, 2.0, 2e-25], rtol=1e-6)
     a[0, 0, 0] = np.inf
-    assert _mean_norm(NumpyOps("float32"), a)[0] == np.inf
+    assert _mean_norm(torch.from_numpy(a))[0] == np.inf
 
 
 def test_float32_connectivity_keeps_tiny_entries():
@@ -94,8 +93,8 @@ def test_rows_outside_the_sequence_are_a_clear_error(bad):
 
 @pytest.mark.parametrize("conn_batch,conn_rows", [(None, None), (2, [9, 0, 4])])
 def test_lstm_many_rows_step_matches_the_generic_sweep(conn_batch, conn_rows):
-    """LSTMRows (shared GEMM for i, f, g; batch-major rows) against LSTM.backward_step per row, also on a batch subset."""
-    from engine.cells import LSTM
+    """LSTMRows (shared GEMM for i, f, g; batch-major rows) against LSTM.step_back per row, also on a batch subset."""
+    from engine.cells.lstm import LSTM
     from engine.connectivity import connectivity
 
     class PerRowLSTM(LSTM):
@@ -106,8 +105,8 @@ def test_lstm_many_rows_step_matches_the_generic_sweep(conn_batch, conn_rows):
     batch = model.batch(0)
     p = model.forward_backward(batch)
     x = model.inputs(batch)[0]
-    targets = model.ops.asarray(np.eye(model.task.output_size)[np.array(batch.row_targets())])
-    args = (model.ops, model.views, p.tape, x, targets, batch.kind, conn_rows, conn_batch)
+    targets = model.tensor(np.eye(model.task.output_size)[np.array(batch.row_targets())])
+    args = (model.views, p.tape, x, targets, batch.kind, conn_rows, conn_batch)
     fast, generic = connectivity(model.cell, *args), connectivity(PerRowLSTM(), *args)
     for a, b in zip(fast, generic, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)

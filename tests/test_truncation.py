@@ -6,7 +6,6 @@ import torch
 from reference import autograd_pass, nn_cell, task_loss
 
 from engine import Config, run
-from engine.bptt import truncation_blocks
 from engine.model import Model
 
 
@@ -86,7 +85,7 @@ def test_blocks_cover_every_loss_step_once():
         for k1, k2 in [(1, 1), (3, 3), (3, 5), (5, 13)]:
             if k1 > T or k2 > T:
                 continue
-            blocks = truncation_blocks(T, (k1, k2))
+            blocks = Config(task="first", seq_len=T, k1=k1, k2=k2).truncation_blocks()
             covered = sorted(s for end, lo, first in blocks for s in range(first, end + 1))
             assert covered == list(range(T))
             assert all(lo == max(0, first + k1 - k2) for _, lo, first in blocks)

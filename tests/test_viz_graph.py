@@ -5,7 +5,6 @@ import pytest
 from plotly.colors import sample_colorscale
 
 from engine import Config, run
-from engine.bptt import truncation_blocks
 from viz.graph import MAX_W, MIN_W, ZERO, cell_diagram, flow, unrolled_graph
 from viz.theme import COLORS, SEQUENTIAL
 from viz.truncation import block_ends, blocks, horizon_span
@@ -16,6 +15,12 @@ SMALL = dict(hidden_size=3, batch_size=2, seed=2)
 def _backward(fig):
     """{t: line} of the backward arrows h_t -> h_{t-1}."""
     return {int(s.name.split("=")[1]): s.line for s in fig.layout.shapes if s.name.startswith("backward")}
+
+
+def truncation_blocks(T, tbptt):
+    """The engine's rule (Config.truncation_blocks) for T steps and TBPTT(k1, k2) or full BPTT."""
+    k1, k2 = tbptt or (0, 0)
+    return Config(task="first", seq_len=T, k1=k1, k2=k2).truncation_blocks()
 
 
 def _cuts(fig):
