@@ -10,14 +10,14 @@ import numpy as np
 from .config import Config
 
 RECORDS = (  # measured per-step records and how the overflow message names them
-    ("grad_h", "||dL/dh_t|| (the gradient BPTT carries)"),
-    ("grad_h_band", "the 10-90 % band of ||dL/dh_t||"),
-    ("grad_h_last", "||d loss_T-1 / dh_t||"),
-    ("grad_c", "||dL/dc_t|| (the cell state's gradient)"),
+    ("grad_h", "‖∂L/∂h_t‖ (the gradient BPTT carries)"),
+    ("grad_h_band", "the 10–90 % band of ‖∂L/∂h_t‖"),
+    ("grad_h_last", "‖∂loss_{T−1}/∂h_t‖"),
+    ("grad_c", "‖∂L/∂c_t‖ (the cell state's gradient)"),
     ("contrib", "contrib (each time step's term of the recurrent weights' gradient)"),
     ("hidden", "the hidden state (first sequence)"),
-    ("conn_x", "connectivity ||d loss_t / d x_k||"),
-    ("conn_h", "connectivity ||d loss_t / d h_k||"),
+    ("conn_x", "connectivity ‖∂loss_t/∂x_k‖"),
+    ("conn_h", "connectivity ‖∂loss_t/∂h_k‖"),
 )
 
 
@@ -108,7 +108,7 @@ class Trace:
         if not bad.any():
             return None
         return (
-            f"The theory bound (gamma * sigma_max)^k = ({self.gamma:g} * {self.sigma_max:.3g})^k, summed over the loss steps, "
+            f"The theory bound (γ·σ_max)^k = ({self.gamma:g}·{self.sigma_max:.3g})^k, summed over the loss steps, "
             f"exceeds float64's range (about 1.8e308) at time steps {_ranges(np.flatnonzero(bad))}: it is an upper bound, "
             "not a measurement; it says the gradient could explode, not that it does."
         )
@@ -125,11 +125,11 @@ class Trace:
             where.append(f"the gradient became non-finite at time step {self.overflow_grad_step} going backwards")
         if not np.isfinite(self.loss) or not np.isfinite(self.grad_norm_before_clip):
             where.append("the loss or the gradient norm is not finite")
-        where += [w for w in self.out_of_range() if not w.startswith(("||dL/dh_t||", "the hidden state"))] if where else self.out_of_range()
+        where += [w for w in self.out_of_range() if not w.startswith(("‖∂L/∂h_t‖", "the hidden state"))] if where else self.out_of_range()
         why = f"values overflow {cfg.dtype}"
         if self.gamma is not None and np.isfinite(self.sigma_max) and self.gamma * self.sigma_max > 1:
             why = (
-                f"gamma * sigma_max = {self.gamma:g} * {self.sigma_max:.3g} = {self.gamma * self.sigma_max:.3g} > 1: "
+                f"γ·σ_max = {self.gamma:g}·{self.sigma_max:.3g} = {self.gamma * self.sigma_max:.3g} > 1: "
                 f"the recurrent scale {cfg.recurrent_scale:g} lets products of Jacobians grow geometrically until {cfg.dtype} overflows"
             )
         elif np.isfinite(self.spectral_radius) and self.spectral_radius > 1:

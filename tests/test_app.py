@@ -65,8 +65,8 @@ def test_page_loads_with_gradient_view_and_metrics():
     assert fig["layout"]["yaxis"]["type"] == "log"
     assert len(series(fig, "‖∂L/∂hₜ‖ (batch mean)")) == 50
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Spectral radius"] == "1" and metrics["gamma * sigma_max"] == "1"  # orthogonal init, scale 1, tanh
-    assert "per step back in time" in at.info[0].value
+    assert metrics["Spectral radius ρ"] == "1" and metrics["γ·σ_max"] == "1"  # orthogonal init, scale 1, tanh
+    assert any("per step back in time" in a["text"] for a in grad_fig(at)["layout"]["annotations"])  # said once, on the chart
     assert at.query_params == {}  # the defaults make a clean link
     assert at.get("download_button")[0].proto.label == "Download this trace as JSON"
     exported = json.loads(compute.trace_json(Config()))
@@ -134,9 +134,9 @@ def test_clipping_by_norm_caps_the_update():
     at.sidebar.selectbox(key="clip").select("norm").run()
     at.sidebar.number_input(key="clip_threshold").set_value(0.001).run()
     metrics = {m.label: m for m in at.metric}
-    assert metrics["Grad norm after clip"].value == "0.001"
-    assert metrics["Grad norm after clip"].proto.delta == "clipped"
-    assert float(metrics["Grad norm before clip"].value) > 0.001
+    assert metrics["‖g‖ after clipping"].value == "0.001"
+    assert metrics["‖g‖ after clipping"].proto.delta == "clipped"
+    assert float(metrics["‖g‖ before clipping"].value) > 0.001
 
 
 def test_link_reproduces_the_settings():
@@ -208,7 +208,7 @@ def test_overflow_is_said_in_words_in_every_view():
     for tab in ("Gradient flow", "Gates", "Connectivity", "Unrolled graph"):
         at = page(OVERFLOW, tab=tab)
         assert "Overflow: the hidden state became non-finite at time step" in errors(at), tab
-        assert "gamma * sigma_max" in errors(at)
+        assert "γ·σ_max" in errors(at)
     y = series(grad_fig(page(OVERFLOW)), "(batch mean)")
     assert np.isnan(y).any()  # drawn as gaps, not as zeros or a crash
 

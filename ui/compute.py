@@ -9,6 +9,7 @@ import streamlit as st
 
 import engine
 from engine.backend import resolve_device
+from engine.cells import get_cell
 from viz import connectivity, gates, gradients, graph
 from viz.downsample import pick_indices
 
@@ -24,7 +25,6 @@ VIEWS = {
     "graph": graph.unrolled_graph,
     "cell": graph.cell_diagram,
 }
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # H x H recurrent blocks per cell
 LONG_RUN_S = 8.0  # a pass estimated to take longer waits for the user's go-ahead
 BIG_RUN_BYTES = 2e9  # and so does one estimated to need more memory than this
 MEMORY_SHARE = 0.5  # a pass estimated to need more than this share of the machine's memory is refused
@@ -36,12 +36,15 @@ def conn_reduced(cfg: engine.Config) -> bool:
 
 
 def estimate(cfg: engine.Config) -> tuple[float, float]:
-    """Rough (seconds, bytes) of one forward + BPTT pass on the CPU, fitted to runs on the 2-core dev machine."""
-    G = GATES[cfg.cell]
-    size = cfg.seq_len * cfg.batch_size * cfg.hidden_size
+    """Rough (seconds, bytes) of one forward + BPTT pass on the CPU, from the cell's own cost per step.
+
+    Fitted to runs on the 2-core dev machine: ~1.2 GFLOP/s of small GEMMs and ~25 ns per
+    stored element; the tape keeps about twice what one step touches.
+    """
     itemsize = 8 if cfg.dtype == "float64" else 4
-    seconds = 0.5e-9 * size * cfg.hidden_size * G + 5e-8 * size * (G + 1)  # matmuls + elementwise work
-    return seconds, 4.5 * itemsize * size * (G + 1)  # the tape keeps ~4 arrays per (step, sequence, gate unit)
+    per = get_cell(cfg.cell, cfg.activation).cost(cfg.hidden_size, cfg.batch_size, engine.TASKS[cfg.task].input_size, itemsize)
+    seconds = cfg.seq_len * (per.flops * 8e-11 + per.bytes / itemsize * 2.5e-8)
+    return seconds, 2.25 * cfg.seq_len * per.bytes
 
 
 def on_device(cfg: engine.Config) -> bool:

@@ -16,12 +16,13 @@ import streamlit as st
 
 from engine import TASKS, Config, ConfigError
 from engine.backend import resolve_device
+from engine.cells import CELLS
 from engine.config import field_info
 
 from . import limits, links, rules
 from .help import HELP
 
-CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
 BPTT_LABELS = {"full": "full BPTT", "k": "truncated every k steps", "k1k2": "TBPTT(k1, k2)"}
 # Short enough for the sidebar's select box; the task's full description goes in a caption under it.
 TASK_LABELS = {"adding": "adding problem", "first": "first input", "copy": "copy (delayed recall)", "sine": "noisy sine"}
@@ -44,10 +45,10 @@ CONTROLS = {
     c.name: c
     for c in (
         Control("cell", "Cell", "radio", labels=CELL_LABELS),
-        Control("activation", "Activation φ (vanilla RNN)", "select"),
+        Control("activation", "Activation φ (RNN, IndRNN)", "select"),
         Control("hidden_size", "Hidden size H", "number", 1),
         Control("init", "Initialisation of W_hh", "select"),
-        Control("recurrent_scale", "Recurrent scale ρ (spectral radius of W_hh)", "slider", 0.05),
+        Control("recurrent_scale", "Recurrent scale ρ", "slider", 0.05),
         Control("forget_bias", "Forget-gate bias (LSTM only)", "slider", 0.25),
         Control("task", "Task", "select", labels=TASK_LABELS),
         Control("seq_len", "Sequence length T", "number", 1),
@@ -119,8 +120,8 @@ def reset(cap: dict) -> None:
     state.pop("_link_messages", None)
 
 
-def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False):
-    common = dict(key=c.name, help=HELP[c.name], disabled=disabled, on_change=_on_change, args=(c.name, cap))
+def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, help_text: str | None = None):
+    common = dict(key=c.name, help=help_text or HELP[c.name], disabled=disabled, on_change=_on_change, args=(c.name, cap))
     if c.name in HIDDEN_WHEN_IDLE:
         common["persist_state"] = "page"
     if c.kind in ("radio", "select"):  # not bound: Streamlit would write the label ("LSTM") into the URL, not the value
@@ -169,13 +170,14 @@ def sidebar() -> Settings:
         st.button("Reset to defaults", key="reset", on_click=reset, args=(cap,), icon=":material/restart_alt:")
         st.header("Network")
         w["cell"] = _widget(CONTROLS["cell"], cap, rng, base["cell"])
-        gated = w["cell"] != "rnn"
-        w["activation"] = _widget(CONTROLS["activation"], cap, rng, base["activation"], disabled=gated)
-        if gated:
-            st.caption(f"{CELL_LABELS[w['cell']]} has fixed sigmoid gates and tanh candidates; φ applies to the vanilla RNN only.")
-        for name in ("hidden_size", "init", "recurrent_scale"):
+        cell = CELLS[w["cell"]]
+        w["activation"] = _widget(CONTROLS["activation"], cap, rng, base["activation"], disabled=not cell.uses_activation)
+        st.caption(f"{cell.label}: {cell.description}.")
+        for name in ("hidden_size", "init"):
             w[name] = _widget(CONTROLS[name], cap, rng, base[name])
-        w["forget_bias"] = _widget(CONTROLS["forget_bias"], cap, rng, base["forget_bias"], disabled=w["cell"] != "lstm")
+        scale_help = f"{HELP['recurrent_scale']}\n\nFor the {cell.label}: {cell.scale_meaning}."
+        w["recurrent_scale"] = _widget(CONTROLS["recurrent_scale"], cap, rng, base["recurrent_scale"], help_text=scale_help)
+        w["forget_bias"] = _widget(CONTROLS["forget_bias"], cap, rng, base["forget_bias"], disabled=not cell.has_forget_bias)
 
         st.header("Task")
         w["task"] = _widget(CONTROLS["task"], cap, rng, base["task"])
@@ -216,18 +218,18 @@ def task_caption(task: str) -> str:
 
 def read_config(v: dict) -> tuple[Config | None, str | None]:
     """The Config the widget values describe (fields that do not apply are left at their neutral value), or the error."""
-    cell, mode = v["cell"], v["bptt"]
+    cell, mode = CELLS[v["cell"]], v["bptt"]
     try:
         cfg = Config(
-            cell=cell,
-            activation=v["activation"] if cell == "rnn" else "tanh",
+            cell=cell.name,
+            activation=v["activation"] if cell.uses_activation else "tanh",
             task=v["task"],
             seq_len=int(v["seq_len"]),
             hidden_size=int(v["hidden_size"]),
             batch_size=int(v["batch_size"]),
             init=v["init"],
             recurrent_scale=float(v["recurrent_scale"]),
-            forget_bias=float(v["forget_bias"]) if cell == "lstm" else 0.0,
+            forget_bias=float(v["forget_bias"]) if cell.has_forget_bias else 0.0,
             truncation=int(v["truncation"]) if mode == "k" else 0,
             k1=int(v["k1"]) if mode == "k1k2" else 0,
             k2=int(v["k2"]) if mode == "k1k2" else 0,

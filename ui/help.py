@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from engine.cells import CELLS
+
 HELP = {
-    "cell": "RNN: every step back multiplies the gradient by W_hh and φ′, so it vanishes or explodes geometrically. "
-    "LSTM: the cell state c_t is an additive path, scaled only by the forget gate. GRU: the update gate z gives a similar shortcut.",
-    "activation": "Nonlinearity φ of the vanilla RNN. γ = max |φ′| bounds each backward step: 1 for tanh, ReLU and linear, "
+    "cell": " ".join(f"{cls.label}: {cls.description}." for cls in CELLS.values()),
+    "activation": "Nonlinearity φ of the RNN and the IndRNN. γ = max |φ′| bounds each backward step: 1 for tanh, ReLU and linear, "
     "1/4 for sigmoid (which vanishes fastest). Saturated tanh units and dead ReLUs pass no gradient.",
     "task": "Where the loss sits. Adding problem and first input: one loss at the last step, so the gradient must travel all the way "
     "back. Copy and noisy sine: a loss at every step, so short paths dominate the total. In links: adding, first, copy, sine.",

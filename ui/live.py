@@ -19,7 +19,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 import engine
-from viz import gradients, training
+from viz import gradients, training, training_gates
 
 from . import charts
 from .views import overflow_notice
@@ -105,14 +105,18 @@ class TrainingRun:
             self.thread.join(timeout=5.0)
         self._end("stopped", reason)
 
-    def figure(self):
-        """Loss, gradient heatmap and clipping in one figure, rebuilt only when a new snapshot arrived."""
+    def figures(self) -> tuple:
+        """(loss, gradient heatmap and clipping; a gate over training), rebuilt only when a new snapshot arrived."""
         threshold = self.config.clip_threshold if self.config.clip == "norm" else None  # value clipping bounds elements
         with self.lock:
             if self._figure[0] != self.version:
-                fig = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
-                self._figure = (self.version, fig)
+                dashboard = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
+                self._figure = (self.version, (dashboard, training_gates.gate_dashboard(self.log)))
             return self._figure[1]
+
+    def figure(self):
+        """The training dashboard alone (loss, gradient heatmap, clipping)."""
+        return self.figures()[0]
 
     @property
     def done(self) -> int:
@@ -161,7 +165,9 @@ def live_panel() -> None:
         done = run.done
         st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
         if run.version:
-            charts.chart(run.figure(), key="fig_train")
+            dashboard, gate_view = run.figures()
+            charts.chart(dashboard, key="fig_train")
+            charts.chart(gate_view, key="fig_train_gates")
         if run.status != "running" and st.session_state.get("_drawn_running"):
             st.session_state["_drawn_running"] = False
             st.rerun(scope="app")  # the run ended between two redraws: a full rerun says how, and stops the timer

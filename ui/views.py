@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from viz import gates, gradients
+from viz import gates
 
 from . import charts, compute
 
@@ -40,8 +40,10 @@ def fmt(value) -> str:
     """Numbers for st.metric: compact, and honest about inf/NaN."""
     if value is None:
         return "n/a"
-    if not math.isfinite(value):
-        return str(value)
+    if math.isnan(value):
+        return "NaN (overflow)"
+    if math.isinf(value):
+        return "∞ (overflow)" if value > 0 else "−∞ (overflow)"
     return f"{value:.4g}"
 
 
@@ -50,18 +52,20 @@ def metrics(trace) -> None:
     cols = st.columns(6)
     gain = None if trace.gamma is None else trace.gamma * trace.sigma_max
     cols[0].metric("Loss", fmt(trace.loss), help="Batch-mean loss of this pass (untrained network).")
-    cols[1].metric("Spectral radius", fmt(trace.spectral_radius), help="Largest |eigenvalue| of W_hh (gated cells: largest gate block).")
-    cols[2].metric("sigma_max", fmt(trace.sigma_max), help="Largest singular value of W_hh: the most one step can stretch a vector.")
+    cols[1].metric(
+        "Spectral radius ρ",
+        fmt(trace.spectral_radius),
+        help="Largest |eigenvalue| of the recurrent weights (gated cells: the largest gate block; IndRNN: max |uᵢ|; LRU: max |λᵢ|).",
+    )
+    cols[2].metric("σ_max", fmt(trace.sigma_max), help="Largest singular value of W_hh: the most one step can stretch a vector.")
     cols[3].metric(
-        "gamma * sigma_max",
+        "γ·σ_max",
         fmt(gain),
-        help="Vanilla RNN: below 1 the gradient must vanish; above 1 it can explode. Gated cells have no single gamma.",
+        help="RNN: below 1 the gradient must vanish; above 1 it can explode. Cells without one activation φ have no single γ.",
     )
-    cols[4].metric("Grad norm before clip", fmt(trace.grad_norm_before_clip), help="Global norm of all parameter gradients.")
+    cols[4].metric("‖g‖ before clipping", fmt(trace.grad_norm_before_clip), help="Global norm of all parameter gradients.")
     clipped = "clipped" if trace.clipped else None
-    cols[5].metric(
-        "Grad norm after clip", fmt(trace.grad_norm_after_clip), delta=clipped, delta_color="off", help="What the optimiser uses."
-    )
+    cols[5].metric("‖g‖ after clipping", fmt(trace.grad_norm_after_clip), delta=clipped, delta_color="off", help="What the optimiser uses.")
 
 
 def gradient_tab(cfg) -> None:
@@ -69,8 +73,7 @@ def gradient_tab(cfg) -> None:
     trace = compute.trace_for(cfg, False)
     overflow_notice(trace)
     metrics(trace)
-    chart("grad", cfg, "fig_grad")
-    st.info(gradients.decay_summary(trace))
+    chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
     chart("contrib", cfg, "fig_contrib", log=log)
     st.download_button(
@@ -84,17 +87,35 @@ def gradient_tab(cfg) -> None:
 
 
 def gates_tab(cfg) -> None:
-    """Tab 3: gate activations over time (RNN: hidden activations) and where units sit on a flat part."""
-    trace = compute.trace_for(cfg, False)
+    """Tab 3: gate activations over time (no gates: hidden activations) for the untrained or the trained network."""
+    run = st.session_state.get("training_run")
+    trained = run is not None and run.config == cfg and run.log.last is not None
+    shown = "untrained"
+    if trained:
+        step = run.log.last.step
+        shown = st.radio(
+            "Network shown",
+            ("untrained", "trained"),
+            key="gates_network",
+            horizontal=True,
+            format_func={"untrained": "untrained (as in tab 1)", "trained": f"after training step {step} (latest snapshot)"}.get,
+        )
+    trace = run.log.last.trace if shown == "trained" else compute.trace_for(cfg, False)
     overflow_notice(trace)
     if not trace.gates:
         st.caption(
-            "The vanilla RNN has no gates: shown are its hidden activations h_t (first sequence) and the share of units "
-            "on a flat part of phi (phi' < 0.1), where almost no gradient gets through."
+            "This cell has no gates: shown are its hidden activations hₜ (first sequence) and the share of units "
+            "on a flat part of φ (φ′ < 0.1), where almost no gradient gets through."
         )
     st.info(gates.gate_summary(trace))
-    chart("gate_maps", cfg, "fig_gate_maps")
-    chart("gate_curves", cfg, "fig_gate_curves")
+    if shown == "trained":
+        charts.chart(gates.gate_heatmaps(trace), key="fig_gate_maps")
+        charts.chart(gates.gate_curves(trace), key="fig_gate_curves")
+    else:
+        chart("gate_maps", cfg, "fig_gate_maps")
+        chart("gate_curves", cfg, "fig_gate_curves")
+    if not trained:
+        st.caption("Shown: the untrained network. After a run in the Training tab, its latest snapshot can be shown here too.")
 
 
 def connectivity_tab(cfg) -> None:
