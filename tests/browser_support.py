@@ -149,3 +149,240 @@ def trace_named(chart: dict, name: str) -> dict:
 def exceptions(page) -> list[str]:
     """Texts of the exception boxes Streamlit shows (empty when the script ran cleanly)."""
     return [e.inner_text()[:2000] for e in page.locator(EXCEPTION).all()]
+
+
+# ---- Live behaviour (issue 7): every label and selector the live tests and bench/bench_browser.py rely on. ----
+# Widgets are found by role + accessible name (substring match), so a longer label or a number input next to a slider
+# (role "spinbutton") does not break them; adjust here when the UI changes.
+MAIN = '[data-testid="stMain"]'  # the page body without Streamlit's header (its own "Stop" button lives in the header)
+LABEL_T = "Sequence length T"  # slider (role "slider"; an <input type=range>)
+LABEL_SCALE = "Recurrent scale"  # slider, step 0.05: the control-change benchmark steps it with the arrow keys
+LABEL_TASK = "Task"  # select box (role "combobox"); its options have role "option"
+TASK_FIRST, TASK_ADDING = "first input", "adding problem"
+TAB_TRAINING = "Training"  # tab (role "tab"); its panel is the role="tabpanel" labelled by the tab
+BUTTON_RUN, BUTTON_STOP = "Run training", "Stop"  # buttons inside MAIN
+PROGRESS = '[data-testid="stProgress"]'  # its text reads "Step n of N"
+PARAM_T, PARAM_STEPS = "seq_len", "steps"  # URL parameters
+
+# In-page probe, installed before the app's scripts (context.add_init_script) and read back with page.evaluate.
+# Times are performance.now() in ms since the tab's navigation started. Samplers run inside the page, so Python
+# round trips miss nothing; a starved main thread delays them exactly as it delays what the user sees.
+PROBE_JS = r"""(() => {
+  const CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot';
+  const STEP = /Step\s+([\d,]+)\s+of\s+([\d,]+)/;
+  const drawn = gd => !!(gd && gd._fullLayout && gd._fullData);
+  const state = () => {
+    const a = document.querySelector('[data-testid="stApp"]');
+    return a ? a.getAttribute('data-test-script-state') : null;
+  };
+  const hash = arr => {  // length and the first 2000 values, rounded: enough to tell two data sets apart
+    let h = arr.length;
+    for (let i = 0; i < Math.min(arr.length, 2000); i++) {
+      const v = Number(arr[i]);
+      h = (h * 31 + (Number.isFinite(v) ? Math.round(v * 1e6) % 1000003 : 7)) % 2147483647;
+    }
+    return h;
+  };
+  const lastRow = z => z[z.length - 1] || [];
+  const traceSig = d => [d.type, d.x ? d.x.length : 0, d.y ? hash(d.y) : 0, d.z ? d.z.length + ':' + hash(lastRow(d.z)) : 0].join('/');
+  const chartSig = gd => drawn(gd) ? gd._fullData.map(traceSig).join(';') : 'undrawn';
+  const P = window.__probe = {
+    firstChart: null, inputs: [], changes: [], pending: null,
+    state,
+    charts: (root) => Array.from((root || document).querySelectorAll(CHART)),
+    mainSig: () => P.charts(document.querySelector('[data-testid="stMain"]')).map(chartSig).join('|'),
+    panel: (tabName) => { const tab = Array.from(document.querySelectorAll('[role="tab"]')).find(t => t.textContent.trim() === tabName);
+      return tab ? document.querySelector(`[role="tabpanel"][aria-labelledby="${tab.id}"]`) : null; },
+    step: () => { const el = document.querySelector('[data-testid="stProgress"]'); const m = el && STEP.exec(el.textContent);
+      return m ? Number(m[1].replace(/,/g, '')) : null; },
+  };
+  // Page load: the first drawn chart.
+  const load = setInterval(() => { if (P.charts().some(drawn)) { P.firstChart = performance.now(); clearInterval(load); } }, 10);
+  // Control change -> updated charts: a key press or click opens a pending change; it closes at the first 10 ms tick where
+  // the charts' data differ from what they were at the input and the script is idle.
+  const open = () => { P.pending = {t: performance.now(), sig: P.mainSig()}; };
+  document.addEventListener('keydown', open, true);
+  document.addEventListener('pointerdown', open, true);
+  P.watchChanges = () => setInterval(() => {
+    const p = P.pending;
+    if (p && state() === 'notRunning' && P.mainSig() !== p.sig) { P.changes.push(performance.now() - p.t); P.pending = null; }
+  }, 10);
+  // Training: one 10 ms sampler counts the distinct states of the charts in a tab panel; one 50 ms timer measures how often
+  // the page can run a timer and whether a drawn chart is there; a MutationObserver notes every change of the step counter.
+  P.watchTraining = (tabName) => {
+    const T = P.train = {start: performance.now(), states: [], ticks: [], present: [], replaced: 0, steps: [], clicks: [],
+                         frames: 0, badFrames: [], on: true};
+    let lastSig = null, lastGd = null, lastStep = P.step();
+    T.fast = setInterval(() => {
+      const panel = P.panel(tabName), gds = panel ? P.charts(panel).filter(drawn) : [];
+      const sig = gds.map(chartSig).join('|');
+      if (gds.length && sig !== lastSig) { T.states.push(performance.now()); lastSig = sig; }
+    }, 10);
+    T.slow = setInterval(() => {
+      const panel = P.panel(tabName), gds = panel ? P.charts(panel) : [];
+      const gd = gds.find(drawn) || null;
+      if (gd && lastGd && gd !== lastGd) T.replaced++;
+      if (gd) lastGd = gd;
+      T.ticks.push(performance.now());
+      T.present.push(gd ? 1 : gds.length ? 0.5 : 0);  // 1 drawn chart, 0.5 element not drawn yet, 0 no chart element
+    }, 50);
+    // Every frame the browser paints (requestAnimationFrame runs just before it), once a chart was drawn: is one there?
+    const frame = () => {
+      if (!T.on) return;
+      const panel = P.panel(tabName), gds = panel ? P.charts(panel) : [];
+      if (gds.some(drawn)) T.frames++;
+      else if (T.frames) T.badFrames.push([performance.now(), gds.length ? 0.5 : 0]);
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+    const noteStep = () => {
+      const s = P.step();
+      if (s !== null && s !== lastStep) { T.steps.push([performance.now(), s]); lastStep = s; }
+    };
+    T.observer = new MutationObserver(noteStep);
+    T.observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+    T.onClick = e => { const b = e.target.closest('button'); T.clicks.push([performance.now(), b ? b.textContent.trim() : '']); };
+    document.addEventListener('pointerdown', T.onClick, true);
+  };
+  P.stopTraining = () => {
+    const T = P.train; T.on = false; clearInterval(T.fast); clearInterval(T.slow); T.observer.disconnect();
+    document.removeEventListener('pointerdown', T.onClick, true);
+    return {start: T.start, end: performance.now(), states: T.states, ticks: T.ticks, present: T.present, replaced: T.replaced,
+            steps: T.steps, clicks: T.clicks, frames: T.frames, badFrames: T.badFrames};
+  };
+})();"""
+
+
+def probed_context(browser):
+    """A browser context (one window: its tabs share the HTTP cache) whose every page gets PROBE_JS before the app loads."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(PROBE_JS)
+    return context
+
+
+def open_page(context, url: str):
+    """A new tab in context, navigated to url (the probe installed)."""
+    page = context.new_page()
+    page.goto(url)
+    return page
+
+
+def wait_first_chart(page, timeout_ms: int = FIRST_LOAD_MS) -> float:
+    """ms from navigation start to the first drawn chart (in-page clock), once the first run is over."""
+    page.wait_for_function("() => window.__probe && window.__probe.firstChart !== null", timeout=timeout_ms, polling=50)
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+    return page.evaluate("() => window.__probe.firstChart")
+
+
+def main_area(page):
+    return page.locator(MAIN)
+
+
+def choose_option(page, label: str, option: str) -> None:
+    """Pick option in the select box called label, as a user would: open it, click the option."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def slider_value(page, label: str) -> str:
+    """What the slider called label shows: aria-valuenow where set, else aria-valuetext, else the range input's value."""
+    return page.get_by_role("slider", name=label).evaluate(
+        "e => e.getAttribute('aria-valuenow') ?? e.getAttribute('aria-valuetext') ?? String(e.value)"
+    )
+
+
+def url_param(page, name: str) -> str | None:
+    return page.evaluate(f"() => new URLSearchParams(location.search).get({name!r})")
+
+
+def wait_rerun(page, action, timeout_ms: int = RERUN_MS, settle_s: float = 0.3) -> None:
+    """Do action, then wait until the script has run and is idle again (idle for settle_s, so a follow-up rerun is caught)."""
+    page.evaluate(
+        "() => { window.__runs = 0; new MutationObserver(() => { if (window.__probe.state() === 'running') window.__runs++; })"
+        ".observe(document.querySelector('[data-testid=\"stApp\"]'), {attributes: true}); }"
+    )
+    action()
+    page.wait_for_function("() => window.__runs > 0 && window.__probe.state() === 'notRunning'", timeout=timeout_ms, polling=20)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        time.sleep(settle_s)
+        if page.evaluate("() => window.__probe.state()") == "notRunning":
+            return
+        page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def open_training(page) -> None:
+    """Open the Training tab and wait for its Run button."""
+    page.get_by_role("tab", name=TAB_TRAINING).click()
+    main_area(page).get_by_role("button", name=BUTTON_RUN).wait_for(timeout=RERUN_MS)
+    page.wait_for_selector(IDLE, timeout=RERUN_MS)
+
+
+def training_button(page, name: str):
+    """The app's own button called name (not Streamlit's header Stop); the first where a rerun leaves a stale copy."""
+    return main_area(page).get_by_role("button", name=name).first
+
+
+def wait_training_chart(page, timeout_ms: int = RERUN_MS) -> None:
+    """Until the Training panel holds a drawn chart and the step counter is moving."""
+    page.wait_for_function(
+        f"() => {{ const p = window.__probe.panel({TAB_TRAINING!r}); return p && window.__probe.charts(p).some(g => g._fullData)"
+        " && window.__probe.step() > 0; }",
+        timeout=timeout_ms,
+        polling=50,
+    )
+
+
+def start_watch(page) -> None:
+    """Start the in-page training samplers (PROBE_JS watchTraining) on the Training tab's panel."""
+    page.evaluate(f"() => window.__probe.watchTraining({TAB_TRAINING!r})")
+
+
+def end_watch(page) -> dict:
+    """Stop the samplers; their record: start/end, states, ticks, present, replaced, steps [(t, step)], clicks [(t, text)] (ms)."""
+    return page.evaluate("() => window.__probe.stopTraining()")
+
+
+def training_figures(rec: dict) -> dict:
+    """Rates over the window from the first drawn training chart to the end of sampling: what the page showed and how it kept up."""
+    first = next((t for t, p in zip(rec["ticks"], rec["present"]) if p == 1), None)
+    if first is None:
+        raise AssertionError(f"no drawn training chart in {len(rec['ticks'])} samples")
+    seconds = (rec["end"] - first) / 1000
+    samples = [p for t, p in zip(rec["ticks"], rec["present"]) if t >= first]
+    steps = [s for t, s in rec["steps"] if t >= first]
+    return {
+        "seconds": seconds,
+        "chart_states_per_s": sum(t >= first for t in rec["states"]) / seconds,
+        "timer_50ms_fires_per_s": len(samples) / seconds,
+        "samples": len(samples),
+        "blank_samples": samples.count(0),  # no chart element in the panel
+        "undrawn_samples": samples.count(0.5),  # an element that Plotly had not drawn yet
+        "chart_replaced": rec["replaced"],  # times the drawn chart was a new DOM element
+        "frames_painted": rec["frames"] + len(rec["badFrames"]),  # requestAnimationFrame callbacks after the first drawn chart
+        "frames_without_chart": len(rec["badFrames"]),
+        "steps_per_s": (steps[-1] - steps[0]) / seconds if len(steps) > 1 else 0.0,
+    }
+
+
+def stop_figures(rec: dict) -> dict:
+    """What happened after the last click on the app's Stop: when the step counter and the charts last changed (ms after it)."""
+    clicks = [t for t, text in rec["clicks"] if BUTTON_STOP in text]
+    if not clicks:
+        raise AssertionError(f"no click on {BUTTON_STOP!r} recorded: {rec['clicks']}")
+    click = clicks[-1]
+    before = [s for t, s in rec["steps"] if t <= click]
+    after = [(t, s) for t, s in rec["steps"] if t > click]
+    charts_after = [t for t in rec["states"] if t > click]
+    at_click = before[-1] if before else None
+    final = after[-1][1] if after else at_click
+    return {
+        "click_after_run_ms": click - rec["start"],
+        "watched_after_click_ms": rec["end"] - click,
+        "step_changes_before_click": len(before),
+        "step_at_click": at_click,
+        "final_step": final,
+        "steps_after_click": (final - at_click) if after and at_click is not None else 0,
+        "last_step_change_ms": after[-1][0] - click if after else 0.0,
+        "last_chart_change_ms": charts_after[-1] - click if charts_after else 0.0,
+    }
