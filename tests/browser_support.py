@@ -210,8 +210,8 @@ PROBE_JS = r"""(() => {
   // Training: one 10 ms sampler counts the distinct states of the charts in a tab panel; one 50 ms timer measures how often
   // the page can run a timer and whether a drawn chart is there; a MutationObserver notes every change of the step counter.
   P.watchTraining = (tabName) => {
-    const T = P.train = {start: performance.now(), states: [], ticks: [], present: [], replaced: 0, steps: [], clicks: [],
-                         frames: 0, badFrames: [], on: true};
+    const T = P.train = {start: performance.now(), states: [], ticks: [], present: [], replaced: [], steps: [], clicks: [],
+                         frameTimes: [], badFrames: [], on: true};
     let lastSig = null, lastGd = null, lastStep = P.step();
     T.fast = setInterval(() => {
       const panel = P.panel(tabName), gds = panel ? P.charts(panel).filter(drawn) : [];
@@ -221,7 +221,7 @@ PROBE_JS = r"""(() => {
     T.slow = setInterval(() => {
       const panel = P.panel(tabName), gds = panel ? P.charts(panel) : [];
       const gd = gds.find(drawn) || null;
-      if (gd && lastGd && gd !== lastGd) T.replaced++;
+      if (gd && lastGd && gd !== lastGd) T.replaced.push(performance.now());
       if (gd) lastGd = gd;
       T.ticks.push(performance.now());
       T.present.push(gd ? 1 : gds.length ? 0.5 : 0);  // 1 drawn chart, 0.5 element not drawn yet, 0 no chart element
@@ -230,8 +230,9 @@ PROBE_JS = r"""(() => {
     const frame = () => {
       if (!T.on) return;
       const panel = P.panel(tabName), gds = panel ? P.charts(panel) : [];
-      if (gds.some(drawn)) T.frames++;
-      else if (T.frames) T.badFrames.push([performance.now(), gds.length ? 0.5 : 0]);
+      const ok = gds.some(drawn);
+      if (ok || T.frameTimes.length) T.frameTimes.push(performance.now());
+      if (!ok && T.frameTimes.length) T.badFrames.push([performance.now(), gds.length ? 0.5 : 0]);
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
@@ -248,7 +249,7 @@ PROBE_JS = r"""(() => {
     const T = P.train; T.on = false; clearInterval(T.fast); clearInterval(T.slow); T.observer.disconnect();
     document.removeEventListener('pointerdown', T.onClick, true);
     return {start: T.start, end: performance.now(), states: T.states, ticks: T.ticks, present: T.present, replaced: T.replaced,
-            steps: T.steps, clicks: T.clicks, frames: T.frames, badFrames: T.badFrames};
+            steps: T.steps, clicks: T.clicks, frameTimes: T.frameTimes, badFrames: T.badFrames};
   };
 })();"""
 
@@ -343,24 +344,27 @@ def end_watch(page) -> dict:
     return page.evaluate("() => window.__probe.stopTraining()")
 
 
-def training_figures(rec: dict) -> dict:
-    """Rates over the window from the first drawn training chart to the end of sampling: what the page showed and how it kept up."""
+def training_figures(rec: dict, until: float | None = None) -> dict:
+    """Rates from the first drawn training chart to until (page ms; default the end of sampling): what the page showed, how it kept up."""
     first = next((t for t, p in zip(rec["ticks"], rec["present"]) if p == 1), None)
     if first is None:
         raise AssertionError(f"no drawn training chart in {len(rec['ticks'])} samples")
-    seconds = (rec["end"] - first) / 1000
-    samples = [p for t, p in zip(rec["ticks"], rec["present"]) if t >= first]
-    steps = [s for t, s in rec["steps"] if t >= first]
+    end = rec["end"] if until is None else until
+    seconds = (end - first) / 1000
+    inside = lambda t: first <= t <= end  # noqa: E731
+    samples = [p for t, p in zip(rec["ticks"], rec["present"]) if inside(t)]
+    steps = [s for t, s in rec["steps"] if inside(t)]
+    frames = [t for t in rec["frameTimes"] if inside(t)]
     return {
         "seconds": seconds,
-        "chart_states_per_s": sum(t >= first for t in rec["states"]) / seconds,
+        "chart_states_per_s": sum(map(inside, rec["states"])) / seconds,
         "timer_50ms_fires_per_s": len(samples) / seconds,
         "samples": len(samples),
         "blank_samples": samples.count(0),  # no chart element in the panel
         "undrawn_samples": samples.count(0.5),  # an element that Plotly had not drawn yet
-        "chart_replaced": rec["replaced"],  # times the drawn chart was a new DOM element
-        "frames_painted": rec["frames"] + len(rec["badFrames"]),  # requestAnimationFrame callbacks after the first drawn chart
-        "frames_without_chart": len(rec["badFrames"]),
+        "chart_replaced": sum(map(inside, rec["replaced"])),  # times the drawn chart was a new DOM element
+        "frames_painted": len(frames),  # requestAnimationFrame callbacks
+        "frames_without_chart": sum(inside(t) for t, _ in rec["badFrames"]),
         "steps_per_s": (steps[-1] - steps[0]) / seconds if len(steps) > 1 else 0.0,
     }
 
@@ -371,13 +375,14 @@ def stop_figures(rec: dict) -> dict:
     if not clicks:
         raise AssertionError(f"no click on {BUTTON_STOP!r} recorded: {rec['clicks']}")
     click = clicks[-1]
+    runs = [t for t, text in rec["clicks"] if BUTTON_RUN in text and t < click]
     before = [s for t, s in rec["steps"] if t <= click]
     after = [(t, s) for t, s in rec["steps"] if t > click]
     charts_after = [t for t in rec["states"] if t > click]
     at_click = before[-1] if before else None
     final = after[-1][1] if after else at_click
     return {
-        "click_after_run_ms": click - rec["start"],
+        "click_after_run_ms": click - (runs[-1] if runs else rec["start"]),
         "watched_after_click_ms": rec["end"] - click,
         "step_changes_before_click": len(before),
         "step_at_click": at_click,
