@@ -67,13 +67,21 @@ def control_changes(context, url: str, fresh: int, cached: int) -> dict:
             page.wait_for_function(f"() => window.__probe.changes.length > {before + i}", timeout=bs.RERUN_MS, polling=20)
             time.sleep(0.2)  # let the page settle before the next change
         ms = page.evaluate("() => window.__probe.changes")[before:]
-        out[name] = {"median_ms": statistics.median(ms), "max_ms": max(ms), "n": len(ms), "all_ms": [round(m) for m in ms]}
+        parts = page.evaluate("() => window.__probe.parts")[before:]
+        out[name] = {
+            "median_ms": statistics.median(ms),
+            "max_ms": max(ms),
+            "n": len(ms),
+            "all_ms": [round(m) for m in ms],
+            "to_script_running_median_ms": statistics.median(r for r, _ in parts),
+            "to_new_chart_data_median_ms": statistics.median(d for _, d in parts),
+        }
     page.close()
     return out
 
 
 def training_and_stop(context, url: str, sample_s: float, stop_after_s: float) -> dict:
-    """One 5000-step run sampled for sample_s, then Stop (latency at ~sample_s); a new run, Stop after stop_after_s."""
+    """A 5000-step run sampled for sample_s once its chart is drawn, then Stop; a new run, Stop stop_after_s after Run."""
     page = bs.open_page(context, f"{url}/?{bs.PARAM_STEPS}=5000")
     bs.wait_first_chart(page)
     bs.open_training(page)
@@ -83,9 +91,10 @@ def training_and_stop(context, url: str, sample_s: float, stop_after_s: float) -
         clicked = time.monotonic()
         bs.training_button(page, bs.BUTTON_RUN).click()
         bs.wait_training_chart(page)
-        time.sleep(max(0.0, wait_s - (time.monotonic() - clicked)))
+        since = clicked if name == "stop" else time.monotonic()  # rates: wait_s of drawn chart; Stop: wait_s into the run
+        time.sleep(max(0.0, wait_s - (time.monotonic() - since)))
         until = page.evaluate("() => performance.now()")
-        bs.training_button(page, bs.BUTTON_STOP).click()
+        bs.training_button(page, bs.BUTTON_STOP).click(force=True)  # no actionability wait: a user clicks at once
         wait_quiet(page)
         rec = bs.end_watch(page)
         if name == "train":
@@ -120,6 +129,10 @@ def report(r: dict) -> None:
         lines.append(
             f"control change -> updated charts ({what}): median {c['median_ms']:.0f} ms, max {c['max_ms']:.0f} ms, {c['n']} changes"
         )
+        lines.append(
+            f"  of which (medians): input -> script seen running {c['to_script_running_median_ms']:.0f} ms, "
+            f"input -> new chart data in the page {c['to_new_chart_data_median_ms']:.0f} ms"
+        )
     lines += [
         f"training, chart states the page showed: {tr['chart_states_per_s']:.1f} /s over {tr['seconds']:.1f} s "
         f"(the step counter advanced {tr['steps_per_s']:.0f} steps/s)",
@@ -144,7 +157,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
     ap.add_argument("--loads", type=int, default=5)
     ap.add_argument("--changes", type=int, default=10)
-    ap.add_argument("--train-s", type=float, default=6.0, help="seconds of training sampled (Stop is pressed after)")
+    ap.add_argument("--train-s", type=float, default=5.0, help="seconds of training sampled (Stop is pressed after)")
     ap.add_argument("--stop-after-s", type=float, default=3.0, help="seconds into the second run when Stop is pressed")
     args = ap.parse_args()
     reason = bs.missing_reason()

@@ -198,14 +198,21 @@ PROBE_JS = r"""(() => {
   };
   // Page load: the first drawn chart.
   const load = setInterval(() => { if (P.charts().some(drawn)) { P.firstChart = performance.now(); clearInterval(load); } }, 10);
-  // Control change -> updated charts: a key press or click opens a pending change; it closes at the first 10 ms tick where
-  // the charts' data differ from what they were at the input and the script is idle.
-  const open = () => { P.pending = {t: performance.now(), sig: P.mainSig()}; };
+  // Control change -> updated charts: a key press or click opens a pending change (at the event's own time stamp, when the
+  // input was issued, so time it queued behind a busy page counts); it closes at the first 10 ms tick where the charts'
+  // data differ from what they were at the input and the script is idle. Parts: ms from the input to the first tick that
+  // sees the script running, and to the first tick that sees new chart data (-1: not seen).
+  const open = e => { P.pending = {t: e.timeStamp, sig: P.mainSig(), running: -1, data: -1}; };
   document.addEventListener('keydown', open, true);
   document.addEventListener('pointerdown', open, true);
+  P.parts = [];
   P.watchChanges = () => setInterval(() => {
-    const p = P.pending;
-    if (p && state() === 'notRunning' && P.mainSig() !== p.sig) { P.changes.push(performance.now() - p.t); P.pending = null; }
+    const p = P.pending, now = performance.now();
+    if (!p) return;
+    const s = state(), fresh = P.mainSig() !== p.sig;
+    if (s === 'running' && p.running < 0) p.running = now - p.t;
+    if (fresh && p.data < 0) p.data = now - p.t;
+    if (s === 'notRunning' && fresh) { P.changes.push(now - p.t); P.parts.push([p.running, p.data]); P.pending = null; }
   }, 10);
   // Training: one 10 ms sampler counts the distinct states of the charts in a tab panel; one 50 ms timer measures how often
   // the page can run a timer and whether a drawn chart is there; a MutationObserver notes every change of the step counter.
@@ -242,7 +249,7 @@ PROBE_JS = r"""(() => {
     };
     T.observer = new MutationObserver(noteStep);
     T.observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-    T.onClick = e => { const b = e.target.closest('button'); T.clicks.push([performance.now(), b ? b.textContent.trim() : '']); };
+    T.onClick = e => { const b = e.target.closest('button'); T.clicks.push([e.timeStamp, b ? b.textContent.trim() : '']); };
     document.addEventListener('pointerdown', T.onClick, true);
   };
   P.stopTraining = () => {
