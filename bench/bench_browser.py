@@ -137,9 +137,10 @@ def report(r: dict) -> None:
         f"training, chart states the page showed: {tr['chart_states_per_s']:.1f} /s over {tr['seconds']:.1f} s "
         f"(the step counter advanced {tr['steps_per_s']:.0f} steps/s)",
         f"training, page responsiveness: 50 ms timer fired {tr['timer_50ms_fires_per_s']:.1f} /s (20 /s when idle)",
-        f"training, blank samples: {tr['blank_samples']} without chart, {tr['undrawn_samples']} undrawn, of {tr['samples']} (50 ms timer)",
-        f"training, painted frames without chart: {tr['frames_without_chart']} of {tr['frames_painted']} (requestAnimationFrame)",
-        f"training, chart element replaced: {tr['chart_replaced']} times in {tr['seconds']:.1f} s (0 = updated in place)",
+        f"training, samples missing a chart: {tr['samples_missing_a_chart']} of {tr['samples']} (50 ms timer); "
+        f"with an undrawn chart element: {tr['samples_with_undrawn_element']}",
+        f"training, painted frames missing a chart: {tr['frames_missing_a_chart']} of {tr['frames_painted']} (requestAnimationFrame)",
+        f"training, chart elements replaced: {tr['chart_elements_replaced']} in {tr['seconds']:.1f} s (0 = updated in place)",
     ]
     for name in ("stop_at_stop", "stop_at_train"):
         s = r[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -161,15 +162,16 @@ LABEL_TASK = "Task"  # select box (role "combobox"); its options have role "opti
 TASK_FIRST, TASK_ADDING = "first input", "adding problem"
 TAB_TRAINING = "Training"  # tab (role "tab"); its panel is the role="tabpanel" labelled by the tab
 BUTTON_RUN, BUTTON_STOP = "Run training", "Stop"  # buttons inside MAIN
-PROGRESS = '[data-testid="stProgress"]'  # its text reads "Step n of N"
+PROGRESS = '[data-testid="stProgress"]'  # the training progress; its text holds STEP_PATTERN
+STEP_PATTERN = r"Step\s+([\d,]+)\s+of\s+([\d,]+)"  # JS RegExp source: group 1 is the step done
 PARAM_T, PARAM_STEPS = "seq_len", "steps"  # URL parameters
 
 # In-page probe, installed before the app's scripts (context.add_init_script) and read back with page.evaluate.
-# Times are performance.now() in ms since the tab's navigation started. Samplers run inside the page, so Python
+# Times are performance.now() in ms since the tab's navigation started (input events: their own time stamp, when the
+# input was issued, so time spent queued behind a busy page counts). The samplers run inside the page, so Python
 # round trips miss nothing; a starved main thread delays them exactly as it delays what the user sees.
-PROBE_JS = r"""(() => {
-  const CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot';
-  const STEP = /Step\s+([\d,]+)\s+of\s+([\d,]+)/;
+_PROBE_TEMPLATE = r"""(() => {
+  const CHART = __CHART__, MAIN = __MAIN__, PROGRESS = __PROGRESS__, STEP = new RegExp(__STEP__);
   const drawn = gd => !!(gd && gd._fullLayout && gd._fullData);
   const state = () => {
     const a = document.querySelector('[data-testid="stApp"]');
@@ -187,25 +189,27 @@ PROBE_JS = r"""(() => {
   const traceSig = d => [d.type, d.x ? d.x.length : 0, d.y ? hash(d.y) : 0, d.z ? d.z.length + ':' + hash(lastRow(d.z)) : 0].join('/');
   const chartSig = gd => drawn(gd) ? gd._fullData.map(traceSig).join(';') : 'undrawn';
   const P = window.__probe = {
-    firstChart: null, inputs: [], changes: [], pending: null,
+    firstChart: null, changes: [], parts: [], pending: null,
     state,
-    charts: (root) => Array.from((root || document).querySelectorAll(CHART)),
-    mainSig: () => P.charts(document.querySelector('[data-testid="stMain"]')).map(chartSig).join('|'),
-    panel: (tabName) => { const tab = Array.from(document.querySelectorAll('[role="tab"]')).find(t => t.textContent.trim() === tabName);
-      return tab ? document.querySelector(`[role="tabpanel"][aria-labelledby="${tab.id}"]`) : null; },
-    step: () => { const el = document.querySelector('[data-testid="stProgress"]'); const m = el && STEP.exec(el.textContent);
-      return m ? Number(m[1].replace(/,/g, '')) : null; },
+    charts: root => root ? Array.from(root.querySelectorAll(CHART)) : [],
+    mainSig: () => P.charts(document.querySelector(MAIN)).map(chartSig).join('|'),
+    panel: tabName => {
+      const tab = Array.from(document.querySelectorAll('[role="tab"]')).find(t => t.textContent.trim() === tabName);
+      return tab ? document.querySelector(`[role="tabpanel"][aria-labelledby="${tab.id}"]`) : null;
+    },
+    step: () => {
+      const el = document.querySelector(PROGRESS), m = el && STEP.exec(el.textContent);
+      return m ? Number(m[1].replace(/,/g, '')) : null;
+    },
   };
   // Page load: the first drawn chart.
-  const load = setInterval(() => { if (P.charts().some(drawn)) { P.firstChart = performance.now(); clearInterval(load); } }, 10);
-  // Control change -> updated charts: a key press or click opens a pending change (at the event's own time stamp, when the
-  // input was issued, so time it queued behind a busy page counts); it closes at the first 10 ms tick where the charts'
-  // data differ from what they were at the input and the script is idle. Parts: ms from the input to the first tick that
-  // sees the script running, and to the first tick that sees new chart data (-1: not seen).
+  const load = setInterval(() => { if (P.charts(document).some(drawn)) { P.firstChart = performance.now(); clearInterval(load); } }, 10);
+  // Control change -> updated charts: a key press or click opens a pending change; it closes at the first 10 ms tick where
+  // the charts' data differ from what they were at the input and the script is idle. Parts: ms from the input to the first
+  // tick that sees the script running, and to the first tick that sees new chart data (-1: not seen).
   const open = e => { P.pending = {t: e.timeStamp, sig: P.mainSig(), running: -1, data: -1}; };
   document.addEventListener('keydown', open, true);
   document.addEventListener('pointerdown', open, true);
-  P.parts = [];
   P.watchChanges = () => setInterval(() => {
     const p = P.pending, now = performance.now();
     if (!p) return;
@@ -214,32 +218,28 @@ PROBE_JS = r"""(() => {
     if (fresh && p.data < 0) p.data = now - p.t;
     if (s === 'notRunning' && fresh) { P.changes.push(now - p.t); P.parts.push([p.running, p.data]); P.pending = null; }
   }, 10);
-  // Training: one 10 ms sampler counts the distinct states of the charts in a tab panel; one 50 ms timer measures how often
-  // the page can run a timer and whether a drawn chart is there; a MutationObserver notes every change of the step counter.
-  P.watchTraining = (tabName) => {
-    const T = P.train = {start: performance.now(), states: [], ticks: [], present: [], replaced: [], steps: [], clicks: [],
-                         frameTimes: [], badFrames: [], on: true};
-    let lastSig = null, lastGd = null, lastStep = P.step();
+  // Training, in one tab's panel: a 10 ms sampler notes every new state of its charts' data; a 50 ms timer (how often it
+  // fires says how responsive the page is) notes how many chart elements are there and how many are drawn; so does every
+  // painted frame (requestAnimationFrame runs just before a paint); a MutationObserver notes every change of the step.
+  P.watchTraining = tabName => {
+    const T = P.train = {start: performance.now(), states: [], ticks: [], elements: [], present: [], replaced: [], steps: [],
+                         clicks: [], frames: [], on: true};
+    const look = () => { const gds = P.charts(P.panel(tabName)); return [gds, gds.filter(drawn)]; };
+    let lastSig = null, lastDrawn = [], lastStep = P.step();
     T.fast = setInterval(() => {
-      const panel = P.panel(tabName), gds = panel ? P.charts(panel).filter(drawn) : [];
-      const sig = gds.map(chartSig).join('|');
-      if (gds.length && sig !== lastSig) { T.states.push(performance.now()); lastSig = sig; }
+      const [, ok] = look(), sig = ok.map(chartSig).join('|');
+      if (ok.length && sig !== lastSig) { T.states.push(performance.now()); lastSig = sig; }
     }, 10);
     T.slow = setInterval(() => {
-      const panel = P.panel(tabName), gds = panel ? P.charts(panel) : [];
-      const gd = gds.find(drawn) || null;
-      if (gd && lastGd && gd !== lastGd) T.replaced.push(performance.now());
-      if (gd) lastGd = gd;
-      T.ticks.push(performance.now());
-      T.present.push(gd ? 1 : gds.length ? 0.5 : 0);  // 1 drawn chart, 0.5 element not drawn yet, 0 no chart element
+      const [gds, ok] = look(), now = performance.now();
+      for (const gd of lastDrawn) if (!gd.isConnected) T.replaced.push(now);  // a drawn chart's element left the page
+      lastDrawn = ok;
+      T.ticks.push(now); T.elements.push(gds.length); T.present.push(ok.length);
     }, 50);
-    // Every frame the browser paints (requestAnimationFrame runs just before it), once a chart was drawn: is one there?
     const frame = () => {
       if (!T.on) return;
-      const panel = P.panel(tabName), gds = panel ? P.charts(panel) : [];
-      const ok = gds.some(drawn);
-      if (ok || T.frameTimes.length) T.frameTimes.push(performance.now());
-      if (!ok && T.frameTimes.length) T.badFrames.push([performance.now(), gds.length ? 0.5 : 0]);
+      const [gds, ok] = look();
+      T.frames.push([performance.now(), gds.length, ok.length]);
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
@@ -253,12 +253,19 @@ PROBE_JS = r"""(() => {
     document.addEventListener('pointerdown', T.onClick, true);
   };
   P.stopTraining = () => {
-    const T = P.train; T.on = false; clearInterval(T.fast); clearInterval(T.slow); T.observer.disconnect();
+    const T = P.train;
+    T.on = false; clearInterval(T.fast); clearInterval(T.slow); T.observer.disconnect();
     document.removeEventListener('pointerdown', T.onClick, true);
-    return {start: T.start, end: performance.now(), states: T.states, ticks: T.ticks, present: T.present, replaced: T.replaced,
-            steps: T.steps, clicks: T.clicks, frameTimes: T.frameTimes, badFrames: T.badFrames};
+    const {fast, slow, observer, onClick, on, ...record} = T;
+    return {...record, end: performance.now()};
   };
 })();"""
+PROBE_JS = (
+    _PROBE_TEMPLATE.replace("__CHART__", json.dumps(CHART))
+    .replace("__MAIN__", json.dumps(MAIN))
+    .replace("__PROGRESS__", json.dumps(PROGRESS))
+    .replace("__STEP__", json.dumps(STEP_PATTERN))
+)
 
 
 def probed_context(browser):
@@ -347,31 +354,51 @@ def start_watch(page) -> None:
 
 
 def end_watch(page) -> dict:
-    """Stop the samplers; their record: start/end, states, ticks, present, replaced, steps [(t, step)], clicks [(t, text)] (ms)."""
+    """Stop the samplers; their record (page ms): start, end, states, ticks/elements/present, replaced, frames, steps, clicks."""
     return page.evaluate("() => window.__probe.stopTraining()")
+
+
+def missing(drawn_counts) -> list[int]:
+    """Indices of the samples that show fewer drawn charts than an earlier sample did: a chart that vanished (or blanked)."""
+    most, out = 0, []
+    for i, n in enumerate(drawn_counts):
+        if n < most:
+            out.append(i)
+        most = max(most, n)
+    return out
+
+
+def since_first_chart(rec: dict) -> tuple[float, list[int], list[int]]:
+    """(time of the first 50 ms sample with a drawn chart, drawn counts and element counts from it on)."""
+    first = next((i for i, n in enumerate(rec["present"]) if n > 0), None)
+    if first is None:
+        raise AssertionError(f"no drawn training chart in {len(rec['ticks'])} samples")
+    return rec["ticks"][first], rec["present"][first:], rec["elements"][first:]
 
 
 def training_figures(rec: dict, until: float | None = None) -> dict:
     """Rates from the first drawn training chart to until (page ms; default the end of sampling): what the page showed, how it kept up."""
-    first = next((t for t, p in zip(rec["ticks"], rec["present"]) if p == 1), None)
-    if first is None:
-        raise AssertionError(f"no drawn training chart in {len(rec['ticks'])} samples")
+    first, _, _ = since_first_chart(rec)
     end = rec["end"] if until is None else until
     seconds = (end - first) / 1000
-    inside = lambda t: first <= t <= end  # noqa: E731
-    samples = [p for t, p in zip(rec["ticks"], rec["present"]) if inside(t)]
+
+    def inside(t: float) -> bool:
+        return first <= t <= end
+
+    ticks = [i for i, t in enumerate(rec["ticks"]) if inside(t)]
+    drawn, elements = [rec["present"][i] for i in ticks], [rec["elements"][i] for i in ticks]
+    frames = [f for f in rec["frames"] if inside(f[0])]
     steps = [s for t, s in rec["steps"] if inside(t)]
-    frames = [t for t in rec["frameTimes"] if inside(t)]
     return {
         "seconds": seconds,
         "chart_states_per_s": sum(map(inside, rec["states"])) / seconds,
-        "timer_50ms_fires_per_s": len(samples) / seconds,
-        "samples": len(samples),
-        "blank_samples": samples.count(0),  # no chart element in the panel
-        "undrawn_samples": samples.count(0.5),  # an element that Plotly had not drawn yet
-        "chart_replaced": sum(map(inside, rec["replaced"])),  # times the drawn chart was a new DOM element
+        "timer_50ms_fires_per_s": len(ticks) / seconds,
+        "samples": len(ticks),
+        "samples_missing_a_chart": len(missing(drawn)),  # fewer drawn charts than seen before
+        "samples_with_undrawn_element": sum(e > n for e, n in zip(elements, drawn)),  # an element Plotly had not drawn yet
+        "chart_elements_replaced": sum(map(inside, rec["replaced"])),  # drawn chart elements that left the page
         "frames_painted": len(frames),  # requestAnimationFrame callbacks
-        "frames_without_chart": sum(inside(t) for t, _ in rec["badFrames"]),
+        "frames_missing_a_chart": len(missing([n for _, _, n in frames])),
         "steps_per_s": (steps[-1] - steps[0]) / seconds if len(steps) > 1 else 0.0,
     }
 
