@@ -94,7 +94,7 @@ def training_and_stop(context, url: str, sample_s: float, stop_after_s: float) -
         since = clicked if name == "stop" else time.monotonic()  # rates: wait_s of drawn chart; Stop: wait_s into the run
         time.sleep(max(0.0, wait_s - (time.monotonic() - since)))
         until = page.evaluate("() => performance.now()")
-        bs.training_button(page, bs.BUTTON_STOP).click(force=True)  # no actionability wait: a user clicks at once
+        bs.training_button(page, bs.BUTTON_STOP).click()  # timed from the click event's own time stamp
         wait_quiet(page)
         rec = bs.end_watch(page)
         if name == "train":

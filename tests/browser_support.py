@@ -334,8 +334,8 @@ def open_training(page) -> None:
 
 
 def training_button(page, name: str):
-    """The app's own button called name (not Streamlit's header Stop); the first where a rerun leaves a stale copy."""
-    return main_area(page).get_by_role("button", name=name).first
+    """The app's own visible button called name (not Streamlit's header Stop; the page also holds a hidden, zero-size copy)."""
+    return main_area(page).get_by_role("button", name=name).filter(visible=True).first
 
 
 def wait_training_chart(page, timeout_ms: int = RERUN_MS) -> None:

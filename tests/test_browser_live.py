@@ -83,7 +83,7 @@ def test_stop_ends_the_run_and_freezes_the_charts_within_half_a_second(open_app)
     page = open_app(f"?{bs.PARAM_STEPS}=5000")
     clicked = start_training(page)
     time.sleep(max(0.0, RUN_BEFORE_STOP_S - (time.monotonic() - clicked)))
-    bs.training_button(page, bs.BUTTON_STOP).click(force=True)  # no actionability wait: a user clicks at once
+    bs.training_button(page, bs.BUTTON_STOP).click()  # timed from the click event's own time stamp
     time.sleep(WATCH_AFTER_STOP_S)
     rec = bs.end_watch(page)
     fig = bs.stop_figures(rec)
@@ -106,7 +106,7 @@ def test_training_chart_is_in_every_frame(open_app):
     )
     page.wait_for_function(enough, timeout=30_000, polling=100)
     rec = bs.end_watch(page)
-    bs.training_button(page, bs.BUTTON_STOP).click(force=True)  # leave the server idle for the next test
+    bs.training_button(page, bs.BUTTON_STOP).click()  # leave the server idle for the next test
     first, drawn, elements = bs.since_first_chart(rec)
     frames = [n for t, _, n in rec["frames"] if t >= first]
     fig = bs.training_figures(rec)
