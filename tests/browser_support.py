@@ -172,7 +172,7 @@ PARAM_T, PARAM_STEPS = "seq_len", "steps"  # URL parameters
 # round trips miss nothing; a starved main thread delays them exactly as it delays what the user sees.
 _PROBE_TEMPLATE = r"""(() => {
   const CHART = __CHART__, MAIN = __MAIN__, PROGRESS = __PROGRESS__, STEP = new RegExp(__STEP__);
-  const drawn = gd => !!(gd && gd._fullLayout && gd._fullData);
+  const drawn = gd => !!(gd && gd._fullLayout && gd._fullData && gd.querySelector('g.trace, g.hm'));  // data built, a trace drawn
   const state = () => {
     const a = document.querySelector('[data-testid="stApp"]');
     return a ? a.getAttribute('data-test-script-state') : null;
