@@ -194,7 +194,8 @@ _PROBE_TEMPLATE = r"""(() => {
     charts: root => root ? Array.from(root.querySelectorAll(CHART)) : [],
     mainSig: () => P.charts(document.querySelector(MAIN)).map(chartSig).join('|'),
     panel: tabName => {
-      const tab = Array.from(document.querySelectorAll('[role="tab"]')).find(t => t.textContent.trim() === tabName);
+      const tabs = Array.from(document.querySelectorAll('[role="tab"]')), text = t => t.textContent.trim();
+      const tab = tabs.find(t => text(t) === tabName) || tabs.find(t => text(t).endsWith(tabName));  // an icon adds its name first
       return tab ? document.querySelector(`[role="tabpanel"][aria-labelledby="${tab.id}"]`) : null;
     },
     step: () => {
@@ -228,7 +229,7 @@ _PROBE_TEMPLATE = r"""(() => {
     let lastSig = null, lastDrawn = [], lastStep = P.step();
     T.fast = setInterval(() => {
       const [, ok] = look(), sig = ok.map(chartSig).join('|');
-      if (ok.length && sig !== lastSig) { T.states.push(performance.now()); lastSig = sig; }
+      if (ok.length && sig !== lastSig) { T.states.push([performance.now(), ok.map(chartSig)]); lastSig = sig; }
     }, 10);
     T.slow = setInterval(() => {
       const [gds, ok] = look(), now = performance.now();
@@ -391,7 +392,7 @@ def training_figures(rec: dict, until: float | None = None) -> dict:
     steps = [s for t, s in rec["steps"] if inside(t)]
     return {
         "seconds": seconds,
-        "chart_states_per_s": sum(map(inside, rec["states"])) / seconds,
+        "chart_states_per_s": sum(inside(t) for t, _ in rec["states"]) / seconds,
         "timer_50ms_fires_per_s": len(ticks) / seconds,
         "samples": len(ticks),
         "samples_missing_a_chart": len(missing(drawn)),  # fewer drawn charts than seen before
@@ -403,6 +404,19 @@ def training_figures(rec: dict, until: float | None = None) -> dict:
     }
 
 
+def frozen_charts_changes(states: list, click: float) -> list[float]:
+    """Times after click when a chart that was on the page at the click changed (charts added below it do not count)."""
+    shown = [sigs for t, sigs in states if t <= click]
+    if not shown:
+        return [t for t, _ in states if t > click]
+    kept, out = shown[-1], []
+    for t, sigs in states:
+        if t > click and sigs[: len(kept)] != kept:
+            out.append(t)
+            kept = sigs[: len(kept)]
+    return out
+
+
 def stop_figures(rec: dict) -> dict:
     """What happened after the last click on the app's Stop: when the step counter and the charts last changed (ms after it)."""
     clicks = [t for t, text in rec["clicks"] if BUTTON_STOP in text]
@@ -412,7 +426,7 @@ def stop_figures(rec: dict) -> dict:
     runs = [t for t, text in rec["clicks"] if BUTTON_RUN in text and t < click]
     before = [s for t, s in rec["steps"] if t <= click]
     after = [(t, s) for t, s in rec["steps"] if t > click]
-    charts_after = [t for t in rec["states"] if t > click]
+    charts_after = frozen_charts_changes(rec["states"], click)
     at_click = before[-1] if before else None
     final = after[-1][1] if after else at_click
     return {

@@ -118,3 +118,20 @@ def test_training_chart_is_in_every_frame(open_app):
         problems.append(f"{len(bs.missing(frames))} of {len(frames)} painted frames missing a training chart")
     assert problems == [], f"{'; '.join(problems)}; {fig}"
     assert bs.exceptions(page) == []
+
+
+def test_stop_figures_read_a_hand_made_record():
+    """The Stop arithmetic on a record worked out by hand: changes after the click, charts added after it not counted."""
+    rec = {
+        "start": 0.0,
+        "end": 8000.0,
+        "clicks": [[1000.0, "play_arrowRun training"], [5000.0, "stopStop"]],
+        "steps": [[4000.0, 100], [4900.0, 120], [5200.0, 130], [5600.0, 140]],
+        "states": [[4500.0, ["a"]], [5100.0, ["a2"]], [5300.0, ["a2", "grad"]]],
+    }
+    fig = bs.stop_figures(rec)
+    assert fig["click_after_run_ms"] == 4000.0 and fig["watched_after_click_ms"] == 3000.0
+    assert (fig["step_at_click"], fig["final_step"], fig["steps_after_click"]) == (120, 140, 20)
+    assert fig["last_step_change_ms"] == 600.0
+    assert fig["last_chart_change_ms"] == 100.0  # "a" -> "a2" at 5100; the chart added at 5300 is not a change
+    assert bs.missing([0, 1, 1, 0, 2, 1, 2]) == [3, 5]  # fewer drawn charts than an earlier sample showed
