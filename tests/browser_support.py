@@ -31,14 +31,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REQUIRE_ENV = "RNNLAB_REQUIRE_BROWSER"
-CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+CHART = '[data-testid="rnnlabChart"].js-plotly-plot'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 FIRST_LOAD_MS = 120_000  # the first session imports torch and the engine: slow on a loaded 2-core machine
 RERUN_MS = 60_000
 
 # JS: every chart on the page as {title, ytype, traces: [{name, type, y, zrows, xaxis}]}; titles lose their <b> tags.
-CHARTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
+CHARTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="rnnlabChart"].js-plotly-plot'))
   .filter(gd => gd._fullLayout && gd._fullData)
   .map(gd => ({
     title: ((gd._fullLayout.title || {}).text || '').replace(/<[^>]+>/g, ''),
@@ -156,7 +156,7 @@ def exceptions(page) -> list[str]:
 # Widgets are found by role + accessible name (substring match), so a longer label or a number input next to a slider
 # (role "spinbutton") does not break them; adjust here when the UI changes.
 MAIN = '[data-testid="stMain"]'  # the page body without Streamlit's header (its own "Stop" button lives in the header)
-LABEL_T = "Sequence length T"  # slider (role "slider"; an <input type=range>)
+LABEL_T = "Sequence length T"  # a number box (role "spinbutton")
 LABEL_SCALE = "Recurrent scale"  # slider, step 0.05: the control-change benchmark steps it with the arrow keys
 LABEL_TASK = "Task"  # select box (role "combobox"); its options have role "option"
 TASK_FIRST, TASK_ADDING = "first input", "adding problem"
@@ -300,8 +300,11 @@ def choose_option(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def slider_value(page, label: str) -> str:
-    """What the slider called label shows: aria-valuenow where set, else aria-valuetext, else the range input's value."""
+def control_value(page, label: str) -> str:
+    """What the control called label shows: a number box's value, or a slider's aria-valuenow / aria-valuetext / value."""
+    box = page.get_by_role("spinbutton", name=label, exact=True)
+    if box.count():
+        return box.input_value()
     return page.get_by_role("slider", name=label).evaluate(
         "e => e.getAttribute('aria-valuenow') ?? e.getAttribute('aria-valuetext') ?? String(e.value)"
     )

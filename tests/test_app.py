@@ -28,7 +28,7 @@ def page(query: dict | None = None, tab: str | None = None) -> AppTest:
 
 
 def figures(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(json.loads(c.proto.json)["spec"]) for c in at.get("bidi_component")]
 
 
 def titles(at) -> list[str]:
@@ -261,8 +261,10 @@ def test_stop_ends_the_work_and_says_so():
     at.button(key="train_start").click().run()
     run = at.session_state["training_run"]
     at.button(key="train_stop").click().run()
-    assert run.status == "stopped" and not run.thread.is_alive()  # the worker is gone, not paused
-    done = run.done
+    assert run.status == "stopped"
+    done = run.done  # the log is frozen at once ...
+    run.thread.join(timeout=30)
+    assert not run.thread.is_alive()  # ... and the worker is gone within a step, not paused
     assert 0 < done < 5000 or done == 0
     at.run()
     assert run.done == done  # no step after Stop
@@ -277,6 +279,7 @@ def test_streamlit_stop_and_a_closed_session_end_the_work():
     assert gone is False
     run.start()
     run.stop("Streamlit's Stop was pressed")
+    run.thread.join(timeout=30)
     assert run.status == "stopped" and run.reason == "Streamlit's Stop was pressed" and not run.thread.is_alive()
 
 

@@ -28,10 +28,11 @@ SAMPLER_JS = """() => {
   const sample = () => {
     const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
     const progress = bar ? Number(bar.getAttribute('aria-valuenow')) : null;
-    for (const gd of document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')) {
+    for (const gd of document.querySelectorAll('[data-testid="rnnlabChart"].js-plotly-plot')) {
       const heat = (gd._fullData || []).find(d => d.type === 'heatmap');
       const last = window.__samples[window.__samples.length - 1];
-      if (heat && !(last && last[0] === heat.z.length && last[1] === progress)) window.__samples.push([heat.z.length, progress]);
+      if (!(last && last[0] === heat.z.length && last[1] === progress)) window.__samples.push([heat.z.length, progress]);
+      break;
     }
   };
   window.__observer = new MutationObserver(sample);

@@ -70,10 +70,10 @@ def start_training(page) -> float:
 def test_task_switch_keeps_the_sequence_length(open_app):
     """T=120 from the link survives "first input" and the way back to "adding problem" (the URL and the slider agree)."""
     page = open_app(f"?{bs.PARAM_T}=120")
-    seen = [("link", bs.url_param(page, bs.PARAM_T), bs.slider_value(page, bs.LABEL_T))]
+    seen = [("link", bs.url_param(page, bs.PARAM_T), bs.control_value(page, bs.LABEL_T))]
     for task in (bs.TASK_FIRST, bs.TASK_ADDING):
         bs.wait_rerun(page, lambda task=task: bs.choose_option(page, bs.LABEL_TASK, task))
-        seen.append((task, bs.url_param(page, bs.PARAM_T), bs.slider_value(page, bs.LABEL_T)))
+        seen.append((task, bs.url_param(page, bs.PARAM_T), bs.control_value(page, bs.LABEL_T)))
     assert seen == [(step, "120", "120") for step in ("link", bs.TASK_FIRST, bs.TASK_ADDING)], f"(after, URL T, slider T): {seen}"
     assert bs.exceptions(page) == []
 

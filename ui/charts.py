@@ -1,12 +1,51 @@
-"""Every chart of the page goes through chart(): one place decides how a Plotly figure reaches the browser."""
+"""Every chart of the page: Plotly figures drawn by a small component that updates them in place.
+
+`st.plotly_chart` keys each chart by a hash of its figure, so in Streamlit 1.67 every new
+figure unmounts the chart and mounts a new one (Plotly.newPlot): while training streamed,
+the browser rebuilt the whole chart up to 20 times a second and the page's timers starved.
+Here the chart's identity is its key alone (a Streamlit v2 component, no iframe): a new
+figure reaches the same element, which Plotly.react restyles in place (ui/plotly_chart.js).
+Plotly's own script is served once per page from the app's static folder, copied there
+from the installed plotly package (the same plotly.js that plotly.py writes figures for).
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
+import plotly
+import plotly.io as pio
 import streamlit as st
 
 CONFIG = {"displaylogo": False}
+DEFAULT_HEIGHT = 450  # plotly.js's own default height
+STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
+SCRIPT = Path(__file__).with_name("plotly_chart.js")
+
+
+def provide_plotly_js(static: Path = STATIC) -> Path:
+    """Copy plotly.min.js from the installed plotly package into the static folder (once; again after an upgrade)."""
+    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    target = static / "plotly.min.js"
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        static.mkdir(exist_ok=True)
+        shutil.copyfile(source, target)
+    return target
+
+
+provide_plotly_js()
+_component = st.components.v2.component("rnnlab_plotly", js=SCRIPT.read_text(), isolate_styles=False)
+
+
+def spec(fig) -> dict:
+    """The figure as the component receives it: Plotly JSON (numpy arrays as typed base64) and the chart config."""
+    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(CONFIG)}
 
 
 def chart(fig, key: str) -> None:
-    """Draw a go.Figure or a figure dict (house colours from viz.theme, not Streamlit's theme)."""
-    st.plotly_chart(fig, key=key, theme=None, config=CONFIG)
+    """Draw a go.Figure or a figure dict under a fixed identity (house colours from viz.theme)."""
+    layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
+    height = int(layout.get("height") or DEFAULT_HEIGHT)
+    _component(key=key, data=spec(fig), height=height)

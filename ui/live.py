@@ -10,6 +10,7 @@ Stop interrupts the drawing.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ from . import charts
 from .views import overflow_notice
 
 REFRESH_S = 0.1  # the live charts redraw up to 10 times a second while a run is going
+# The worker holds the GIL for most of a training step; the threads that answer a click (the server's
+# event loop, the script thread) wait for it at every hand-over, by default up to 5 ms each time. A
+# shorter switch interval hands it over sooner, so Stop and slider clicks are answered while training runs.
+SWITCH_INTERVAL_S = 0.0005
+MAX_PENDING = 20  # snapshots kept back for the next redraw; beyond this (a hidden tab) they go straight to the log
 ALIVE_CHECK_S = 1.0  # how often the worker asks whether its browser session still exists
 
 
@@ -64,11 +70,13 @@ class TrainingRun:
     reason: str = ""  # why it stopped, in words
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     version: int = 0  # snapshots logged so far (a redraw with nothing new reuses the last figure)
+    pending: list = field(default_factory=list, repr=False)  # snapshots the worker made since the last redraw
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     _figure: tuple = field(default=(-1, None), repr=False)
 
     def start(self) -> TrainingRun:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         ctx = get_script_run_ctx()
         self.stopper = SessionGone(ctx.session_id if ctx is not None else None)
         self.thread = threading.Thread(target=self._work, name="training", daemon=True)
@@ -79,15 +87,27 @@ class TrainingRun:
         try:
             for snap in engine.train(self.config, self.steps, self.every, stop=self.stopper):
                 with self.lock:
-                    self.log.add(snap)
-                    self.version += 1
+                    if self.status != "running":  # stopped while this snapshot was computed
+                        return
+                    self.pending.append(snap)
+                    if len(self.pending) > MAX_PENDING:  # nobody is drawing (the tab is hidden): log them now
+                        self._drain()
         except Exception as e:  # a clean message on the page, never a dead thread with a silent run
             self._end("failed", f"{type(e).__name__}: {e}")
             return
+        with self.lock:
+            self._drain()
         if self.stopper.event.is_set():
-            self._end("stopped", self.reason or "the browser session ended")
+            self._end("stopped", "the browser session ended")
         else:
             self._end("diverged" if self.log.diverged else "finished")
+
+    def _drain(self) -> None:
+        """Move the snapshots waiting to be drawn into the log (under the lock)."""
+        for snap in self.pending:
+            self.log.add(snap)
+            self.version += 1
+        self.pending.clear()
 
     def _end(self, status: str, reason: str = "") -> None:
         with self.lock:
@@ -95,28 +115,37 @@ class TrainingRun:
                 self.status, self.reason = status, reason
 
     def stop(self, reason: str = "Stop was pressed") -> None:
-        """End the work before the next training step; what was drawn stays."""
+        """Freeze the charts as they are on screen and end the work before the next training step.
+
+        Snapshots computed since the last redraw were never shown: they are dropped, so the page
+        stops exactly where the user saw it, and the step count it reports matches the charts.
+        """
         with self.lock:
             if self.status == "running":
-                self.reason = reason
+                self.pending.clear()
+        self._end("stopped", reason)
         if self.stopper is not None:
             self.stopper.set()
-        if self.thread is not None:
-            self.thread.join(timeout=5.0)
-        self._end("stopped", reason)
 
-    def figures(self) -> tuple:
-        """(loss, gradient heatmap and clipping; a gate over training), rebuilt only when a new snapshot arrived."""
+    def figures(self) -> tuple | None:
+        """(loss, gradient heatmap and clipping; a gate over training) with the new snapshots logged; None before any.
+
+        Rebuilt only when a new snapshot arrived."""
         threshold = self.config.clip_threshold if self.config.clip == "norm" else None  # value clipping bounds elements
         with self.lock:
+            if self.status == "running":
+                self._drain()
+            if self.version == 0:
+                return None
             if self._figure[0] != self.version:
                 dashboard = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
                 self._figure = (self.version, (dashboard, training_gates.gate_dashboard(self.log)))
             return self._figure[1]
 
     def figure(self):
-        """The training dashboard alone (loss, gradient heatmap, clipping)."""
-        return self.figures()[0]
+        """The training dashboard alone (loss, gradient heatmap, clipping); None before the first snapshot."""
+        figs = self.figures()
+        return figs and figs[0]
 
     @property
     def done(self) -> int:
@@ -156,18 +185,30 @@ def differences(old: engine.Config, new: engine.Config) -> str:
     return ", ".join(f"{k} {a[k]} → {b[k]}" for k in a if a[k] != b[k])
 
 
-def live_panel() -> None:
-    """Progress and the live dashboard; the fragment around it reruns on a timer while the run is going."""
+def live_panel(stop_slot) -> None:
+    """Stop, progress and the live dashboard; the fragment around it reruns on a timer while the run is going.
+
+    Stop lives in the fragment, so its click reruns only this panel: the worker ends, the charts
+    take their final state at once, and only then does a full rerun say how the run ended.
+    """
     run = st.session_state.get("training_run")
+    stop_slot.button(
+        "Stop",
+        key="train_stop",
+        icon=":material/stop:",
+        on_click=_stop_pressed,
+        disabled=run is None or run.status != "running",
+        help="Stops the training for good; what it drew so far stays.",
+    )
     if run is None:
         return
     try:
+        figs = run.figures()  # first: it moves the new snapshots into the log, so the step count matches the charts
         done = run.done
         st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
-        if run.version:
-            dashboard, gate_view = run.figures()
-            charts.chart(dashboard, key="fig_train")
-            charts.chart(gate_view, key="fig_train_gates")
+        if figs is not None:
+            charts.chart(figs[0], key="fig_train")
+            charts.chart(figs[1], key="fig_train_gates")
         if run.status != "running" and st.session_state.get("_drawn_running"):
             st.session_state["_drawn_running"] = False
             st.rerun(scope="app")  # the run ended between two redraws: a full rerun says how, and stops the timer
@@ -191,15 +232,8 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
             run.stop("Run was pressed again")
         run = state["training_run"] = TrainingRun(cfg, steps, every).start()
     running = run is not None and run.status == "running"
-    right.button(
-        "Stop",
-        key="train_stop",
-        icon=":material/stop:",
-        on_click=_stop_pressed,
-        disabled=not running,
-        help="Stops the training for good; what it drew so far stays.",
-    )
     if run is None:
+        right.button("Stop", key="train_stop", icon=":material/stop:", disabled=True)
         st.info(f"Press Run to train for {steps} steps and watch the loss, the gradient over time and clipping update live.")
         return
     if run.config != cfg or (run.steps, run.every) != (steps, every):
@@ -209,7 +243,7 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
             "The charts show the run as started; press Run to train with the new settings."
         )
     state["_drawn_running"] = running
-    st.fragment(live_panel, run_every=REFRESH_S if running else None)()
+    st.fragment(live_panel, run_every=REFRESH_S if running else None)(right)
     if not running:
         report(run)
         if run.log.last is not None:
