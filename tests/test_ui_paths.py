@@ -1,9 +1,12 @@
 """Rarely used UI paths through their pure functions: TBPTT(k1, k2) and value clipping from widgets to engine and live chart."""
 
+import json
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from engine import Config, train
 from ui import limits
@@ -12,6 +15,7 @@ from ui.live import TrainingRun
 from viz.training import NO_CLIP
 
 CAP = limits.caps({})
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 RARE = [
     Config(k1=3, k2=11, seq_len=40),
     Config(k1=2, k2=2, seq_len=9, task="copy"),
@@ -96,3 +100,26 @@ def test_live_view_draws_a_threshold_line_only_for_norm_clipping(clip, line):
     assert job.done == 3 and hist["clipped"].any() == (clip != "none")  # a threshold this low clips every step it may
     (before,) = [d for d in fig.data if d.name in ("norm before clipping", NO_CLIP)]  # the norm the threshold is compared with
     np.testing.assert_array_equal(before.y, hist["grad_norm_before"])
+
+
+def test_the_page_runs_tbptt_k1_k2_and_value_clipping_from_a_link_and_from_the_widgets():
+    """Through AppTest: the link's k1/k2 reach the charts, moving k2 below k1 keeps k2, value clipping trains without a norm line."""
+    link = {"bptt": "k1k2", "k1": "3", "k2": "11", "seq_len": "40", "task": "copy", "clip": "value", "clip_threshold": "0.0123456789"}
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(link | {"steps": "4", "every": "2"})
+    at.run()
+    assert not at.exception, at.exception
+    assert (at.sidebar.number_input(key="k1").value, at.sidebar.number_input(key="k2").value) == (3, 11)
+    assert "TBPTT(3, 11): every 3 steps, back 11 steps" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    at.session_state["tab"] = "Training"
+    at.sidebar.number_input(key="k2").set_value(2).run()  # below k1: the moved k2 stays, k1 gives way, in words
+    assert (at.sidebar.number_input(key="k1").value, at.sidebar.number_input(key="k2").value) == (2, 2)
+    assert any("k1 changed from 3 to 2" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.button(key="train_start").click().run()
+    job = at.session_state["training_run"]
+    job.thread.join(timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert job.status == "finished" and job.config.tbptt == (2, 2) and job.config.clip_threshold == 0.0123456789
+    dash = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training loss" in c.proto.spec)
+    assert not [d for d in dash["data"] if d.get("name", "").startswith("threshold")]
