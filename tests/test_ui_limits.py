@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from engine import TASKS, Config
+from engine import TASKS, Config, ConfigError
 from engine.config import field_info
 from ui import limits, rules
 from ui.controls import defaults, read_config
@@ -148,5 +148,5 @@ def test_the_adding_problem_needs_two_steps():
         assert changes == {"seq_len": 2} and Config(task="adding", seq_len=got["seq_len"]).seq_len == 2
     got, changes = settled(base, limits.caps({"RNNLAB_MAX_SEQ_LEN": "1"}), "task")
     assert changes == {"task": "first"}  # a host that offers T = 1 only: the task gives way, T stays offered
-    with pytest.raises(Exception, match="seq_len"):
+    with pytest.raises(ConfigError, match="seq_len"):
         Config(task="adding", seq_len=1)  # the engine's own rule that settle() anticipates
