@@ -1,20 +1,29 @@
-"""Every dependent widget range of ui/limits.py: k <= T, k2 >= k1, T >= 2 for adding, hosted caps; ranges Config accepts."""
+"""Widget ranges and the rules between settings: fixed ranges from the Config table within host caps, settled into a valid Config.
+
+Oracles: the Config field table (engine.config.field_info), the engine's own validation (Config
+refuses what it cannot run), and the definition of each rule (k <= T, k1 <= k2 with the moved
+control winning, the adding problem's T >= 2).
+"""
 
 import itertools
-from contextlib import nullcontext
 
 import pytest
 
-from engine import Config, ConfigError
+from engine import TASKS, Config, ConfigError
 from engine.config import field_info
-from ui import limits
+from ui import limits, rules
+from ui.controls import defaults, read_config
 
 ENGINE = limits.caps({})
-NUMERIC = {"seq_len", "hidden_size", "batch_size", "recurrent_scale", "forget_bias", "truncation", "k1", "k2", "clip_threshold", "lr"}
-
-
-def values(**kw) -> dict:
-    return dict(dict(task="sine", seq_len=50, k1=10, k2=10, truncation=10), **kw)
+HOSTS = [
+    ENGINE,
+    limits.caps({"RNNLAB_MAX_SEQ_LEN": "300"}),
+    limits.caps({"RNNLAB_MAX_SEQ_LEN": "2"}),
+    limits.caps({"RNNLAB_MAX_SEQ_LEN": "1"}),
+]
+CONFIG_FIELDS = ("seq_len", "hidden_size", "batch_size", "recurrent_scale", "forget_bias", "clip_threshold", "lr", "seed")
+DEPENDENT = ("seq_len", "truncation", "k1", "k2")
+K_WIDGETS = {"full": (), "k": ("truncation",), "k1k2": ("k1", "k2")}
 
 
 def test_caps_are_the_engine_limits_tightened_only_by_sane_environment_values():
@@ -25,65 +34,119 @@ def test_caps_are_the_engine_limits_tightened_only_by_sane_environment_values():
     assert limits.caps({"RNNLAB_MAX_SEQ_LEN": "0"})["seq_len"] == 2000
 
 
-@pytest.mark.parametrize("T,cap_T", [(1, 2000), (7, 2000), (50, 2000), (2000, 2000), (900, 300)])
-def test_truncation_ranges_end_at_the_sequence_length(T, cap_T):
-    cap = dict(ENGINE, seq_len=cap_T)
-    r = limits.ranges(values(seq_len=T, k1=1), cap)
-    shown_T = min(T, cap_T)
-    assert r["truncation"] == (1, shown_T) and r["k1"] == (1, shown_T) and r["k2"] == (1, shown_T)
-    assert r["seq_len"] == (1, cap_T)
+@pytest.mark.parametrize("cap", HOSTS, ids=lambda c: f"T{c['seq_len']}")
+def test_ranges_are_the_field_table_within_the_caps(cap):
+    r = limits.ranges(cap)
+    assert all(lo <= hi for lo, hi in r.values())
+    for name in CONFIG_FIELDS:
+        info = field_info(name)
+        lo, hi = r[name]
+        assert hi == min(info["hi"], cap.get(name, info["hi"]))
+        if name == "forget_bias" or isinstance(info["default"], int):  # Config accepts lo itself
+            assert lo == info["lo"]
+        else:  # Config needs lo < value: the widget must start strictly above the field's lower limit
+            assert info["lo"] < lo <= info["default"]
+    for name in ("truncation", "k1", "k2"):
+        assert r[name] == (1, cap["seq_len"])  # fixed: never dependent on the current T (values are settled instead)
+    assert r["steps"] == (1, cap["steps"]) and r["every"] == (1, limits.MAX_EVERY)
 
 
-@pytest.mark.parametrize("T,k1", [(50, 1), (50, 7), (50, 50), (50, 80), (10, 0), (1, 3)])
-def test_k2_starts_at_k1_inside_the_sequence(T, k1):
-    r = limits.ranges(values(seq_len=T, k1=k1), ENGINE)
-    want_lo = min(max(k1, 1), T)
-    assert r["k2"] == (want_lo, T)
-    assert r["k2"][0] <= r["k2"][1]
+@pytest.mark.parametrize("cap_name", ["seq_len", "hidden_size", "batch_size", "steps"])
+def test_each_range_ends_at_its_host_cap(cap_name):
+    cap = limits.caps({limits.CAP_ENV[cap_name]: "17"})
+    assert limits.ranges(cap)[cap_name] == (1, 17)
 
 
-@pytest.mark.parametrize("task,lo", [("adding", 2), ("first", 1), ("copy", 1), ("sine", 1)])
-def test_the_adding_task_needs_two_steps(task, lo):
-    assert limits.ranges(values(task=task), ENGINE)["seq_len"][0] == lo
-    with pytest.raises(ConfigError) if lo == 2 else nullcontext():
-        Config(task=task, seq_len=1)
+@pytest.mark.parametrize("cap", HOSTS, ids=lambda c: f"T{c['seq_len']}")
+def test_the_defaults_sit_inside_the_ranges_and_make_a_config(cap):
+    r, base = limits.ranges(cap), defaults(cap)
+    assert all(r[k][0] <= v <= r[k][1] for k, v in base.items() if k in r)
+    assert base == defaults(cap) | limits.defaults(cap)
+    assert rules.settle(base, cap) == ({}, [])
+    cfg, error = read_config(base)
+    assert error is None and cfg.seq_len == min(50, cap["seq_len"])
 
 
-@pytest.mark.parametrize("cap_name", ["hidden_size", "batch_size", "steps"])
-def test_other_ranges_end_at_their_caps(cap_name):
-    env = limits.CAP_ENV[cap_name]
-    cap = limits.caps({env: "17"})
-    assert limits.ranges(values(), cap)[cap_name] == (1, 17)
+def offered(lo, hi):
+    """Both ends of a range and a value inside it."""
+    return sorted({lo, hi, min(max(7, lo), hi)})
 
 
-@pytest.mark.parametrize("task,T,k1", list(itertools.product(["adding", "copy"], [2, 9, 2000], [1, 5, 2000])))
-def test_every_value_a_range_offers_is_one_config_accepts(task, T, k1):
-    """Both ends of each range, with the other settings as the UI would send them, make a valid Config."""
-    r = limits.ranges(values(task=task, seq_len=T, k1=k1), ENGINE)
-    assert NUMERIC <= set(r) and all(lo <= hi for lo, hi in r.values())
-    for name in NUMERIC:
-        for end in r[name]:
-            kw = dict(task=task, seq_len=T, cell="lstm" if name == "forget_bias" else "rnn")
-            if name == "seq_len":
-                kw["seq_len"] = end
-            elif name == "k1":
-                kw.update(k1=end, k2=max(end, r["k2"][1]))
-            elif name == "k2":
-                kw.update(k1=r["k2"][0], k2=end)
-            else:
-                kw[name] = end
-            Config(**kw)  # raises ConfigError if the widget could offer a refused value
-    assert r["seed"] == (field_info("seed")["lo"], field_info("seed")["hi"])
+def settled(values, cap, moved):
+    """The widget values after the change callback ran, checked against what rules.settle promises."""
+    changes, notes = rules.settle(values, cap, moved=moved)
+    assert len(notes) >= len(changes) and all("changed from" in n for n in notes), "every change is said in words"
+    for name, new in changes.items():  # a value may give way twice (k1 > T, then k1 > k2): the notes tell the whole way
+        said = rules.SYMBOL.get(name, name)
+        assert values[name] != new and any(f"{said} changed from {values[name]} to" in n for n in notes)
+        assert any(f"{said} changed from" in n and n.endswith(f" to {new}.") for n in notes)
+    return values | changes, changes
 
 
-def test_fit_clamps_t_first_then_the_ranges_that_depend_on_it():
-    out, moved = limits.fit(values(seq_len=3000, k1=2500, k2=2600, truncation=2400, hidden_size=4096, steps=10**6), ENGINE)
-    assert (out["seq_len"], out["k1"], out["k2"], out["truncation"]) == (2000, 2000, 2000, 2000)
-    assert out["hidden_size"] == 1024 and out["steps"] == limits.MAX_STEPS
-    assert {m.split("=")[0] for m in moved} == {"seq_len", "k1", "k2", "truncation", "hidden_size", "steps"}
-    out, moved = limits.fit(values(seq_len=20, k1=12, k2=4), ENGINE)
-    assert (out["k1"], out["k2"]) == (12, 12) and moved == ["k2=4 is outside the offered range 12..20; using 12"]
-    out, _ = limits.fit(values(task="adding", seq_len=1), ENGINE)
-    assert out["seq_len"] == 2
-    out, moved = limits.fit(values(seq_len=40, k1=30, k2=35), dict(ENGINE, seq_len=25))
-    assert (out["seq_len"], out["k1"], out["k2"]) == (25, 25, 25) and len(moved) == 3
+@pytest.mark.parametrize("cap", HOSTS, ids=lambda c: f"T{c['seq_len']}")
+@pytest.mark.parametrize("bptt", list(K_WIDGETS))
+@pytest.mark.parametrize("task", list(TASKS))
+def test_every_value_the_dependent_ranges_offer_settles_into_a_config_the_engine_accepts(cap, bptt, task):
+    """T, k, k1 and k2 at both ends of their fixed ranges and inside, whichever moved last: settle() makes a Config the engine runs."""
+    r, base = limits.ranges(cap), defaults(cap)
+    names = ("seq_len",) + K_WIDGETS[bptt]
+    for combo in itertools.product(*(offered(*r[n]) for n in names)):
+        for moved in (None, "task", "bptt") + names:
+            want = base | {"task": task, "bptt": bptt} | dict(zip(names, combo))
+            got, changes = settled(want, cap, moved)
+            assert all(r[n][0] <= got[n] <= r[n][1] for n in DEPENDENT), "settled values stay inside the widgets' ranges"
+            cfg, error = read_config(got)
+            assert error is None, (want, moved, error)
+            assert (cfg.task, cfg.seq_len) == (got["task"], got["seq_len"])
+            k = {"full": None, "k": (got["truncation"],) * 2, "k1k2": (got["k1"], got["k2"])}[bptt]
+            assert cfg.tbptt == k, "the mode and each k reach the engine as set"
+            if moved in ("k1", "k2") and want[moved] <= got["seq_len"]:
+                assert got[moved] == want[moved], "the control just moved keeps its value"
+            if task != "adding" or cap["seq_len"] >= 2:
+                assert got["task"] == task, "the task changes only when the host offers no T the adding problem accepts"
+            if not (task == "adding" and want["seq_len"] < 2):
+                assert got["seq_len"] == want["seq_len"], "T changes only for the adding problem"
+
+
+@pytest.mark.parametrize("cap", HOSTS, ids=lambda c: f"T{c['seq_len']}")
+@pytest.mark.parametrize("name", CONFIG_FIELDS[1:])
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_every_value_the_other_ranges_offer_is_one_config_accepts(cap, name, cell):
+    """Each end of the independent ranges reaches the engine unchanged (the LSTM makes forget_bias count)."""
+    for end in limits.ranges(cap)[name]:
+        values = defaults(cap) | {"cell": cell, name: end}
+        assert rules.settle(values, cap, moved=name) == ({}, [])
+        cfg, error = read_config(values)
+        assert error is None and (getattr(cfg, name) == end or (name == "forget_bias" and cell == "rnn" and cfg.forget_bias == 0.0))
+
+
+@pytest.mark.parametrize("k1,k2", list(itertools.product([1, 5, 17, 40], repeat=2)))
+def test_settle_keeps_the_moved_k_and_the_other_gives_way(k1, k2):
+    cap, T = ENGINE, 40
+    base = defaults(cap) | {"bptt": "k1k2", "seq_len": T, "k1": k1, "k2": k2}
+    got, _ = settled(base, cap, "k1")
+    assert (got["k1"], got["k2"]) == (k1, max(k1, k2))
+    got, _ = settled(base, cap, "k2")
+    assert (got["k1"], got["k2"]) == (min(k1, k2), k2)
+    got, _ = settled(base, cap, None)  # a link: no control moved, k2 gives way
+    assert (got["k1"], got["k2"]) == (k1, max(k1, k2))
+
+
+@pytest.mark.parametrize("T", [1, 2, 9])
+def test_shrinking_t_pulls_every_k_down_to_it_and_keeps_t(T):
+    for bptt, names in K_WIDGETS.items():
+        base = defaults(ENGINE) | {"task": "copy", "bptt": bptt, "truncation": 30, "k1": 20, "k2": 30, "seq_len": T}
+        got, changes = settled(base, ENGINE, "seq_len")
+        assert got["seq_len"] == T and set(changes) == {n for n in names if base[n] > T}
+        assert all(got[n] == min(base[n], T) for n in names)
+
+
+def test_the_adding_problem_needs_two_steps():
+    base = defaults(ENGINE) | {"task": "adding", "seq_len": 1}
+    for moved in ("task", "seq_len", None):
+        got, changes = settled(base, ENGINE, moved)
+        assert changes == {"seq_len": 2} and Config(task="adding", seq_len=got["seq_len"]).seq_len == 2
+    got, changes = settled(base, limits.caps({"RNNLAB_MAX_SEQ_LEN": "1"}), "task")
+    assert changes == {"task": "first"}  # a host that offers T = 1 only: the task gives way, T stays offered
+    with pytest.raises(ConfigError, match="seq_len"):
+        Config(task="adding", seq_len=1)  # the engine's own rule that settle() anticipates

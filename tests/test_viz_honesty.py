@@ -13,6 +13,7 @@ from viz.connectivity import connectivity_heatmap
 from viz.gates import gate_curves, gate_heatmaps, gate_summary
 from viz.gradients import BOUND, contrib_bars, decay_summary, grad_norm_curve
 from viz.graph import cell_diagram, unrolled_graph
+from viz.theme import gate_label
 
 
 def texts(fig) -> str:
@@ -144,8 +145,17 @@ def test_every_builder_says_beyond_range_and_non_finite_values_in_words():
     assert f"{n_bad} of {int(valid.sum())} values of ‖∂loss_t/∂x_k‖ (up to 1e40) exceed float32's" in texts(connectivity_heatmap(big))
     for fig in (gate_heatmaps(tr), gate_curves(tr), unrolled_graph(tr), contrib_bars(tr)):
         assert tr.overflow_message() in texts(fig).replace("<b>", "").replace("</b>", "")
-    silent = replace(tr, overflow_step=None, overflow_grad_step=None, grad_norm_before_clip=1.0, loss=1.0)  # a message-less trace
-    h = silent.hidden.copy()
-    h[-3:] = np.inf
-    words = texts(gate_heatmaps(replace(silent, hidden=h)))
-    assert f"{3 * h.shape[1]} of {h.size} values of hidden state h are non-finite" in words
+    calm = run(Config(cell="lstm", seq_len=50, hidden_size=4, batch_size=2))
+    assert not calm.nonfinite
+    h = calm.hidden.copy()
+    h[-3:] = np.inf  # the engine names a non-finite hidden state in its message: every view must show it
+    loud = replace(calm, hidden=h)
+    assert "the hidden state (first sequence) is infinite" in loud.overflow_message() and "time steps 47-49" in loud.overflow_message()
+    for fig in (gate_heatmaps(loud), gate_curves(loud)):
+        assert loud.overflow_message() in texts(fig)
+    f = calm.gates["f"].copy()
+    f[-3:] = np.nan  # gates are not among the engine's records: the message stays silent, the view must speak
+    silent = replace(calm, gates={**calm.gates, "f": f})
+    assert not silent.nonfinite and silent.overflow_message() is None
+    for fig in (gate_heatmaps(silent), gate_curves(silent)):
+        assert f"{3 * f.shape[1]} of {f.size} values of {gate_label('f')} are non-finite" in texts(fig)

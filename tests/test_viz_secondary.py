@@ -65,11 +65,11 @@ def test_grad_norm_curve_every_trace_is_its_series_at_the_nearest_steps(long_tra
     x = nearest(T, MAX_POINTS)
     series = {
         "10th percentile": tr.grad_h_band[:, 0],
-        "10-90 % of the batch": tr.grad_h_band[:, 1],
-        "||dL/dh_t|| (batch mean)": tr.grad_h,
-        "||dL/dc_t|| (cell state)": tr.grad_c,
-        "||d loss_{T-1}/dh_t|| (the last step's loss alone)": tr.grad_h_last,
-        "bound (gamma * sigma_max)^(s-t)": tr.bound,
+        "10–90 % of the batch": tr.grad_h_band[:, 1],
+        "‖∂L/∂hₜ‖ (batch mean)": tr.grad_h,
+        "‖∂L/∂cₜ‖ (cell state)": tr.grad_c,
+        "‖∂loss_{T−1}/∂hₜ‖ (the last step's loss alone)": tr.grad_h_last,
+        "bound (γ·σ_max)^(s−t)": tr.bound,
     }
     fig = grad_norm_curve(tr)
     assert {d.name for d in fig.data} == set(series) | {"step with a loss"}
@@ -115,7 +115,7 @@ def test_overflow_lines_mark_the_forward_and_the_backward_overflow(overflow_trac
     red = [s for s in fig.layout.shapes if s.line.width == 2 and s.x0 == s.x1]
     assert sorted(s.x0 for s in red) == sorted([tr.overflow_step, tr.overflow_grad_step])
     labels = {a.x: a.text for a in fig.layout.annotations if a.textangle in (-90, 90)}
-    assert labels == {tr.overflow_step: "h_t non-finite from here on", tr.overflow_grad_step: "gradient non-finite from here back"}
+    assert labels == {tr.overflow_step: "hₜ non-finite from here on", tr.overflow_grad_step: "gradient non-finite from here back"}
 
 
 def test_unrolled_graph_hover_gives_each_steps_own_gradient_when_t_exceeds_40():
@@ -129,12 +129,12 @@ def test_unrolled_graph_hover_gives_each_steps_own_gradient_when_t_exceeds_40():
     assert steps == [t for t in shown if t > 0] and [row[1] for row in back.customdata] == [t - 1 for t in steps]
     same(np.asarray(back.x) + 0.8, steps)
     assert [float(row[2]) for row in back.customdata] == [tr.grad_h[t] for t in steps]
-    nodes = [d for d in fig.data if d.name and d.name.startswith("h_t")]
+    nodes = [d for d in fig.data if d.name and d.name.startswith("hₜ")]
     hovered = {int(row[0]): float(row[1]) for d in nodes for row in d.customdata}
     assert hovered == {int(t): tr.grad_h[t] for t in shown}
     for d in nodes:
         same(d.x, [row[0] for row in d.customdata])
-    (losses,) = [d for d in fig.data if d.name == "output y_t with a loss"]
+    (losses,) = [d for d in fig.data if d.name == "output yₜ with a loss"]
     same(losses.x, shown)  # copy: a loss at every step
 
 
@@ -143,9 +143,9 @@ def test_cell_diagram_shows_the_values_of_its_step_in_a_long_sequence(cell):
     T, step = 60, 47
     tr = run(Config(cell=cell, task="adding", seq_len=T, hidden_size=3, batch_size=2, recurrent_scale=1.2))
     texts = [a.text for a in cell_diagram(tr, step).layout.annotations]
-    assert f"||dL/dh<sub>t</sub>|| = {tr.grad_h[step]:.4g}" in texts
+    assert f"‖∂L/∂h<sub>t</sub>‖ = {tr.grad_h[step]:.4g}" in texts
     if cell == "lstm":
-        assert f"||dL/dc<sub>t</sub>|| = {tr.grad_c[step]:.4g}" in texts
+        assert f"‖∂L/∂c<sub>t</sub>‖ = {tr.grad_c[step]:.4g}" in texts
         for name, values in tr.gates.items():
             assert f"<b>{name}</b><br>{values[step].mean():.3f}" in texts
     else:
