@@ -22,6 +22,8 @@ RARE = [
     Config(truncation=7, seq_len=30, clip="value", clip_threshold=0.0123456789),
     Config(cell="lstm", forget_bias=1.25, clip="value", clip_threshold=3e-4, optimizer="sgd", lr=0.037),
     Config(cell="gru", k1=5, k2=9, clip="norm", clip_threshold=2.5, dtype="float64"),
+    Config(cell="indrnn", activation="relu", init="identity", recurrent_scale=0.95),
+    Config(cell="lru", seq_len=120, truncation=12),
 ]
 
 
@@ -110,7 +112,7 @@ def test_the_page_runs_tbptt_k1_k2_and_value_clipping_from_a_link_and_from_the_w
     at.run()
     assert not at.exception, at.exception
     assert (at.sidebar.number_input(key="k1").value, at.sidebar.number_input(key="k2").value) == (3, 11)
-    assert "TBPTT(3, 11): every 3 steps, back 11 steps" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "TBPTT(3, 11): every 3 steps, back 11 steps" in " ".join(c.proto.json for c in at.get("bidi_component"))
     at.session_state["tab"] = "Training"
     at.sidebar.number_input(key="k2").set_value(2).run()  # below k1: the moved k2 stays, k1 gives way, in words
     assert (at.sidebar.number_input(key="k1").value, at.sidebar.number_input(key="k2").value) == (2, 2)
@@ -121,5 +123,6 @@ def test_the_page_runs_tbptt_k1_k2_and_value_clipping_from_a_link_and_from_the_w
     at.run()
     assert not at.exception, at.exception
     assert job.status == "finished" and job.config.tbptt == (2, 2) and job.config.clip_threshold == 0.0123456789
-    dash = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training loss" in c.proto.spec)
+    specs = [json.loads(json.loads(c.proto.json)["spec"]) for c in at.get("bidi_component")]
+    dash = next(f for f in specs if "Training loss" in json.dumps(f))
     assert not [d for d in dash["data"] if d.get("name", "").startswith("threshold")]

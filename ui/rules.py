@@ -1,8 +1,10 @@
 """Settings that depend on each other (k <= T, k1 <= k2, the adding problem's T >= 2), settled in words.
 
 A value the user set survives every other control's change. Only a value that became
-impossible is changed, and each change comes with a sentence that says what and why; the
-control the user just moved keeps its value and the other one gives way.
+impossible is changed, and each change comes with a sentence that says what and why. Between
+k1 and k2 the control just moved keeps its value and the other one gives way; a value that is
+impossible on its own (k above T, T = 1 for the adding problem) is pulled to the nearest
+possible one.
 """
 
 from __future__ import annotations
