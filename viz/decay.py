@@ -230,6 +230,10 @@ def _how_words(trace) -> str:
     )
 
 
+def _units(n) -> str:
+    return "1 unit has" if n == 1 else f"{int(n)} units have"
+
+
 def decay_summary_text(trace) -> str:
     """One or two sentences for the info box: the range of the per-unit factors and what it does over the sequence."""
     values = getattr(trace, "unit_decay", None)
@@ -262,7 +266,7 @@ def decay_summary_text(trace) -> str:
     text = f"{what}: {spread}. {step}{after}. {edge}: what modern linear recurrences (LRU, S4, Mamba) build on."
     if "h" not in trace.saturation and (ok == 1).any():
         text += (
-            f" {int((ok == 1).sum())} unit(s) have {sym} = 1 exactly: at initialisation their input weight γ = √(1 − |λ|²) is 0, "
-            "so they receive no input until training changes γ."
+            f" {_units((ok == 1).sum())} {sym} = 1 exactly: at initialisation the input weight γ = √(1 − |λ|²) is 0 there, "
+            "so such a unit receives no input until training changes γ."
         )
     return text
