@@ -75,6 +75,11 @@ def test_lru_cell_shows_lambda_and_the_output_map(traces):
     assert f"‖∂L/∂h<sub>t</sub>‖ = {tr.grad_h[5]:.4g}" in notes
 
 
+def test_unrolled_graph_says_how_a_complex_state_is_measured(traces):
+    assert "complex hₜ: the norm over its real and imaginary parts" in unrolled_graph(traces["lru"]).layout.title.text
+    assert "complex" not in unrolled_graph(traces["ind_tanh"]).layout.title.text
+
+
 def test_contrib_names_the_recurrent_parameter(traces):
     assert contrib_bars(traces["ind_tanh"]).layout.title.text == "<b>Which time steps the u update learns from</b>"
     assert contrib_bars(traces["lru"]).layout.yaxis.title.text == "‖step t's term of ∂L/∂λ‖"

@@ -116,6 +116,8 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
         notes.append(dict(x=max(cuts) - 0.5, y=ROW["y"] + 0.3, text=text, showarrow=False, yanchor="bottom", xanchor="right", font=font))
     title = "Unrolled network: BPTT carries ‖∂L/∂hₜ‖ backwards"
     sub = "arrow colour and width: ‖∂L/∂hₜ‖; grey dashed: no gradient crosses"
+    if getattr(trace, "unit_decay", None) is not None and "h" not in trace.saturation:
+        sub += "; complex hₜ: the norm over its real and imaginary parts"
     if start > 0:
         sub += f"; showing the last {T - start} of {T} steps (where the loss sits)"
     title += f"<br><sup>{sub}</sup>"
