@@ -53,6 +53,12 @@ def test_key_equations_are_present(at):
     _one_with(at, r"\dfrac{\theta}{\lVert g \rVert}", r"\min\big(\max(g_i, -\theta)")
     _one_with(at, r"\text{TBPTT}(k_1, k_2)", "k_2")
     _one_with(at, r"W_{hh} = I", r"\operatorname{ReLU}")
+    _one_with(at, r"h_t = \phi\left(W x_t + u \odot h_{t-1} + b\right)")
+    _one_with(at, r"u_i\,\phi'(a_{t,i}) & i = j", r"\prod_{k=t+1}^{s} u_i\,\phi'(a_{k,i})")
+    _one_with(at, r"h_t = \lambda \odot h_{t-1} + \gamma \odot (B\,x_t)", r"\operatorname{Re}(C\,h_t) + D\,x_t")
+    _one_with(at, r"\exp\!\left(-e^{\nu_j} + \mathrm{i}\,\theta_j\right)", r"\sqrt{1 - \lvert \lambda_j \rvert^2}")
+    _one_with(at, r"\bar\lambda \odot \frac{dL}{dh_t}", r"\lvert \lambda_j \rvert^{k}")
+    _one_with(at, r"\lVert \operatorname{Re} h \rVert^2 + \lVert \operatorname{Im} h \rVert^2")
 
 
 def test_topics_and_try_lists(at):
@@ -70,9 +76,16 @@ def test_topics_and_try_lists(at):
         "recurrent scale",
         "Sequential",
         "overflows float32",
+        "IndRNN",
+        "LRU",
+        "recurs on itself",
+        "neither vanishes nor explodes",
+        "S4",
+        "Mamba",
+        "upper bound",
     ):
         assert topic in text, topic
-    assert sum(e.label == "Try this in the app" for e in at.expander) == 8
+    assert sum(e.label == "Try this in the app" for e in at.expander) == 10
 
 
 def test_references_cover_the_sources(at):
@@ -87,6 +100,10 @@ def test_references_cover_the_sources(at):
         "Cho, van Merriënboer",
         "Madsen (2019)",
         "Cashman, Patterson",
+        "Li, Li, Cook, Zhu & Gao (2018)",
+        "Orvieto, Smith, Gu",
+        "Gu, Goel & Ré (2022)",
+        "Gu & Dao (2023)",
     ):
         assert name in refs, name
 
@@ -144,3 +161,16 @@ def test_katex_renders_every_formula(learn_server, at):
     assert displays == len(at.latex)
     expected_inline = sum(len(re.findall(r"\$[^$]+\$", md.value)) for md in at.markdown)
     assert inline == expected_inline
+
+
+def test_worked_numbers_are_true(at):
+    """Every '$a^{n} \\approx m \\times 10^{e}$' in the text equals a**n rounded to the digits it shows."""
+    pattern = r"\$(\d+(?:\.\d+)?)\^\{(\d+)\} \\approx (\d+(?:\.\d+)?)(?: \\times 10\^\{(-?\d+)\})?\$"
+    found = re.findall(pattern, _text(at))
+    assert len(found) >= 4
+    for base, n, mantissa, exp in found:
+        true = float(base) ** int(n)
+        e = int(exp or 0)
+        digits = len(mantissa.replace(".", "").lstrip("0"))
+        assert float(f"{true / 10**e:.{digits}g}") == float(mantissa), (base, n, mantissa, exp)
+    assert float(f"{1.05**500:.1g}") == 4e10  # "about 4 x 10^10 over 500 steps"

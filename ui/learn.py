@@ -254,9 +254,95 @@ def gru() -> None:
     )
 
 
+def indrnn() -> None:
+    """IndRNN: a diagonal recurrence, so each unit's gradient has its own factor per step."""
+    st.subheader("9. IndRNN: each unit recurs on itself")
+    st.markdown(
+        "Li et al. (2018) replace the matrix $W_{hh}$ by a vector $u$: unit $i$ sees only its own past, "
+        "through one weight $u_i$. The units still mix, but only through the input map and the layers above."
+    )
+    st.latex(r"h_t = \phi\left(W x_t + u \odot h_{t-1} + b\right), \qquad u \in \mathbb{R}^H")
+    st.markdown(
+        "The Jacobian of one step is **diagonal**, so the product over many steps never mixes units: "
+        "going back one step multiplies unit $i$'s gradient by exactly $u_i\\,\\phi'(a_{t,i})$."
+    )
+    st.latex(
+        r"\frac{\partial h_{t,i}}{\partial h_{t-1,j}} = \begin{cases} u_i\,\phi'(a_{t,i}) & i = j \\ 0 & i \ne j \end{cases}"
+        r" \qquad \Longrightarrow \qquad"
+        r" \frac{\partial h_{s,i}}{\partial h_{t,i}} = \prod_{k=t+1}^{s} u_i\,\phi'(a_{k,i})"
+    )
+    st.markdown(
+        "- **Recurrent scale** = $\\max_i \\lvert u_i \\rvert$. Identity init sets every $u_i$ to the scale; orthogonal "
+        "gives $\\pm$ the scale with random signs; normal and torch draw $u$ at random and rescale it so that the "
+        "largest $\\lvert u_i \\rvert$ equals the scale.\n"
+        "- With **linear** $\\phi$ ($\\phi' = 1$) unit $i$'s gradient changes by exactly $\\lvert u_i \\rvert^{s-t}$ over "
+        "$s - t$ steps. With tanh or ReLU $\\phi' \\le 1$, so $\\lvert u_i \\rvert^{s-t}$ is an upper bound and saturated "
+        "units fade faster.\n"
+        "- Each unit's memory is one number you can read off, instead of a spectrum hidden in a matrix: "
+        "the **Gates** tab shows every $\\lvert u_i \\rvert$ and its decay $\\lvert u_i \\rvert^k$."
+    )
+    _try(
+        "IndRNN, linear, init identity, scale 0.9, $T = 100$: the gradient falls by exactly $\\times 0.9$ per step, "
+        "and in the **Gates** tab the measured curve lies on $0.9^k$.",
+        "Scale 1.0: flat. Scale 1.05 with $T = 500$: $\\times 1.05$ per step, about $4 \\times 10^{10}$ over 500 steps.",
+        "Tanh, init normal, scale 1.0: each unit gets its own $\\lvert u_i \\rvert$; the slowest units carry the gradient "
+        "furthest back, and saturated units fall below their bound $\\lvert u_i \\rvert^k$.",
+    )
+
+
+def lru() -> None:
+    """The LRU: a linear diagonal complex recurrence whose per-unit gradient factor is exactly |lambda_i|."""
+    st.subheader("10. The LRU: a linear recurrence with |λ| near 1")
+    st.markdown(
+        "Orvieto et al. (2023) go one step further: they drop the nonlinearity from the recurrence altogether and "
+        "make it diagonal and **complex**. Each unit is a damped rotation:"
+    )
+    st.latex(r"h_t = \lambda \odot h_{t-1} + \gamma \odot (B\,x_t), \qquad y_t = \operatorname{Re}(C\,h_t) + D\,x_t")
+    st.latex(
+        r"\lambda_j = \exp\!\left(-e^{\nu_j} + \mathrm{i}\,\theta_j\right), \qquad"
+        r" \lvert \lambda_j \rvert = e^{-e^{\nu_j}}, \qquad \gamma_j = \sqrt{1 - \lvert \lambda_j \rvert^2}"
+    )
+    st.markdown(
+        "The normalisation $\\gamma$ keeps the state's size steady as $\\lvert \\lambda_j \\rvert$ approaches 1. "
+        "Going back one step multiplies unit $j$'s gradient by $\\bar\\lambda_j$: a rotation, which keeps its size, "
+        "and a scaling by exactly $\\lvert \\lambda_j \\rvert$, at every step and for every input."
+    )
+    st.latex(
+        r"\frac{dL}{dh_{t-1}} = \bar\lambda \odot \frac{dL}{dh_t} \;\;(\text{no loss at } t-1)"
+        r" \qquad \Longrightarrow \qquad \left\lvert \frac{dL}{dh_{t-k,j}} \right\rvert"
+        r" = \lvert \lambda_j \rvert^{k} \left\lvert \frac{dL}{dh_{t,j}} \right\rvert"
+    )
+    st.latex(r"\lVert h \rVert^2 = \lVert \operatorname{Re} h \rVert^2 + \lVert \operatorname{Im} h \rVert^2")
+    st.markdown(
+        "- The app stores the complex state as its real and imaginary parts, and $\\lVert dL/dh_t \\rVert$ is the norm "
+        "over both (the last formula).\n"
+        "- **Recurrent scale** = $\\max_j \\lvert \\lambda_j \\rvert$. Identity init: every $\\lvert \\lambda_j \\rvert$ "
+        "equals the scale $s$, phases $\\theta_j$ uniform in $[0, 2\\pi)$. The default (ring) init, as in the paper: "
+        "$\\lvert \\lambda_j \\rvert$ spread over the ring $[0.9\\,s, s]$.\n"
+        "- The paper's $e^{-e^{\\nu}}$ keeps $\\lvert \\lambda \\rvert < 1$; the app stores $\\log \\lvert \\lambda \\rvert$ "
+        "itself, so a scale above 1 can show what that rules out. At exactly $\\lvert \\lambda_j \\rvert = 1$ the "
+        "initial $\\gamma_j$ is 0 and the unit receives no input until training moves $\\gamma_j$.\n"
+        "- **The lesson:** at $\\lvert \\lambda \\rvert = 1$ the gradient neither vanishes nor explodes, however long "
+        "the sequence. No gate has to learn to stay open and no $\\phi'$ squashes it. This is what modern linear "
+        "recurrences build on: the LRU, state-space models such as S4 (Gu, Goel & Ré 2022), and Mamba (Gu & Dao 2023), "
+        "which makes the decay depend on the input. The nonlinearity moves out of the recurrence, into the layers "
+        "that read $y_t$."
+    )
+    _try(
+        "LRU, init identity, scale 0.9: every unit decays by exactly $\\times 0.9$ per step; in the **Gates** tab the "
+        "measured curve lies on $0.9^k$.",
+        "Default (ring) init, scale 0.999, $T = 1000$: the slowest units keep $0.999^{1000} \\approx 0.37$ of the gradient, "
+        "while a unit at $0.9$ keeps $0.9^{1000} \\approx 2 \\times 10^{-46}$.",
+        "Scale 1.01, $T = 1000$: above 1 the gradient grows, $1.01^{1000} \\approx 2 \\times 10^{4}$: the instability "
+        "that the paper's parametrisation rules out.",
+        "Compare with the RNN at the same scale and $T$: the LRU's curve is the clean power law "
+        "$\\lvert \\lambda \\rvert^k$, with no $\\phi'$ factors eating into it.",
+    )
+
+
 def pros_cons() -> None:
     """Where RNNs shine and where they hurt, so the lab is seen in context."""
-    st.subheader("9. Strengths and weaknesses of RNNs")
+    st.subheader("11. Strengths and weaknesses of RNNs")
     left, right = st.columns(2)
     left.markdown(
         "**Strengths**\n"
@@ -282,9 +368,13 @@ REFERENCES = (
     "Cho, van Merriënboer, Gulcehre, Bahdanau, Bougares, Schwenk & Bengio (2014). Learning phrase representations "
     "using RNN encoder-decoder for statistical machine translation. *EMNLP*.",
     "Gers, Schmidhuber & Cummins (2000). Learning to forget: continual prediction with LSTM. *Neural Computation* 12(10).",
+    "Gu & Dao (2023). Mamba: linear-time sequence modeling with selective state spaces. arXiv:2312.00752.",
+    "Gu, Goel & Ré (2022). Efficiently modeling long sequences with structured state spaces. *ICLR*.",
     "Hochreiter & Schmidhuber (1997). Long short-term memory. *Neural Computation* 9(8).",
     "Le, Jaitly & Hinton (2015). A simple way to initialize recurrent networks of rectified linear units. arXiv:1504.00941.",
+    "Li, Li, Cook, Zhu & Gao (2018). Independently recurrent neural network (IndRNN): building a longer and deeper RNN. *CVPR*.",
     "Madsen (2019). Visualizing memorization in RNNs. *Distill*. https://distill.pub/2019/memorization-in-rnns",
+    "Orvieto, Smith, Gu, Fernando, Gulcehre, Pascanu & De (2023). Resurrecting recurrent neural networks for long sequences. *ICML*.",
     "Pascanu, Mikolov & Bengio (2013). On the difficulty of training recurrent neural networks. *ICML*.",
     "Sutskever (2013). Training recurrent neural networks. PhD thesis, University of Toronto.",
     "Williams & Peng (1990). An efficient gradient-based algorithm for on-line training of recurrent network "
@@ -298,4 +388,4 @@ def references() -> None:
     st.markdown("\n".join(f"- {ref}" for ref in REFERENCES))
 
 
-SECTIONS = (recurrence, bptt, vanishing_exploding, truncation, clipping, relu_identity, lstm, gru, pros_cons, references)
+SECTIONS = (recurrence, bptt, vanishing_exploding, truncation, clipping, relu_identity, lstm, gru, indrnn, lru, pros_cons, references)

@@ -80,6 +80,11 @@ def why_no_explosion(trace) -> str | None:
             f"{bound} = {gamma:g}; measured on sequence 0, {SLOPE[act]} averages {slope:.2f}{flat_text}, "
             f"and {slope:.2f} × σ_max = {slope * smax:.2f}."
         )
+    if getattr(trace, "unit_decay", None) is not None:  # diagonal: the top "direction" is the unit with the largest factor
+        return (
+            f"{bound} = {gamma:g}, every unit growing like the largest factor {smax:.3g}; the measured gradient mixes all units, "
+            "and here those with smaller factors carry most of it."
+        )
     rho = trace.spectral_radius
     if math.isfinite(rho) and rho <= 1.005:
         return f"{bound} along W_hh's top singular direction; the spectral radius ρ = {rho:.3g} ≤ 1 rules the long-run product."
@@ -92,7 +97,7 @@ SLOPE = {"tanh": "tanh′(a) = 1 − hₜ²", "sigmoid": "σ′(a) = hₜ(1 − 
 def mean_slope(trace) -> float | None:
     """Mean φ′(a) over the units and steps of sequence 0, read back from its hidden states (h = φ(a)); None for linear."""
     act = trace.config.activation
-    if act not in SLOPE or getattr(trace.config, "cell", "rnn") != "rnn":
+    if act not in SLOPE or "h" not in getattr(trace, "saturation", {"h": None}):  # only cells that record h = φ(a) (RNN, IndRNN)
         return None
     h = np.asarray(trace.hidden, dtype=np.float64)
     h = h[np.isfinite(h).all(axis=-1)] if h.ndim == 2 else h[np.isfinite(h)]

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .decay import cell_label, decay_summary_text
 from .downsample import MAX_CELLS, gaps, pick_indices
 from .gradients import factor_text, measured_factor
 from .notes import bottom_note, overflow_note, range_words
@@ -21,6 +22,8 @@ FLAT_TEXT = {
     "linear": "linear units never saturate: φ′(a) = 1 everywhere (%)",
 }
 FLAT_DEFAULT = "share of units on a flat part: little gradient passes (%)"
+FLAT_NONE = "no saturation recorded: this cell has no φ between steps, nothing flattens its gradient"
+OUTPUT_RECORDED = {"lru": ("output yₜ = Re(C hₜ) + D xₜ", "y")}  # cells whose trace.hidden holds an output map of h, not h
 
 
 def signed(name: str, values) -> bool:
@@ -42,9 +45,10 @@ def _panels(trace):
     if trace.gates:
         return [(n, v, (-1.0, 1.0), DIVERGING) if signed(n, v) else (n, v, (0.0, 1.0), SEQUENTIAL) for n, v in trace.gates.items()]
     act, hidden = trace.config.activation, hidden_values(trace)
-    if trace.config.cell == "rnn" and act == "tanh":
+    with_phi = "h" in trace.saturation  # h = φ(a): its range is φ's
+    if with_phi and act == "tanh":
         return [("h", hidden, (-1.0, 1.0), DIVERGING)]
-    if trace.config.cell == "rnn" and act == "sigmoid":
+    if with_phi and act == "sigmoid":
         return [("h", hidden, (0.0, 1.0), SEQUENTIAL)]
     v = gaps(hidden)
     ok = v[np.isfinite(v)]
@@ -70,7 +74,7 @@ def gate_heatmaps(trace) -> go.Figure:
     rnn = not trace.gates
     T, H = np.shape(panels[0][1])
     ti, ui = pick_indices(T, MAX_CELLS), pick_indices(H, MAX_CELLS)
-    titles = [f"{gate_label(n)} ({_what_h(trace)}, sequence 0)" if rnn else gate_label(n) for n, *_ in panels]
+    titles = [f"{_hidden_name(trace)} ({_what_h(trace)}, sequence 0)" if rnn else gate_label(n) for n, *_ in panels]
     fig = make_subplots(
         rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.08 if len(panels) > 1 else 0.0, subplot_titles=titles
     )
@@ -93,12 +97,16 @@ def gate_heatmaps(trace) -> go.Figure:
         )
         fig.update_yaxes(title_text="unit", row=row, col=1)
     for k, (key, (lo, hi, scale, _name)) in enumerate(axes.items()):
-        label = "h value" if rnn else ("candidate" if lo < 0 else "gate value")
+        label = f"{_hidden_symbol(trace)} value" if rnn else ("candidate" if lo < 0 else "gate value")
         bar = dict(title=dict(text=label), len=0.45 if len(axes) > 1 else 1.0, y=0.77 - 0.5 * k if len(axes) > 1 else 0.5)
         fig.update_layout({key: dict(cmin=lo, cmax=hi, colorscale=scale, colorbar=bar)})
     fig.update_xaxes(title_text="time step t", row=len(panels), col=1)
     shown = "" if len(ti) == T and len(ui) == H else f" (showing {len(ti)} of {T} steps, {len(ui)} of {H} units)"
-    what = "Hidden state over time" if rnn else "Gate activations over time (batch mean)"
+    what = (
+        ("Output over time" if _hidden_symbol(trace) != "h" else "Hidden state over time")
+        if rnn
+        else "Gate activations over time (batch mean)"
+    )
     base_layout(fig, what + shown, height=170 * len(panels) + 170)
     overflow_note(fig, trace)
     _unexplained_gaps(fig, trace, [(n, v) for n, v, *_ in panels])
@@ -109,8 +117,9 @@ def gate_curves(trace) -> go.Figure:
     """Unit-mean of each gate against time, and the share of entries on a flat part (in %)."""
     rnn = not trace.gates
     if rnn:
-        flat_title = FLAT_TEXT.get(trace.config.activation, FLAT_DEFAULT) if trace.config.cell == "rnn" else FLAT_DEFAULT
-        top_title, series = f"mean hₜ over units ({_what_h(trace)}, sequence 0)", {"h": hidden_values(trace)}
+        flat_title = FLAT_TEXT.get(trace.config.activation, FLAT_DEFAULT) if "h" in trace.saturation else FLAT_NONE
+        top_title = f"mean {_hidden_symbol(trace)}ₜ over units ({_what_h(trace)}, sequence 0)"
+        series = {"h": hidden_values(trace)}
     else:
         top_title, flat_title = "gate value, mean over units and batch", FLAT_DEFAULT
         series = {n: np.asarray(v, dtype=np.float64) for n, v in trace.gates.items()}
@@ -158,7 +167,8 @@ def gate_curves(trace) -> go.Figure:
     fig.update_yaxes(title_text="mean", row=1, col=1)
     fig.update_yaxes(title_text="% of units", range=[0, 100], row=2, col=1)
     fig.update_xaxes(title_text="time step t", row=2, col=1)
-    base_layout(fig, "Hidden activity and saturation over time" if rnn else "Gates over time", height=540)
+    plain = "Output over time" if _hidden_symbol(trace) != "h" else "Hidden activity and saturation over time"
+    base_layout(fig, plain if rnn else "Gates over time", height=540)
     fig.update_layout(legend=dict(y=1.1), margin=dict(t=110))
     overflow_note(fig, trace)
     _unexplained_gaps(fig, trace, list(series.items()))
@@ -172,8 +182,20 @@ def _mean(values) -> float:
 
 
 def _what_h(trace) -> str:
-    cell = trace.config.cell
-    return trace.config.activation if cell == "rnn" else cell + (", real part" if np.iscomplexobj(trace.hidden) else "")
+    """The cell and its φ, as the hidden-state panels name them: 'tanh' (RNN), 'IndRNN, relu', 'LRU'."""
+    cfg = trace.config
+    if "h" not in trace.saturation:
+        return cell_label(trace) + (", real part" if np.iscomplexobj(trace.hidden) else "")
+    return cfg.activation if cfg.cell == "rnn" else f"{cell_label(trace)}, {cfg.activation}"
+
+
+def _hidden_name(trace) -> str:
+    """What trace.hidden holds: the hidden state h, or the output map the cell records instead (the LRU's y)."""
+    return OUTPUT_RECORDED.get(trace.config.cell, (gate_label("h"), "h"))[0]
+
+
+def _hidden_symbol(trace) -> str:
+    return OUTPUT_RECORDED.get(trace.config.cell, (gate_label("h"), "h"))[1]
 
 
 def gate_summary(trace) -> str:
@@ -181,22 +203,22 @@ def gate_summary(trace) -> str:
     cfg = trace.config
     measured = _measured_sentence(trace)
     if not trace.gates:
+        lead = decay_summary_text(trace) + " " if getattr(trace, "unit_decay", None) is not None else ""
         flat = trace.saturation.get("h")
-        if cfg.cell == "rnn" and cfg.activation == "linear":
+        if flat is None:
+            return f"{lead}The {cell_label(trace)} cell has no gates and no φ between steps: nothing saturates. {measured}"
+        if cfg.activation == "linear":
+            if lead:
+                return f"{lead}Linear φ never saturates (φ′ = 1). {measured}"
             rho = trace.spectral_radius
             return f"A linear RNN never saturates (φ′ = 1): only W_hh shapes the gradient (spectral radius ρ = {rho:.3g}). {measured}"
-        share = _mean(flat) * 100 if flat is not None else float("nan")
-        if flat is None:
-            return f"The {cfg.cell} cell has no gates and records no saturation. {measured}"
+        share = _mean(flat) * 100
         if not np.isfinite(share):
-            return (trace.overflow_message() or "No finite saturation data.") + f" {measured}"
-        if cfg.cell == "rnn" and cfg.activation == "relu":
-            return f"{share:.0f} % of units dead on average (a < 0): no gradient passes through them. {measured}"
-        if cfg.cell == "rnn":
-            return (
-                f"{share:.0f} % of units saturated on average ({cfg.activation}′(a) < 0.1): little gradient passes through them. {measured}"
-            )
-        return f"{share:.0f} % of units sit on a flat part on average: little gradient passes through them. {measured}"
+            return lead + (trace.overflow_message() or "No finite saturation data.") + f" {measured}"
+        if cfg.activation == "relu":
+            return f"{lead}{share:.0f} % of units dead on average (a < 0): no gradient passes through them. {measured}"
+        flat_words = f"{share:.0f} % of units saturated on average ({cfg.activation}′(a) < 0.1): little gradient passes through them"
+        return f"{lead}{flat_words}. {measured}"
     text = _gate_path_sentence(trace)
     flat = _mean(np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in trace.saturation.values()] or [np.zeros(0)])) * 100
     flat_text = f" {flat:.0f} % of gate entries sit on a flat part on average." if np.isfinite(flat) else ""

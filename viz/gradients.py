@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .bound import bound_words, clipped_bound, log_span, why_no_explosion
+from .decay import recurrent_name
 from .downsample import log_gaps, pick_indices
 from .marks import overflow_marks, truncation_marks, zero_notes
 from .notes import PLOT_PX, dtype_max, frame, note_annotation, range_words, rgba, sci, stack_above, wrap_text
@@ -94,7 +95,8 @@ def contrib_bars(trace, log: bool = True) -> go.Figure:
     with np.errstate(invalid="ignore"):
         beyond = np.isfinite(c) & (np.abs(c) > dtype_max(trace))
     colors = np.where(beyond, COLORS["overflow"], COLORS["contrib"]) if beyond.any() else COLORS["contrib"]
-    what = "‖step t's term of ∂L/∂W_hh‖"
+    name = recurrent_name(trace)  # W_hh, or a diagonal cell's vector (u, λ)
+    what = f"‖step t's term of ∂L/∂{name}‖"
     hover = "t = %{x}<br>" + what + " = %{y:.6g}<extra></extra>"
     fig = go.Figure(go.Bar(x=x, y=y, name=what, marker=dict(color=colors), hovertemplate=hover))
     shapes, notes = _marks(trace, T)
@@ -105,7 +107,7 @@ def contrib_bars(trace, log: bool = True) -> go.Figure:
         notes.append(note_annotation(wrap_text(words, 110), 0.0, 1.0, "left", "bottom", COLORS["overflow"], border=True))
     above = stack_above(notes)
     fig.update_layout(shapes=shapes, annotations=notes, bargap=0.1)
-    base_layout(fig, "Which time steps the W_hh update learns from", "time step t", what)
+    base_layout(fig, f"Which time steps the {name} update learns from", "time step t", what)
     frame(fig, above)
     fig.update_xaxes(range=[-0.5, T - 0.5])
     if log:

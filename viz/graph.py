@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from .diagonal_cell import diagonal_cell_diagram
 from .notes import NOTE_PX, bottom_note, overflow_note, range_words
 from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout
 from .truncation import blocks
@@ -115,6 +116,8 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
         notes.append(dict(x=max(cuts) - 0.5, y=ROW["y"] + 0.3, text=text, showarrow=False, yanchor="bottom", xanchor="right", font=font))
     title = "Unrolled network: BPTT carries ‖∂L/∂hₜ‖ backwards"
     sub = "arrow colour and width: ‖∂L/∂hₜ‖; grey dashed: no gradient crosses"
+    if getattr(trace, "unit_decay", None) is not None and "h" not in trace.saturation:
+        sub += "; complex hₜ: the norm over its real and imaginary parts"
     if start > 0:
         sub += f"; showing the last {T - start} of {T} steps (where the loss sits)"
     title += f"<br><sup>{sub}</sup>"
@@ -230,6 +233,8 @@ def cell_diagram(trace, step) -> go.Figure:
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step < T:
         raise ValueError(f"step must be an integer from 0 to {T - 1} (got {step!r})")
     step, cell = int(step), trace.config.cell
+    if getattr(trace, "unit_decay", None) is not None:  # a diagonal cell: its own picture and each unit's factor
+        return diagonal_cell_diagram(trace, step)
     spec = DIAGRAMS.get(cell) or _generic(cell)  # a cell without a drawing of its own: the plain recurrence
     shapes = [_seg(x0, x1, y0, y1, dict(color=EDGE, width=2), "input bus") for x0, y0, x1, y1 in spec["lines"]]
     arrow = dict(xref="x", yref="y", axref="x", ayref="y", text="", arrowhead=2, arrowwidth=2, arrowcolor=EDGE)
