@@ -10,7 +10,7 @@ import streamlit as st
 import engine
 from engine.backend import resolve_device
 from engine.cells import get_cell
-from viz import connectivity, gates, gradients, graph
+from viz import connectivity, decay, gates, gradients, graph
 from viz.downsample import pick_indices
 
 CONN_AUTO_T = 200  # connectivity is computed without asking up to this T
@@ -24,6 +24,7 @@ VIEWS = {
     "conn": connectivity.connectivity_heatmap,
     "graph": graph.unrolled_graph,
     "cell": graph.cell_diagram,
+    "decay": decay.unit_decay_figure,
 }
 LONG_RUN_S = 8.0  # a pass estimated to take longer waits for the user's go-ahead
 BIG_RUN_BYTES = 2e9  # and so does one estimated to need more memory than this

@@ -102,18 +102,20 @@ def gates_tab(cfg) -> None:
         )
     trace = run.log.last.trace if shown == "trained" else compute.trace_for(cfg, False)
     overflow_notice(trace)
-    if not trace.gates:
+    diagonal = trace.unit_decay is not None  # IndRNN, LRU: a per-unit factor instead of gates
+    if not trace.gates and not diagonal:
         st.caption(
             "This cell has no gates: shown are its hidden activations hₜ (first sequence) and the share of units "
             "on a flat part of φ (φ′ < 0.1), where almost no gradient gets through."
         )
     st.info(gates.gate_summary(trace))
-    if shown == "trained":
-        charts.chart(gates.gate_heatmaps(trace), key="fig_gate_maps")
-        charts.chart(gates.gate_curves(trace), key="fig_gate_curves")
-    else:
-        chart("gate_maps", cfg, "fig_gate_maps")
-        chart("gate_curves", cfg, "fig_gate_curves")
+    views = (("decay", "fig_decay"),) if diagonal else ()
+    views += (("gate_maps", "fig_gate_maps"), ("gate_curves", "fig_gate_curves"))
+    for view, key in views:
+        if shown == "trained":
+            charts.chart(compute.VIEWS[view](trace), key=key)
+        else:
+            chart(view, cfg, key)
     if not trained:
         st.caption("Shown: the untrained network. After a run in the Training tab, its latest snapshot can be shown here too.")
 
@@ -148,7 +150,7 @@ def graph_tab(cfg) -> None:
     trace = compute.trace_for(cfg, False)
     overflow_notice(trace)
     chart("graph", cfg, "fig_graph", max_steps=40)
-    if trace.gates:
+    if trace.gates or trace.unit_decay is not None:
         T, step = cfg.seq_len, 0
         if T > 1:
             state = st.session_state
