@@ -341,3 +341,15 @@ def test_task_select_shows_short_labels_and_the_description_below():
     assert "Add the two marked numbers; answer at the last step." in [c.value for c in at.sidebar.caption]
     task.select("first").run()
     assert "Recall the first input at the last step." in [c.value for c in at.sidebar.caption]
+
+
+def test_connectivity_under_truncation_shows_what_training_carries_and_offers_the_full_dependence():
+    at = page({"seq_len": "30", "truncation": "5", "task": "sine", "hidden_size": "8"}, tab="Connectivity")
+    fig = figures(at)[0]
+    assert "as truncated BPTT(5, 5) carries it" in fig["layout"]["title"]["text"]
+    z = values(fig["data"][0]["z"]).reshape(30, 30)  # (output t, input k), log10; NaN = exactly 0 or k > t
+    assert np.isnan(z[29, :25]).all() and np.isfinite(z[29, 25:]).all()  # the loss at t = 29 reaches back to its block start, 25
+    at.radio(key="conn_mode").set_value("full").run()
+    fig = figures(at)[0]
+    assert "full dependence" in fig["layout"]["title"]["text"]
+    assert np.isfinite(values(fig["data"][0]["z"]).reshape(30, 30)[29]).all()  # without truncation every k <= t is reached

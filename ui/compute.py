@@ -62,22 +62,21 @@ def machine_memory() -> float:
 
 
 @st.cache_data(max_entries=24, show_spinner="Forward pass and BPTT ...")
-def trace_for(cfg: engine.Config, conn: bool) -> engine.Trace:
-    """One forward + BPTT pass; with conn, the connectivity matrices d loss_t / d x_k as well."""
+def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
+    """One forward + BPTT pass; with conn, the connectivity d loss_t / d x_k as well ("full": ignoring truncation)."""
     if not conn:
         return engine.run(cfg)
-    if conn_reduced(cfg):
-        return engine.run(cfg, connectivity=True, conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH)
-    return engine.run(cfg, connectivity=True)
+    subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
+    return engine.run(cfg, connectivity=True, conn_full=conn == "full", **subset)
 
 
 @st.cache_data(max_entries=96, show_spinner=False)
-def figure_dict(view: str, cfg: engine.Config, conn: bool, **options) -> dict:
+def figure_dict(view: str, cfg: engine.Config, conn: bool | str, **options) -> dict:
     """A viz figure of the cached trace as a plain dict: built and validated once per (view, Config, options)."""
     return VIEWS[view](trace_for(cfg, conn), **options).to_dict()
 
 
-def figure(view: str, cfg: engine.Config, conn: bool = False, **options) -> go.Figure:
+def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -> go.Figure:
     """The figure again without Plotly's re-validation (~25 ms a figure): it was validated when first built."""
     spec = figure_dict(view, cfg, conn, **options)
     try:

@@ -11,7 +11,7 @@ from viz import gates
 from . import charts, compute
 
 
-def chart(view: str, cfg, key: str, conn: bool = False, **options) -> None:
+def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
     charts.chart(compute.figure(view, cfg, conn, **options), key=key)
 
 
@@ -121,7 +121,7 @@ def gates_tab(cfg) -> None:
 
 
 def connectivity_tab(cfg) -> None:
-    """Tab 4: ||d loss_t / d x_k||, how much the output at t still depends on the input at k."""
+    """Tab 4: ‖∂loss_t/∂x_k‖, how much the output at t still depends on the input at k (under truncation: which one)."""
     overflow_notice(compute.trace_for(cfg, False))  # before the box: an overflow is said even when nothing is computed yet
     if compute.conn_reduced(cfg):
         on = st.checkbox(
@@ -139,10 +139,21 @@ def connectivity_tab(cfg) -> None:
         ("x", "h"),
         key="conn_which",
         horizontal=True,
-        format_func={"x": "input x_k", "h": "hidden state h_k"}.get,
-        help="x_k: does the output at t still see the input at k? h_k: the same through the hidden state.",
+        format_func={"x": "input xₖ", "h": "hidden state hₖ"}.get,
+        help="xₖ: does the output at t still see the input at k? hₖ: the same through the hidden state.",
     )
-    chart("conn", cfg, "fig_conn", conn=True, which=which)
+    conn = True
+    if cfg.tbptt:
+        conn = st.radio(
+            "Under truncated BPTT, show",
+            ("truncated", "full"),
+            key="conn_mode",
+            horizontal=True,
+            format_func={"truncated": "what training carries (0 beyond the horizon)", "full": "the full dependence"}.get,
+            help="Training backpropagates only k2 steps: beyond that the gradient it uses is exactly zero. "
+            "The full dependence is what the network's outputs really depend on, which training cannot see.",
+        )
+    chart("conn", cfg, "fig_conn", conn=conn, which=which)
 
 
 def graph_tab(cfg) -> None:

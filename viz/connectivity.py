@@ -27,6 +27,13 @@ def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return base_layout(fig, title)
+    if getattr(trace.config, "tbptt", None):
+        k1, k2 = trace.config.tbptt
+        title += (
+            f"<br>as truncated BPTT({k1}, {k2}) carries it: exactly 0 beyond each horizon"
+            if getattr(trace, "conn_truncated", False)
+            else "<br>full dependence, also beyond the truncation horizon (not what training uses)"
+        )
     conn = np.asarray(conn, dtype=np.float64)
     R, T = conn.shape
     rows_t = np.asarray(trace.conn_rows if trace.conn_rows is not None else np.arange(R), dtype=np.int64)
