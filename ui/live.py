@@ -30,6 +30,7 @@ REFRESH_S = 0.1  # the live charts redraw up to 10 times a second while a run is
 # event loop, the script thread) wait for it at every hand-over, by default up to 5 ms each time. A
 # shorter switch interval hands it over sooner, so Stop and slider clicks are answered while training runs.
 SWITCH_INTERVAL_S = 0.0005
+GATE_REDRAW_S = 0.5  # the gate-over-training view redraws at most twice a second while a run goes
 MAX_PENDING = 20  # snapshots kept back for the next redraw; beyond this (a hidden tab) they go straight to the log
 ALIVE_CHECK_S = 1.0  # how often the worker asks whether its browser session still exists
 
@@ -73,7 +74,7 @@ class TrainingRun:
     pending: list = field(default_factory=list, repr=False)  # snapshots the worker made since the last redraw
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
-    _figure: tuple = field(default=(-1, None), repr=False)
+    _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (version, figures, when the gate view was built)
 
     def start(self) -> TrainingRun:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
@@ -130,16 +131,22 @@ class TrainingRun:
     def figures(self) -> tuple | None:
         """(loss, gradient heatmap and clipping; a gate over training) with the new snapshots logged; None before any.
 
-        Rebuilt only when a new snapshot arrived."""
+        The dashboard is rebuilt when a new snapshot arrived; the gate view, secondary, at most every
+        GATE_REDRAW_S while the run goes (each redraw costs the browser ~40 ms of its main thread).
+        """
         threshold = self.config.clip_threshold if self.config.clip == "norm" else None  # value clipping bounds elements
         with self.lock:
             if self.status == "running":
                 self._drain()
             if self.version == 0:
                 return None
-            if self._figure[0] != self.version:
+            version, figs, gate_at = self._figure
+            if version != self.version:
                 dashboard = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
-                self._figure = (self.version, (dashboard, training_gates.gate_dashboard(self.log)))
+                gate_view = figs[1] if figs else None
+                if gate_view is None or self.status != "running" or time.monotonic() - gate_at >= GATE_REDRAW_S:
+                    gate_view, gate_at = training_gates.gate_dashboard(self.log), time.monotonic()
+                self._figure = (self.version, (dashboard, gate_view), gate_at)
             return self._figure[1]
 
     def figure(self):

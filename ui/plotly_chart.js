@@ -26,6 +26,8 @@ export default function (component) {
     div.style.width = "100%";
     parentElement.appendChild(div);
   }
+  if (data.spec === div.__spec) return; // a redraw of the same figure: nothing to do
+  div.__spec = data.spec;
   div.__next = { fig: JSON.parse(data.spec), config: Object.assign({ responsive: true }, JSON.parse(data.config)) };
   if (!div.__drawing) drawLatest(div);
 }
