@@ -135,3 +135,15 @@ def test_stop_figures_read_a_hand_made_record():
     assert fig["last_step_change_ms"] == 600.0
     assert fig["last_chart_change_ms"] == 100.0  # "a" -> "a2" at 5100; the chart added at 5300 is not a change
     assert bs.missing([0, 1, 1, 0, 2, 1, 2]) == [3, 5]  # fewer drawn charts than an earlier sample showed
+
+
+def test_a_link_comes_back_normalised_and_keeps_what_the_page_fixed(open_app):
+    """A repeated parameter is written once; a value the page had to change is written as changed, so the link reproduces it."""
+    page = open_app("?seq_len=50&seq_len=60&k1=50&k2=10&cell=lstm")
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).getAll('seq_len').join() === '60'"
+        " && new URLSearchParams(location.search).get('k2') === '50'",
+        timeout=bs.RERUN_MS,
+    )
+    assert bs.url_param(page, "cell") == "lstm" and bs.url_param(page, "bptt") == "k1k2"
+    assert bs.control_value(page, bs.LABEL_T) == "60"

@@ -89,8 +89,22 @@ def test_cli_run_json_contract():
     r = cli("run", "--cell", "lstm", "--seq-len", "12", "--hidden-size", "4", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    for key in ("config", "loss", "grad_h", "grad_h_band", "grad_c", "contrib", "gates", "grad_norm_before_clip",
-                "grad_norm_after_clip", "clipped", "spectral_radius", "sigma_max", "gamma", "nonfinite"):
+    for key in (
+        "config",
+        "loss",
+        "grad_h",
+        "grad_h_band",
+        "grad_c",
+        "contrib",
+        "gates",
+        "grad_norm_before_clip",
+        "grad_norm_after_clip",
+        "clipped",
+        "spectral_radius",
+        "sigma_max",
+        "gamma",
+        "nonfinite",
+    ):
         assert key in d, key
     assert len(d["grad_h"]) == 12 and len(d["grad_h_band"]) == 12 and len(d["grad_c"]) == 12
     assert set(d["gates"]) == {"i", "f", "g", "o"} and len(d["gates"]["f"]) == 12 and len(d["gates"]["f"][0]) == 4

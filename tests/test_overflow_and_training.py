@@ -11,8 +11,9 @@ from engine import TASKS, Config, TrainingLog, run, to_json, train
 @pytest.mark.parametrize("activation", ["linear", "relu"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_exploding_run_reports_where_it_overflowed(activation, dtype):
-    cfg = Config(activation=activation, recurrent_scale=1.5, init="identity", seq_len=2000 if dtype == "float64" else 500,
-                 task="first", dtype=dtype)
+    cfg = Config(
+        activation=activation, recurrent_scale=1.5, init="identity", seq_len=2000 if dtype == "float64" else 500, task="first", dtype=dtype
+    )
     t = run(cfg)
     assert t.nonfinite
     assert t.overflow_step is not None

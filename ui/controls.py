@@ -138,32 +138,35 @@ def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, h
     return st.number_input(c.label, kind(lo), kind(hi), value=kind(default), step=kind(c.step), format=c.fmt, **common)
 
 
-def first_visit(cap: dict) -> dict | None:
-    """Once per session: read the link, keep its messages, and return the widget values it asks for (None later)."""
+def first_visit(cap: dict) -> None:
+    """Once per session, before any widget: read the link, keep its messages, and put the values it asks for in place.
+
+    Every widget gets its value from the session state on this first run: the link's values are
+    taken out of the snapshot Streamlit would seed bound widgets from. The URL keeps what was
+    valid, once, by name; a refused, ignored or repeated parameter is rewritten before it binds.
+    """
     state = st.session_state
     if "_link_read" in state:
-        return None
+        return
     state["_link_read"] = True
     query = links.raw_query(st.query_params)
     values, errors, warnings = links.parse(query, cap)
-    links.forget_in_url(k for k in query if k not in values)  # refused or ignored: out of the URL before the widgets bind
-    wanted = {**defaults(cap), **values}
+    base = defaults(cap)
+    wanted = {**base, **values}
     changes, notes = rules.settle(wanted, cap)
     wanted.update(changes)
     state["_link_messages"] = (errors, warnings + notes)
-    for name, value in wanted.items():  # choice widgets are not bound to the URL: their values go in directly
-        if CONTROLS[name].kind in ("radio", "select"):
-            state[name] = value
-    return wanted
+    links.forget_in_url(query)
+    links.write_values({k: v for k, v in wanted.items() if v != base[k]})
+    for name, value in wanted.items():
+        state[name] = value
 
 
 def sidebar() -> Settings:
     """Draw the controls and return the Config they describe; moving them never trains anything."""
     cap = limits.caps()
     state = st.session_state
-    wanted = first_visit(cap)
-    for key, value in state.pop("_pending", {}).items():  # what the first visit could not set before the URL binding
-        state[key] = value
+    first_visit(cap)
     rng, base = limits.ranges(cap), defaults(cap)
     w = {}
     with st.sidebar:
@@ -198,11 +201,6 @@ def sidebar() -> Settings:
         with st.expander("Precision and device"):
             w["dtype"] = _widget(CONTROLS["dtype"], cap, rng, base["dtype"])
             st.caption(f"Computing on: {resolve_device('auto')} (chosen automatically).")
-    if wanted is not None:
-        pending = {k: v for k, v in wanted.items() if (w[k] != v if k in w else v != base[k])}
-        if pending:  # the URL binding set the widgets first: put the link's intended values in, then draw again
-            state["_pending"] = pending
-            st.rerun()
     links.write_choices({k: v for k, v in w.items() if CONTROLS[k].kind in ("radio", "select")}, base)
     config, error = read_config(w)
     errors, warnings = state.get("_link_messages", ([], []))

@@ -129,10 +129,11 @@ def forget_in_url(keys) -> None:
 
     with get_session_state().query_params() as qp:
         for key in keys:
-            try:
-                del qp[key]  # also tells the browser to rewrite its URL
-            except KeyError:
-                pass
+            if not qp.is_bound(key):  # a bound one is rewritten by its widget
+                try:
+                    del qp[key]  # also tells the browser to rewrite its URL
+                except KeyError:
+                    pass
             initial = getattr(qp, "_initial_query_params", None)
             if isinstance(initial, dict):
                 initial.pop(key, None)
@@ -148,6 +149,14 @@ def write_choices(values: dict, defaults: dict) -> None:
                 del st.query_params[name]
         elif st.query_params.get(name) != value:
             st.query_params[name] = value
+
+
+def write_values(values: dict) -> None:
+    """Write widget values into the URL before their widgets bind (the first run of a session): one value per name."""
+    import streamlit as st
+
+    for name, value in values.items():
+        st.query_params[name] = repr(value) if isinstance(value, float) else str(value)
 
 
 def raw_query(query_params) -> dict[str, list[str]]:
