@@ -8,7 +8,7 @@ import streamlit as st
 
 from viz import gates
 
-from . import charts, compute
+from . import charts, compute, learn
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -172,12 +172,5 @@ def graph_tab(cfg) -> None:
 
 
 def learn_tab() -> None:
-    """Tab 6: the guided explanations, written in ui.learn by another module."""
-    try:
-        from ui.learn import learn_tab as learn
-    except ModuleNotFoundError as e:
-        if e.name != "ui.learn":
-            raise
-        st.info("The guided tour is on its way: this tab will explain vanishing and exploding gradients step by step.")
-        return
-    learn()
+    """Tab 6: the guided explanations (ui.learn)."""
+    learn.learn_tab()

@@ -166,7 +166,7 @@ def _decay_parts(trace) -> list[str]:
         else:
             parts = [f"No measured factor per step: fewer than two finite, non-zero values of {what} to fit"]
     else:
-        span = horizon_span(T, getattr(trace.config, "tbptt", None))
+        span = horizon_span(trace)
         n = min(100, span - 1)
         with np.errstate(over="ignore"):
             total = math.exp(min(n * math.log(f), 700.0))
