@@ -5,8 +5,8 @@ figure unmounts the chart and mounts a new one (Plotly.newPlot): while training 
 the browser rebuilt the whole chart up to 20 times a second and the page's timers starved.
 Here the chart's identity is its key alone (a Streamlit v2 component, no iframe): a new
 figure reaches the same element, which Plotly.react restyles in place (ui/plotly_chart.js).
-Plotly's own script is served once per page from the app's static folder, copied there
-from the installed plotly package (the same plotly.js that plotly.py writes figures for).
+Plotly's own script is served once per page from the app's static folder (see
+provide_plotly_js: the same plotly.js version that plotly.py writes figures for).
 """
 
 from __future__ import annotations
@@ -23,25 +23,42 @@ CONFIG = {"displaylogo": False}
 DEFAULT_HEIGHT = 450  # plotly.js's own default height
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
 SCRIPT = Path(__file__).with_name("plotly_chart.js")
+LOADER = Path(__file__).with_name("plotly_loader.js")
 
 
-def provide_plotly_js(static: Path = STATIC) -> Path:
-    """Copy plotly.min.js from the installed plotly package into the static folder (once; again after an upgrade)."""
-    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    target = static / "plotly.min.js"
+CARTESIAN = "plotly-cartesian.min.js"  # plotly.js's cartesian bundle (scatter, bar, heatmap, contour): 1.5 MB
+FULL = "plotly.min.js"  # the full bundle inside the plotly package: 4.8 MB, ~1 s more to evaluate on a page load
+
+
+def provide_plotly_js(static: Path = STATIC) -> str:
+    """The plotly.js the charts load: the cartesian bundle when `make` fetched it, else the plotly package's full one.
+
+    Both are the plotly.js version plotly.py writes figures for (the Makefile fetches the
+    cartesian bundle of exactly that version from npm; without npm the full bundle serves).
+    """
+    if (static / CARTESIAN).exists():
+        return CARTESIAN
+    source = Path(plotly.__file__).parent / "package_data" / FULL
+    target = static / FULL
     if not target.exists() or target.stat().st_size != source.stat().st_size:
         static.mkdir(exist_ok=True)
         shutil.copyfile(source, target)
-    return target
+    return FULL
 
 
-provide_plotly_js()
-_component = st.components.v2.component("rnnlab_plotly", js=SCRIPT.read_text(), isolate_styles=False)
+SCRIPT_NAME = provide_plotly_js()
+_component = st.components.v2.component("rnnlab_plotly", js=LOADER.read_text() + SCRIPT.read_text(), isolate_styles=False)
+_PRELOAD = f"<script>{LOADER.read_text()}\nwindow.rnnlabLoadPlotly({json.dumps(SCRIPT_NAME)});</script>"
+
+
+def preload() -> None:
+    """The page's first element: start loading plotly.js while the rest of the script computes the charts."""
+    st.html(_PRELOAD, unsafe_allow_javascript=True)
 
 
 def spec(fig) -> dict:
     """The figure as the component receives it: Plotly JSON (numpy arrays as typed base64) and the chart config."""
-    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(CONFIG)}
+    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(CONFIG), "script": SCRIPT_NAME}
 
 
 def chart(fig, key: str) -> None:
