@@ -353,3 +353,25 @@ def test_connectivity_under_truncation_shows_what_training_carries_and_offers_th
     fig = figures(at)[0]
     assert "full dependence" in fig["layout"]["title"]["text"]
     assert np.isfinite(values(fig["data"][0]["z"]).reshape(30, 30)[29]).all()  # without truncation every k <= t is reached
+
+
+def test_a_compare_link_overlays_both_configurations_as_the_engine_computes_them():
+    import engine
+
+    at = page({"cell": "rnn", "seq_len": "80", "vs.cell": "lstm"})
+    assert not at.error
+    fig = grad_fig(at)
+    ours, theirs = engine.run(Config(seq_len=80)), engine.run(Config(seq_len=80, cell="lstm"))
+    np.testing.assert_allclose(series(fig, "(batch mean)"), ours.grad_h, rtol=1e-6)
+    np.testing.assert_allclose(series(fig, "(vs. cell=lstm)"), theirs.grad_h, rtol=1e-6)
+    assert any("Dashed, vs. cell=lstm" in a["text"] for a in fig["layout"]["annotations"])
+    at.button(key="compare_clear").click().run()
+    assert not any("vs. cell" in d.get("name", "") for d in grad_fig(at)["data"])
+
+
+def test_a_compare_preset_is_one_click_and_a_refused_compare_value_is_named():
+    at = page({"cell": "lstm"})
+    at.button(key="compare_forget bias 0 → 1").click().run()
+    assert any("vs. forget_bias=1.0" in d.get("name", "") for d in grad_fig(at)["data"])
+    at = page({"vs.recurrent_scale": "-3", "vs.[x](https://evil.example)": "1"})
+    assert "`vs.recurrent_scale` refused" in errors(at) and r"\[x\]\(https\:" in errors(at)

@@ -48,6 +48,12 @@ def estimate(cfg: engine.Config) -> tuple[float, float]:
     return seconds, 2.25 * cfg.seq_len * per.bytes
 
 
+def affordable(cfg: engine.Config) -> bool:
+    """True when a pass fits the page's budget without asking (time and memory)."""
+    seconds, nbytes = estimate(cfg)
+    return on_device(cfg) or (seconds <= LONG_RUN_S and nbytes <= BIG_RUN_BYTES)
+
+
 def on_device(cfg: engine.Config) -> bool:
     """True when the engine computes on a GPU, where the CPU estimates above do not apply."""
     return resolve_device(cfg.device) != "cpu"

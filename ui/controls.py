@@ -19,7 +19,7 @@ from engine.backend import resolve_device
 from engine.cells import CELLS
 from engine.config import field_info
 
-from . import limits, links, rules
+from . import compare, limits, links, rules
 from .help import HELP
 
 CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
@@ -151,12 +151,15 @@ def first_visit(cap: dict) -> None:
     state["_link_read"] = True
     query = links.raw_query(st.query_params)
     values, errors, warnings = links.parse(query, cap)
+    overrides, compare_errors = compare.parse(query)
+    errors += compare_errors
+    compare.set_overrides(overrides)
     base = defaults(cap)
     wanted = {**base, **values}
     changes, notes = rules.settle(wanted, cap)
     wanted.update(changes)
     state["_link_messages"] = (errors, warnings + notes)
-    links.forget_in_url(query)
+    links.forget_in_url([k for k in query if not k.startswith(compare.PREFIX)])
     links.write_values({k: v for k, v in wanted.items() if v != base[k]})
     for name, value in wanted.items():
         state[name] = value

@@ -90,6 +90,8 @@ def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list
         if name == "device":
             warnings.append("Link parameter `device` ignored: the device is chosen automatically here.")
             continue
+        if name.startswith("vs."):
+            continue  # the compared configuration: ui.compare reads these
         if name not in FIELDS and name not in EXTRAS:
             warnings.append(f"Link parameter {quote(name)} is not a setting of this page; it was ignored.")
             continue

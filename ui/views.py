@@ -6,9 +6,9 @@ import math
 
 import streamlit as st
 
-from viz import gates
+from viz import gates, gradients
 
-from . import charts, compute, learn
+from . import charts, compare, compute, learn, links
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -17,9 +17,9 @@ def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None
 
 def cost_gate(cfg) -> bool:
     """Big settings say what a pass costs and wait for a go-ahead, so dragging a slider never freezes the page."""
-    seconds, nbytes = compute.estimate(cfg)
-    if compute.on_device(cfg) or (seconds <= compute.LONG_RUN_S and nbytes <= compute.BIG_RUN_BYTES):
+    if compute.affordable(cfg):
         return True
+    seconds, nbytes = compute.estimate(cfg)
     cost = f"about {seconds:.0f} s and {nbytes / 1e9:.1f} GB of memory for one forward + BPTT pass"
     if nbytes > compute.MEMORY_SHARE * compute.machine_memory():
         st.error(f"This setting needs {cost}: more than this machine can spare. Reduce T, H or B.")
@@ -72,8 +72,15 @@ def gradient_tab(cfg) -> None:
     """Tab 1: how ||dL/dh_t|| changes going back in time, in a chart, in words and in numbers."""
     trace = compute.trace_for(cfg, False)
     overflow_notice(trace)
-    metrics(trace)
-    chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
+    other, label = compare.panel(cfg)
+    if other is not None and not compute.affordable(other):
+        st.warning(f"The compared settings ({label}) would take too long to compute here; shown alone.")
+        other = None
+    if other is None:
+        chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
+    else:
+        charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
+    metrics(trace)  # after the chart: on a phone the chart comes first
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
     chart("contrib", cfg, "fig_contrib", log=log)
     st.download_button(
@@ -109,6 +116,9 @@ def gates_tab(cfg) -> None:
             "on a flat part of φ (φ′ < 0.1), where almost no gradient gets through."
         )
     st.info(gates.gate_summary(trace))
+    other = compare.other_config(cfg, st.session_state.get(compare.KEY, {}))[0]
+    if other is not None and other != cfg and compute.affordable(other):
+        st.info(f"**{links.escape(compare.label(cfg, other))}**: {gates.gate_summary(compute.trace_for(other, False))}")
     views = (("decay", "fig_decay"),) if diagonal else ()
     views += (("gate_maps", "fig_gate_maps"), ("gate_curves", "fig_gate_curves"))
     for view, key in views:

@@ -24,6 +24,7 @@ COLORS = {
     "clip": "#dc2626",  # red markers: clipping events
     "overflow": "#b91c1c",
     "truncation": "#db2777",
+    "compare": "#111827",  # near black, dashed: the configuration compared with
 }
 GATE_COLORS = {
     "i": "#16a34a",
