@@ -5,8 +5,9 @@ reference differentiates the cell's own forward `step` with autograd, in float64
 same weights and the first `sub_batch` sequences of the shown run's batch (sequences are
 independent, so their gradients are those of the full batch). dL/dh_t is read as the
 gradient of a zero perturbation added to h_t. Truncated BPTT is followed block by block:
-the losses of a block are differentiated only down to its lowest step, and a step's
-gradient is the sum over the blocks that reach it, as the truncated algorithm adds them.
+each block is unrolled again from the (history-free) state before its lowest step, its
+losses differentiated, and a step's gradient is the sum over the blocks that reach it, as
+the truncated algorithm adds them. One small graph per block keeps the cost linear in T.
 """
 
 from __future__ import annotations
@@ -56,32 +57,34 @@ def chosen_blocks(cfg: Config) -> tuple[list, int]:
 
 
 def autograd_dh(model: Model, batch: Batch, blocks) -> torch.Tensor:
-    """(T, B, S) float64 dL_b/dh_t by torch autograd through the cell's forward `step`, following the truncation blocks."""
+    """(T, B, S) float64 dL_b/dh_t by torch autograd through the cell's forward `step`, one graph per truncation block."""
     cell, cfg = model.cell, model.cfg
     P = {k: v.detach().cpu().double() for k, v in model.params.items()}
     x, target = (a.detach().cpu().double() for a in model.inputs(batch))
     T, B, _ = x.shape
     xp = cell.project(P, x)
     S = cell.state_size(cfg.hidden_size)
-    state = tuple(x.new_zeros((B, S)) for _ in cell.state_names)
-    probes, hs = [], []
-    for t in range(T):
-        state = cell.step(P, xp[t], state).state
-        probe = x.new_zeros((B, S), requires_grad=True)  # d loss / d probe = dL/dh_t through every later path
-        state = (state[0] + probe, *state[1:])
-        probes.append(probe)
-        hs.append(state[0])
-    feats = cell.features(P, torch.stack(hs), x)
+    states = [tuple(x.new_zeros((B, S)) for _ in cell.state_names)]  # states[t]: the state before step t (no graph)
+    for t in range(max(lo for _, lo, _ in blocks)):  # full BPTT starts at 0: nothing to run ahead
+        states.append(cell.step(P, xp[t], states[-1]).state)
     steps = np.asarray(batch.loss_steps)
-    y = feats[torch.as_tensor(steps)] @ P["head_weight"].T + P["head_bias"]
-    step_loss = loss_and_grad(batch.kind, y, target, per_step=True)[0]  # (L, B); the engine's L_b is their mean
     dh = x.new_zeros((T, B, S))
     for end, lo, first in blocks:
-        mine = torch.as_tensor((steps >= first) & (steps <= end))
+        mine = (steps >= first) & (steps <= end)
         if not mine.any():
             continue
-        loss = step_loss[mine].sum() / len(steps)  # sum over sequences of this block's part of L_b
-        grads = torch.autograd.grad(loss, probes[lo : end + 1], retain_graph=True, allow_unused=True)
+        state, probes, hs = states[lo], [], []  # the block starts from a state with no history: its cut
+        for t in range(lo, end + 1):
+            state = cell.step(P, xp[t], state).state
+            probe = x.new_zeros((B, S), requires_grad=True)  # d loss / d probe = dL/dh_t through every later path
+            state = (state[0] + probe, *state[1:])
+            probes.append(probe)
+            hs.append(state[0])
+        feats = cell.features(P, torch.stack(hs), x[lo : end + 1])
+        y = feats[torch.as_tensor(steps[mine] - lo)] @ P["head_weight"].T + P["head_bias"]
+        step_loss = loss_and_grad(batch.kind, y, target[torch.as_tensor(mine)], per_step=True)[0]  # (block's loss steps, B)
+        loss = step_loss.sum() / len(steps)  # sum over sequences of this block's part of L_b (the mean over all loss steps)
+        grads = torch.autograd.grad(loss, probes, allow_unused=True)
         for t, g in zip(range(lo, end + 1), grads):
             if g is not None:
                 dh[t] += g
