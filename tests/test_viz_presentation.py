@@ -130,3 +130,4 @@ def test_chart_config_saves_a_slide_sized_png():
     button = config["toImageButtonOptions"]
     assert button == dict(format="png", filename="rnn-lab-gradient-flow-l-h-present", width=1600, height=900, scale=2)
     assert config["displaylogo"] is False
+    assert theme.chart_config("Loss")["toImageButtonOptions"]["filename"] == "rnn-lab-loss"

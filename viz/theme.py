@@ -159,7 +159,8 @@ def styled(fig, style: str = "default"):
 def chart_config(name: str, style: str = "default") -> dict:
     """Plotly's chart config: the camera button saves `name`.png at slide size (1600 x 900, scale 2)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "chart"
-    return {"displaylogo": False, "toImageButtonOptions": dict(format="png", filename=f"rnn-lab-{slug}-{style}", **PNG_SIZE)}
+    filename = f"rnn-lab-{slug}" + ("-present" if style == "present" else "")
+    return {"displaylogo": False, "toImageButtonOptions": dict(format="png", filename=filename, **PNG_SIZE)}
 
 
 def _restyle(value, key: str, sizes: bool, palette: bool):
