@@ -140,6 +140,7 @@ class Model:
             conn_truncated=bool(conn and truncated),
             blocks=np.array(blocks, dtype=np.int64).reshape(-1, 3),
             unit_decay=decay,
+            grad_h_units=unit_magnitudes(p.dh, cfg.hidden_size).astype(cfg.dtype),
         )
 
     def _gate_records(self, tape):
@@ -159,6 +160,16 @@ class Model:
         gates = {name: means[:, k * H : (k + 1) * H] for k, name in enumerate(names)}
         saturation = {name: flat[:, k] for k, name in enumerate(names)}
         return gates, saturation
+
+
+def unit_magnitudes(dh: torch.Tensor, H: int) -> np.ndarray:
+    """(T, H) float64 batch mean of |dL_b/dh_t,i| from (T, B, S); a unit stored as a real pair (LRU) counts with its modulus."""
+    d = dh.detach().double()
+    if d.shape[-1] == 2 * H:  # the cell contract: a state of width 2H is complex, stored as [Re | Im]
+        mag = torch.hypot(d[..., :H], d[..., H:])  # hypot: no overflow from squaring
+    else:
+        mag = d.abs()
+    return _np(mag.mean(1))
 
 
 def _np(t) -> np.ndarray:
