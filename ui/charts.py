@@ -19,7 +19,8 @@ import plotly
 import plotly.io as pio
 import streamlit as st
 
-CONFIG = {"displaylogo": False}
+from viz import theme
+
 DEFAULT_HEIGHT = 450  # plotly.js's own default height
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
 SCRIPT = Path(__file__).with_name("plotly_chart.js")
@@ -56,13 +57,20 @@ def preload() -> None:
     st.html(_PRELOAD, unsafe_allow_javascript=True)
 
 
-def spec(fig) -> dict:
-    """The figure as the component receives it: Plotly JSON (numpy arrays as typed base64) and the chart config."""
-    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(CONFIG), "script": SCRIPT_NAME}
+def style() -> str:
+    """ "present" in presentation mode (?present=1 or the toggle), else "default"."""
+    return "present" if st.session_state.get("present") else "default"
+
+
+def spec(fig, name: str = "chart", look: str = "default") -> dict:
+    """The component's data: the figure as Plotly JSON (numpy arrays as typed base64), styled, and its chart config."""
+    config = theme.chart_config(name, look)  # the camera button saves a slide-sized PNG named for the chart
+    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
 def chart(fig, key: str) -> None:
-    """Draw a go.Figure or a figure dict under a fixed identity (house colours from viz.theme)."""
+    """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style)."""
+    look = style()
+    fig = theme.styled(fig, look)
     layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
-    height = int(layout.get("height") or DEFAULT_HEIGHT)
-    _component(key=key, data=spec(fig), height=height)
+    _component(key=key, data=spec(fig, key.removeprefix("fig_"), look), height=int(layout.get("height") or DEFAULT_HEIGHT))

@@ -10,7 +10,7 @@ import streamlit as st
 import engine
 from engine.backend import resolve_device
 from engine.cells import get_cell
-from viz import connectivity, decay, gates, gradients, graph
+from viz import connectivity, decay, gates, gradients, graph, units
 from viz.downsample import pick_indices
 
 CONN_AUTO_T = 200  # connectivity is computed without asking up to this T
@@ -25,6 +25,7 @@ VIEWS = {
     "graph": graph.unrolled_graph,
     "cell": graph.cell_diagram,
     "decay": decay.unit_decay_figure,
+    "units": units.unit_heatmap,
 }
 LONG_RUN_S = 8.0  # a pass estimated to take longer waits for the user's go-ahead
 BIG_RUN_BYTES = 2e9  # and so does one estimated to need more memory than this
@@ -89,6 +90,22 @@ def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -
         return go.Figure(spec, _validate=False)
     except TypeError:  # a Plotly without the private switch: validate again, slower but the same figure
         return go.Figure(spec)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def trace_csv(cfg: engine.Config) -> str:
+    """The trace as CSV (one row per step), built only when someone downloads it."""
+    from engine.export import trace_csv
+
+    return trace_csv(trace_for(cfg, False))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def verdict(cfg: engine.Config):
+    """The trust badge: the engine's ‖∂L/∂h_t‖ of the first sequences against torch autograd of the same cell, once per Config."""
+    from engine.check import verify
+
+    return verify(cfg)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -159,7 +159,7 @@ def first_visit(cap: dict) -> None:
     changes, notes = rules.settle(wanted, cap)
     wanted.update(changes)
     state["_link_messages"] = (errors, warnings + notes)
-    links.forget_in_url([k for k in query if not k.startswith(compare.PREFIX)])
+    links.forget_in_url([k for k in query if not k.startswith(compare.PREFIX) and k not in links.PAGE_PARAMS])
     links.write_values({k: v for k, v in wanted.items() if v != base[k]})
     for name, value in wanted.items():
         state[name] = value

@@ -81,16 +81,48 @@ def gradient_tab(cfg) -> None:
     else:
         charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
     metrics(trace)  # after the chart: on a phone the chart comes first
+    badge(cfg)
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
     chart("contrib", cfg, "fig_contrib", log=log)
-    st.download_button(
+    chart("units", cfg, "fig_units")
+    exports(cfg)
+
+
+def badge(cfg) -> None:
+    """Checked against torch autograd on the first sequences of this very run: a number, or a red warning."""
+    verdict = compute.verdict(cfg)
+    if verdict.ok:
+        st.caption(f":material/verified: {links.escape(verdict.text)}")
+    else:
+        st.error(verdict.text)
+
+
+def exports(cfg) -> None:
+    """The run's numbers as JSON or CSV, and the command and Python lines that reproduce it."""
+    from engine.export import command_line, python_snippet
+
+    name = f"trace_{cfg.cell}_{cfg.task}_T{cfg.seq_len}_seed{cfg.seed}"
+    left, right = st.columns(2)
+    left.download_button(
         "Download this trace as JSON",
         data=lambda: compute.trace_json(cfg),
-        file_name=f"trace_{cfg.cell}_{cfg.task}_T{cfg.seq_len}_seed{cfg.seed}.json",
+        file_name=f"{name}.json",
         mime="application/json",
         on_click="ignore",
         key="download_trace",
     )
+    right.download_button(
+        "Download it as CSV (one row per step)",
+        data=lambda: compute.trace_csv(cfg),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="download_csv",
+    )
+    with st.expander("Reproduce this run: the command line and the Python"):
+        st.code(command_line(cfg), language="bash")
+        st.code(python_snippet(cfg), language="python")
+        st.caption("Each chart's camera button (top right, on hover) saves it as a slide-sized PNG.")
 
 
 def gates_tab(cfg) -> None:
