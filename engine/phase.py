@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .bptt import loss_and_grad
-from .config import Config
+from .config import Config, ConfigError
 from .model import Model, initial_params
 from .trace import _plain
 
@@ -71,22 +71,29 @@ def default_axis(cell_name: str) -> str:
     return "forget_bias" if CELLS[cell_name].has_forget_bias else "recurrent_scale"
 
 
-def check_values(values, axis: str = "recurrent_scale") -> np.ndarray:
-    """The swept values as a float64 array, or ValueError naming what is wrong (each value is also checked by Config)."""
+def check_values(cfg: Config, values, axis: str = "recurrent_scale") -> np.ndarray:
+    """The swept values as a float64 array; ValueError naming the axis or the bad value (Config checks each value's range)."""
+    from .cells import CELLS
+
     if axis not in AXES:
         raise ValueError(f"axis: must be one of {', '.join(AXES)} (got {axis!r})")
+    if axis == "forget_bias" and not CELLS[cfg.cell].has_forget_bias:
+        raise ValueError(f"axis: forget_bias applies to cells with a forget gate (LSTM) only, not to cell={cfg.cell!r}")
     v = np.asarray(values, dtype=np.float64).ravel()
     if not 1 <= len(v) <= MAX_VALUES:
         raise ValueError(f"scales: give 1 to {MAX_VALUES} values (got {len(v)})")
-    if not np.all(np.isfinite(v)):
-        raise ValueError("scales: every value must be a finite number")
+    for value in v:
+        try:
+            cfg.replace(**{axis: float(value)})
+        except ConfigError as err:
+            raise ValueError(f"scales: the value {value:g} of {axis} {err.reason}") from None
     return v
 
 
 def phase(cfg: Config, scales, axis: str = "recurrent_scale") -> Phase:
     """Sweep `axis` over `scales` from cfg: one batched forward + BPTT of the last step's loss for all values at once."""
-    values = check_values(scales, axis)
-    cfgs = [cfg.replace(**{axis: float(v)}) for v in values]  # each Config validates its value
+    values = check_values(cfg, scales, axis)
+    cfgs = [cfg.replace(**{axis: float(v)}) for v in values]
     model = Model(cfg)  # the data, device and dtype; they do not depend on the swept value
     cell, T = model.cell, cfg.seq_len
     raw = [initial_params(c, cell) for c in cfgs]  # float64, exactly as run() draws them for each value
