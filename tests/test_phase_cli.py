@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli_flags import BASE, FIELD_CASES, argv, cli_json
 
 from engine import Config, phase
 from engine.__main__ import main, parse_scales
@@ -77,3 +78,23 @@ def test_parse_scales():
     assert parse_scales("2") == [2.0]
     assert parse_scales("0.5,1,3") == [0.5, 1.0, 3.0]
     assert len(parse_scales("0.5:1.5:41")) == 41
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_CASES))
+def test_each_config_flag_reaches_the_phase_diagram(capsys, name):
+    """Every Config flag of `phase` lands in the record's config and, where it can, in its numbers."""
+    raw, needs = FIELD_CASES[name]
+    base = {**BASE, **needs}
+    cfg = Config.from_query({k: str(v) for k, v in {**base, name: raw}.items()})
+    axis = "forget_bias" if name == "recurrent_scale" else "recurrent_scale"  # the swept field overrides its own flag
+    if axis == "forget_bias":
+        cfg, base = cfg.replace(cell="lstm"), {**base, "cell": "lstm"}
+    values = "0.5,1.5" if axis == "recurrent_scale" else "0,2"
+    got = cli_json(capsys, "phase", *argv({**base, name: raw}), "--axis", axis, "--scales", values, "--json")[0]
+    assert got == json.loads(phase(cfg, [float(v) for v in values.split(",")], axis).to_json())
+    assert got["config"] == cfg.to_dict()
+
+
+def test_phase_axis_and_scales_flags_are_used(capsys):
+    got = cli_json(capsys, "phase", *argv({**BASE, "cell": "lstm"}), "--axis", "forget_bias", "--scales", "0.5:1.5:3", "--json")[0]
+    assert got["axis"] == "forget_bias" and got["scales"] == [0.5, 1.0, 1.5]
