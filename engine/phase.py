@@ -73,6 +73,11 @@ def default_axis(cell_name: str) -> str:
 
 def check_values(cfg: Config, values, axis: str = "recurrent_scale") -> np.ndarray:
     """The swept values as a float64 array; ValueError naming the axis or the bad value (Config checks each value's range)."""
+    return _configs(cfg, values, axis)[0]
+
+
+def _configs(cfg: Config, values, axis: str):
+    """(values as float64, one Config per value), or ValueError naming the axis or the bad value."""
     from .cells import CELLS
 
     if axis not in AXES:
@@ -82,18 +87,18 @@ def check_values(cfg: Config, values, axis: str = "recurrent_scale") -> np.ndarr
     v = np.asarray(values, dtype=np.float64).ravel()
     if not 1 <= len(v) <= MAX_VALUES:
         raise ValueError(f"scales: give 1 to {MAX_VALUES} values (got {len(v)})")
+    cfgs = []
     for value in v:
         try:
-            cfg.replace(**{axis: float(value)})
+            cfgs.append(cfg.replace(**{axis: float(value)}))
         except ConfigError as err:
             raise ValueError(f"scales: the value {value:g} of {axis} {err.reason}") from None
-    return v
+    return v, cfgs
 
 
 def phase(cfg: Config, scales, axis: str = "recurrent_scale") -> Phase:
     """Sweep `axis` over `scales` from cfg: one batched forward + BPTT of the last step's loss for all values at once."""
-    values = check_values(cfg, scales, axis)
-    cfgs = [cfg.replace(**{axis: float(v)}) for v in values]
+    values, cfgs = _configs(cfg, scales, axis)
     model = Model(cfg)  # the data, device and dtype; they do not depend on the swept value
     cell, T = model.cell, cfg.seq_len
     raw = [initial_params(c, cell) for c in cfgs]  # float64, exactly as run() draws them for each value
