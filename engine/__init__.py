@@ -5,10 +5,14 @@ cell registry (engine/cells/), which imports torch.
 """
 
 from .config import Config, ConfigError
+
+# phase is bound at import (~10 ms), not on first use like run/train: the function shares its name
+# with its module, and a lazy attribute would turn into the module once anything imports engine.phase.
+from .phase import phase
 from .tasks import TASKS
 from .trace import Snapshot, Trace, TrainingLog, to_json
 
-__all__ = ["Config", "ConfigError", "Model", "Snapshot", "TASKS", "Trace", "TrainingLog", "run", "to_json", "train"]
+__all__ = ["Config", "ConfigError", "Model", "Snapshot", "TASKS", "Trace", "TrainingLog", "phase", "run", "to_json", "train"]
 
 
 def __getattr__(name):

@@ -19,6 +19,21 @@ SATURATED = 0.95  # a gate above this (or below 1 - this) sits on a flat part of
 FLAT_DERIV = 0.1  # a unit whose phi'(a) is below this passes almost no gradient
 
 
+def initial_params(cfg: Config, cell) -> dict:
+    """The cell's parameters (float64), then a linear read-out (head_weight, head_bias), all from the seed's generator."""
+    task = TASKS[cfg.task]
+    gen = torch.Generator().manual_seed(cfg.seed)
+    bound = 1.0 / np.sqrt(cfg.hidden_size)
+
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+
+    params = cell.init_params(cfg, task.input_size, gen, uniform)
+    params["head_weight"] = uniform(task.output_size, cfg.hidden_size)
+    params["head_bias"] = uniform(task.output_size)
+    return params
+
+
 class Model:
     """Parameters (torch leaf tensors, so torch optimisers can train them) and the cell that steps them."""
 
@@ -36,18 +51,7 @@ class Model:
         self._spectral = (0, *self.cell.spectra(params, cfg, fresh=True))
 
     def _init_params(self) -> dict:
-        """The cell's parameters, then a linear read-out (head_weight, head_bias), all from the seed's generator."""
-        cfg = self.cfg
-        gen = torch.Generator().manual_seed(cfg.seed)
-        bound = 1.0 / np.sqrt(cfg.hidden_size)
-
-        def uniform(*shape):
-            return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
-
-        params = self.cell.init_params(cfg, self.task.input_size, gen, uniform)
-        params["head_weight"] = uniform(self.task.output_size, cfg.hidden_size)
-        params["head_bias"] = uniform(self.task.output_size)
-        return params
+        return initial_params(self.cfg, self.cell)
 
     def batch(self, index: int = 0) -> Batch:
         """Batch number `index` of this seed (run uses 0, training step s uses s)."""
