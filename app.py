@@ -22,6 +22,7 @@ from ui import charts, controls, live, present, views  # noqa: E402
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
+    "Phase diagram": views.phase_tab,
     "Training": None,  # drawn by ui.live; a run trains on in its worker while the tab is hidden
     "Gates": views.gates_tab,
     "Connectivity": views.connectivity_tab,

@@ -419,3 +419,16 @@ def test_presentation_mode_loads_with_projector_charts():
     assert fig["layout"]["font"]["size"] >= 18
     at.sidebar.toggle(key="present").set_value(False).run()
     assert grad_fig(at)["layout"]["font"]["size"] < 18
+
+
+def test_the_phase_tab_draws_the_batched_record_of_this_cell():
+    import engine
+
+    at = page({"seq_len": "40", "hidden_size": "8"}, tab="Phase diagram")
+    heat = next(d for d in figures(at)[0]["data"] if d["type"] == "heatmap")
+    axis, swept = compute.phase_axis(Config(seq_len=40, hidden_size=8))
+    record = engine.phase(Config(seq_len=40, hidden_size=8), list(swept), axis)
+    assert axis == "recurrent_scale" and len(values(heat["x"])) == len(swept) == 41
+    np.testing.assert_allclose(values(heat["x"]), record.scales)
+    at = page({"cell": "lstm", "seq_len": "40", "hidden_size": "8"}, tab="Phase diagram")
+    assert compute.phase_axis(Config(cell="lstm"))[0] == "forget_bias" and "forget" in json.dumps(figures(at)[0]["layout"]).lower()

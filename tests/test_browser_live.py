@@ -164,3 +164,23 @@ def test_a_phone_sees_a_chart_with_data_on_its_first_screen(browser):
         assert top < 844 - 200 and points == 50, (top, points)  # the chart and its curve (T = 50) begin on screen
     finally:
         context.close()
+
+
+def test_a_click_on_the_phase_diagram_sets_the_recurrent_scale(open_app):
+    """The phase diagram's columns are values of the scale: clicking the column at 1.2 moves the slider and the URL there."""
+    page = open_app("")
+    page.get_by_role("tab", name="Phase diagram").click()
+    chart = page.locator('[data-testid="rnnlabChart"].js-plotly-plot').first
+    chart.wait_for(timeout=bs.RERUN_MS)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('[data-testid=\"rnnlabChart\"].js-plotly-plot');"
+        " return gd && gd._fullData && gd._fullData.some(d => d.type === 'heatmap'); }",
+        timeout=bs.RERUN_MS,
+    )
+    x, y = page.evaluate(
+        "() => { const gd = document.querySelector('[data-testid=\"rnnlabChart\"].js-plotly-plot'); const L = gd._fullLayout;"
+        " const r = gd.getBoundingClientRect(); return [r.left + L._size.l + L.xaxis.l2p(1.2), r.top + L._size.t + L._size.h / 2]; }"
+    )
+    page.mouse.click(x, y)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('recurrent_scale') === '1.2'", timeout=bs.RERUN_MS)
+    assert bs.exceptions(page) == []

@@ -68,9 +68,15 @@ def spec(fig, name: str = "chart", look: str = "default") -> dict:
     return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
-def chart(fig, key: str) -> None:
-    """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style)."""
+def chart(fig, key: str, clicks: bool = False):
+    """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style).
+
+    With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
+    """
     look = style()
     fig = theme.styled(fig, look)
     layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
-    _component(key=key, data=spec(fig, key.removeprefix("fig_"), look), height=int(layout.get("height") or DEFAULT_HEIGHT))
+    events = {"on_click_change": lambda: None} if clicks else {}
+    height = int(layout.get("height") or DEFAULT_HEIGHT)
+    result = _component(key=key, data=spec(fig, key.removeprefix("fig_"), look), height=height, **events)
+    return getattr(result, "click", None) if clicks else None

@@ -92,6 +92,33 @@ def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -
         return go.Figure(spec)
 
 
+PHASE_VALUES = {"recurrent_scale": (0.5, 1.5), "forget_bias": (-2.0, 6.0)}  # the swept range of each axis
+PHASE_POINTS = 41
+
+
+def phase_axis(cfg: engine.Config) -> tuple[str, tuple]:
+    """(the axis that teaches best for this cell, the values swept): forget bias for the LSTM, else the scale."""
+    import numpy as np
+
+    from engine.phase import default_axis
+
+    axis = default_axis(cfg.cell)
+    lo, hi = PHASE_VALUES[axis]
+    return axis, tuple(float(v) for v in np.round(np.linspace(lo, hi, PHASE_POINTS), 10))
+
+
+def phase_affordable(cfg: engine.Config) -> bool:
+    """The phase job is about one pass per swept value, batched (~5x cheaper than separate passes)."""
+    seconds, nbytes = estimate(cfg)
+    return on_device(cfg) or (seconds * PHASE_POINTS / 5 <= LONG_RUN_S and nbytes * PHASE_POINTS <= BIG_RUN_BYTES)
+
+
+@st.cache_data(max_entries=16, show_spinner="Phase diagram: all values as one batched job ...")
+def phase_record(cfg: engine.Config, axis: str, values: tuple):
+    """engine.phase over the values, once per (Config, axis, values)."""
+    return engine.phase(cfg, list(values), axis)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def trace_csv(cfg: engine.Config) -> str:
     """The trace as CSV (one row per step), built only when someone downloads it."""

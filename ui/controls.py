@@ -138,6 +138,12 @@ def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, h
     return st.number_input(c.label, kind(lo), kind(hi), value=kind(default), step=kind(c.step), format=c.fmt, **common)
 
 
+def request(name: str, value) -> None:
+    """Set a control from the page (a click on a chart): applied before the widgets are drawn again, at once."""
+    st.session_state.setdefault("_requests", {})[name] = value
+    st.rerun()
+
+
 def first_visit(cap: dict) -> None:
     """Once per session, before any widget: read the link, keep its messages, and put the values it asks for in place.
 
@@ -170,6 +176,8 @@ def sidebar() -> Settings:
     cap = limits.caps()
     state = st.session_state
     first_visit(cap)
+    for name, value in state.pop("_requests", {}).items():  # set by a chart click in the previous run (ui.controls.request)
+        state[name] = value
     rng, base = limits.ranges(cap), defaults(cap)
     w = {}
     with st.sidebar:

@@ -12,6 +12,7 @@ export default function (component) {
     div.style.width = "100%";
     parentElement.appendChild(div);
   }
+  div.__trigger = component.setTriggerValue; // a click reports its x to Python (charts that listen)
   if (data.spec === div.__spec) return; // a redraw of the same figure: nothing to do
   div.__spec = data.spec;
   div.__next = {
@@ -31,6 +32,13 @@ async function drawLatest(div) {
       const { fig, config } = div.__next;
       div.__next = null;
       await Plotly.react(div, fig.data, fig.layout, config);
+      if (!div.__listening) {
+        div.__listening = true;
+        div.on("plotly_click", (event) => {
+          const point = event.points && event.points[0];
+          if (point && div.__trigger) div.__trigger("click", point.x);
+        });
+      }
       if (!performance.getEntriesByName("rnnlab:first-plot").length) performance.mark("rnnlab:first-plot");
     }
   } catch (err) {

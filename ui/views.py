@@ -8,7 +8,7 @@ import streamlit as st
 
 from viz import gates, gradients
 
-from . import charts, compare, compute, learn, links
+from . import charts, compare, compute, controls, learn, links
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -160,6 +160,24 @@ def gates_tab(cfg) -> None:
             chart(view, cfg, key)
     if not trained:
         st.caption("Shown: the untrained network. After a run in the Training tab, its latest snapshot can be shown here too.")
+
+
+def phase_tab(cfg) -> None:
+    """Tab: the phase diagram, the gradient's survival over every value of the axis at once; a click sets the control."""
+    from viz.phase import nearest_value, phase_heatmap
+
+    axis, values = compute.phase_axis(cfg)
+    if not compute.phase_affordable(cfg):
+        st.info("This setting is too large for a live phase diagram (one batched pass per swept value): reduce T, H or B.")
+        return
+    record = compute.phase_record(cfg, axis, values)
+    clicked = charts.chart(phase_heatmap(record, getattr(cfg, axis)), key="fig_phase", clicks=True)
+    what = {"recurrent_scale": "recurrent scale", "forget_bias": "forget-gate bias"}[axis]
+    st.caption(f"Click a column to set the {what} to it. Each column is one value; every column comes from one batched job.")
+    if clicked is not None:
+        value = nearest_value(record, clicked)
+        if value != getattr(cfg, axis):
+            controls.request(axis, value)
 
 
 def connectivity_tab(cfg) -> None:
