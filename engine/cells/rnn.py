@@ -10,7 +10,7 @@ from .base import GAMMA, Back, Cell, Pre, Step, Tape, activation_and_deriv, affi
 class RNN(Cell):
     name = "rnn"
     label = "RNN"
-    description = "every step back multiplies the gradient by W_hh and phi', so it vanishes or explodes geometrically"
+    description = "every step back multiplies the gradient by W_hh and φ′, so it vanishes or explodes geometrically"
     order = 0
     uses_activation = True
     scale_meaning = "the spectral radius of W_hh"
