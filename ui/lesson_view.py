@@ -13,11 +13,12 @@ from .lessons import Claim, Lesson
 
 
 def changed_settings(lesson: Lesson, config: Config) -> dict:
-    """{field: (lesson's value, shown value)} for the Config fields the user moved away from the lesson's settings."""
+    """{field: (the lesson's value, the shown value)} for every Config field that differs from what the lesson sets."""
+    planned = lessons.config_for(lesson.settings)
     return {
-        name: (value, getattr(config, name))
-        for name, value in lesson.settings.items()
-        if hasattr(config, name) and getattr(config, name) != value
+        name: (getattr(planned, name), getattr(config, name))
+        for name in planned.to_dict()
+        if name != "device" and getattr(planned, name) != getattr(config, name)
     }
 
 
