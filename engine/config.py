@@ -43,7 +43,7 @@ class Config:
     seq_len: int = _f(50, "number of time steps T the network is unrolled over", lo=1, hi=2000)
     hidden_size: int = _f(32, "number of hidden units H", lo=1, hi=1024)
     batch_size: int = _f(16, "number of independent sequences B per batch", lo=1, hi=512)
-    init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling", INITS)
+    init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling (identity also zeroes the biases: IRNN)", INITS)
     recurrent_scale: float = _f(
         1.0,
         "size of the recurrence: the spectral radius of W_hh (RNN, each gate block for LSTM/GRU), max |u_i| (IndRNN), max |lambda_i| (LRU)",
