@@ -135,3 +135,16 @@ def test_a_host_cap_is_clamped_with_a_note():
 
 def test_fmt_shows_two_digits():
     assert [lessons.fmt(x) for x in (2.04e-11, 0.135, 4.2e6, 1e-6)] == ["2e-11", "0.14", "4.2e6", "1e-6"]
+
+
+def test_worked_numbers_in_the_steps_are_true():
+    """Every '$a^{n} \\approx m \\times 10^{e}$' in a lesson's steps equals a**n to the digits it shows."""
+    import re
+
+    pattern = r"(\d+(?:\.\d+)?)\^\{(\d+)\} \\approx (\d+(?:\.\d+)?)(?: \\times 10\^\{(-?\d+)\})?"
+    found = [m for lesson in lessons.LESSONS for step in lesson.steps for m in re.findall(pattern, step)]
+    assert len(found) >= 2
+    for base, n, mantissa, exp in found:
+        e = int(exp or 0)
+        digits = len(mantissa.replace(".", "").lstrip("0"))
+        assert float(f"{float(base) ** int(n) / 10**e:.{digits}g}") == float(mantissa), (base, n, mantissa, exp)
