@@ -148,3 +148,11 @@ def test_worked_numbers_in_the_steps_are_true():
         e = int(exp or 0)
         digits = len(mantissa.replace(".", "").lstrip("0"))
         assert float(f"{float(base) ** int(n) / 10**e:.{digits}g}") == float(mantissa), (base, n, mantissa, exp)
+
+
+def test_a_check_can_live_in_another_module():
+    """The hook for lessons added elsewhere (the phase diagram's edge of chaos): kind = "package.module:function"."""
+    base = lessons.get("irnn")
+    moved = lessons.Lesson("x", "x", base.settings, base.steps, base.claim, {**base.check, "kind": "ui.lessons:flat"})
+    trace = run(lessons.config_for(base.settings, CAP))
+    assert lessons.check(moved, trace) == lessons.check(base, trace)
