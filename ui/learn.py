@@ -324,7 +324,7 @@ def lstm() -> None:
         "Compare the $h$ curve with the cell-state curve $\\lVert dL/dc_t \\rVert$ as you raise the forget bias.",
         (
             "Press Run in the **Training** tab with the defaults (Adam, learning rate 0.03, 1000 steps): an LSTM at $T = 50$ "
-            "leaves the plateau of the trivial loss 1/6 between steps 500 and 900 (seeds 0-4); its last 100 steps average 0.001 to 0.04.",
+            "leaves the plateau of the trivial loss 1/6 between steps 500 and 1000 (seeds 0-4); its last 100 steps average 0.001 to 0.04.",
             {"cell": "lstm", "seq_len": 50},
         ),
         (
