@@ -43,7 +43,7 @@ class Config:
     seq_len: int = _f(50, "number of time steps T the network is unrolled over", lo=1, hi=2000)
     hidden_size: int = _f(32, "number of hidden units H", lo=1, hi=1024)
     batch_size: int = _f(16, "number of independent sequences B per batch", lo=1, hi=512)
-    init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling", INITS)
+    init: str = _f("orthogonal", "initialisation of the recurrent weights before rescaling (identity also zeroes the biases: IRNN)", INITS)
     recurrent_scale: float = _f(
         1.0,
         "size of the recurrence: the spectral radius of W_hh (RNN, each gate block for LSTM/GRU), max |u_i| (IndRNN), max |lambda_i| (LRU)",
@@ -57,7 +57,8 @@ class Config:
     clip: str = _f("none", "gradient clipping: none, by global norm, or by value", CLIPS)
     clip_threshold: float = _f(1.0, "clipping threshold theta (norm or per-element bound)", lo=0.0, hi=1e6)
     optimizer: str = _f("adam", "optimiser used by training", OPTIMIZERS)
-    lr: float = _f(0.01, "learning rate", lo=0.0, hi=10.0)
+    # 0.03: with Adam an LSTM learns the adding problem at T = 50 within 1000 steps (seeds 0-4); at 0.01, 3 of 5 seeds did not
+    lr: float = _f(0.03, "learning rate", lo=0.0, hi=10.0)
     seed: int = _f(0, "random seed for the weights and the data", lo=0, hi=2**31 - 1)
     dtype: str = _f("float32", "floating-point precision of the computation", DTYPES)
     device: str = _f("auto", "where to compute: auto uses CUDA when present, else the CPU", DEVICES)

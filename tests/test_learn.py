@@ -67,7 +67,7 @@ def test_topics_and_try_lists(at):
     text = _text(at)
     for topic in (
         "clipping",
-        "Clip by norm",
+        "clipping by norm",
         "Truncated BPTT",
         "truncation",
         "LSTM",
@@ -183,3 +183,52 @@ def test_worked_numbers_are_true(at):
         digits = len(mantissa.replace(".", "").lstrip("0"))
         assert float(f"{true / 10**e:.{digits}g}") == float(mantissa), (base, n, mantissa, exp)
     assert float(f"{1.05**500:.1g}") == 4e10  # "about 4 x 10^10 over 500 steps"
+
+
+def _try_buttons(at):
+    return [b for b in at.button if b.label == "Set the controls"]
+
+
+def test_every_try_button_sets_the_controls_it_names(at):
+    """Each "Set the controls" button writes exactly the settings in its link (on top of the defaults) into the widget state."""
+    from urllib.parse import parse_qsl
+
+    from ui import limits, links
+
+    cap = limits.caps()
+    buttons = _try_buttons(at)
+    assert len(buttons) >= 20
+    for k in range(len(buttons)):
+        app = AppTest.from_string(SCRIPT, default_timeout=30)
+        app.run()
+        button = _try_buttons(app)[k]
+        wanted, errors, _ = links.parse({name: [raw] for name, raw in parse_qsl(button.key.removeprefix("try_?"))}, cap)
+        assert not errors and wanted
+        button.click().run()
+        assert not app.exception
+        for name, value in wanted.items():
+            assert app.session_state[name] == value, (button.key, name)
+
+
+def test_tbptt_formula_is_the_engine_rule():
+    """The Learn tab's rule (dl_s/dh_t cut for t < b_s + k1 - k2) equals the pairs Config.truncation_blocks() reaches."""
+    from engine import Config
+
+    for T in (1, 7, 12, 13, 20):
+        for k1, k2 in [(1, 1), (3, 3), (3, 5), (5, 7), (4, 13), (6, 6)]:
+            if k2 > T:
+                continue
+            cfg = Config(task="sine", seq_len=T, k1=k1, k2=k2)
+            engine_pairs = {(s, t) for end, lo, first in cfg.truncation_blocks() for s in range(first, end + 1) for t in range(lo, s + 1)}
+            formula = {(s, t) for s in range(T) for t in range(T) if t <= s and not t < k1 * (s // k1) + k1 - k2}
+            assert engine_pairs == formula, (T, k1, k2)
+
+
+def test_a_short_last_block_reaches_as_far_back_as_a_full_one():
+    """T=13, k1=5, k2=7: the loss at 12 sits in the block starting at 10, so the gradient reaches t >= 10 + 5 - 7 = 8 only."""
+    import numpy as np
+
+    from engine import Config, run
+
+    g = run(Config(task="first", seq_len=13, k1=5, k2=7, hidden_size=6, batch_size=3, dtype="float64")).grad_h
+    assert np.all(g[:8] == 0) and np.all(g[8:] > 0)

@@ -16,11 +16,11 @@ HELP = {
     "batch_size": "Independent sequences per batch. Gradient curves show the mean of per-sequence norms and a 10-90 % band, "
     "so B mostly changes the noise, not the level.",
     "init": "W_hh before rescaling. orthogonal and identity have all singular values equal (σ_max = spectral radius); "
-    "normal and torch's uniform spread them, so σ_max > radius and the theory bound is looser.",
+    "normal and torch's uniform spread them, so σ_max > radius and the theory bound is looser. identity also zeroes the biases (IRNN).",
     "recurrent_scale": "Spectral radius rho of W_hh after rescaling: the main knob. Each step back multiplies the gradient by "
     "about ρ·φ′. Below 1 it vanishes geometrically; above 1 it can explode until float32 overflows.",
     "forget_bias": "Added to the LSTM forget-gate bias. A forget gate near 1 (bias 1 or more) passes ∂L/∂c_t back almost unchanged; "
-    "at 0 the gate sits near 0.5 and the cell-state gradient roughly halves every step. LSTM only.",
+    "at 0 the gate sits near 0.5 and the gradient still vanishes (×0.70 to ×0.76 per step on average at T = 100). LSTM only.",
     "bptt": "Full BPTT follows every path back to step 0. Truncated BPTT cuts the graph: the gradient beyond the horizon is exactly "
     "zero, so dependencies longer than k cannot be learned.",
     "truncation": "Detach the hidden state every k steps: each loss is backpropagated at most to the last cut (k ≤ T).",

@@ -4,22 +4,44 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .lesson_view import lesson_list
+from .lessons import apply_settings, link_for
+
 
 def learn_tab() -> None:
-    """Render the whole Learn tab, one short section per idea, in teaching order."""
+    """Render the whole Learn tab: the lessons, then one short section per idea, in teaching order."""
     st.markdown(
         "Each section explains one idea behind the charts, gives the equations the engine really computes, "
-        "and ends with settings to **try in the app**. Symbols: input $x_t$, hidden state $h_t$, "
+        "and ends with settings to **try in the app**: a button sets the controls. Symbols: input $x_t$, hidden state $h_t$, "
         "steps $t = 0, \\dots, T-1$, loss $L$."
     )
+    with st.expander("Lessons: a guided path, each claim checked on the run you see", expanded=True):
+        lesson_list("learn")
     for section in SECTIONS:
         section()
 
 
-def _try(*items: str) -> None:
-    """A collapsible list of experiments, so the tab reads as a lecture and expands into a lab."""
+def _try(*items) -> None:
+    """A collapsible list of experiments, each with a button that sets the controls (and its link), so the tab expands into a lab.
+
+    An item is a sentence, or (sentence, settings) where settings are sidebar values on top of the defaults.
+    """
     with st.expander("Try this in the app"):
-        st.markdown("\n".join(f"- {item}" for item in items))
+        for item in items:
+            text, settings = (item, None) if isinstance(item, str) else item
+            if settings is None:
+                st.markdown(f"- {text}")
+                continue
+            left, right = st.columns([5, 1])
+            left.markdown(f"- {text}")
+            right.button(
+                "Set the controls",
+                key="try_" + link_for(settings),
+                on_click=apply_settings,
+                args=(settings,),
+                help=f"Every other control goes back to its default. As a link: {link_for(settings)}",
+                width="stretch",
+            )
 
 
 def recurrence() -> None:
@@ -40,7 +62,10 @@ def recurrence() -> None:
     _try(
         "Open the **Unrolled graph** tab and change the sequence length $T$: the number of parameters stays the same, "
         "only the depth of the unrolled chain grows.",
-        "Switch the task between adding (one loss at the end) and sine (a loss at every step) and watch the gradient curve change shape.",
+        (
+            "Switch the task from adding (one loss at the end) to sine (a loss at every step) and watch the gradient curve change shape.",
+            {"task": "sine"},
+        ),
     )
 
 
@@ -71,9 +96,12 @@ def bptt() -> None:
         "at step $t$ still depends on the input at step $k$."
     )
     _try(
-        "Adding task (loss at the last step only): the gradient starts at $t = T-1$ and the curve shows what is "
-        "left of it as you read leftwards, back in time.",
-        "Switch to the sine task (a loss at every step): each $dL/dh_t$ now sums many paths, short and long.",
+        (
+            "Adding task (loss at the last step only): the gradient starts at $t = T-1$ and the curve shows what is "
+            "left of it as you read leftwards, back in time.",
+            {"task": "adding", "seq_len": 100},
+        ),
+        ("Sine task (a loss at every step): each $dL/dh_t$ now sums many paths, short and long.", {"task": "sine", "seq_len": 100}),
     )
 
 
@@ -109,14 +137,26 @@ def vanishing_exploding() -> None:
         "- **Saturation:** $\\phi'$ near 0 (tanh or sigmoid at large inputs) adds extra shrinking factors."
     )
     _try(
-        "RNN, tanh, recurrent scale 0.8, $T = 100$: the gradient falls about $\\times 0.8$ per step going back "
-        "(a little faster, since $\\tanh' \\le 1$); with linear activation it is exactly $\\times 0.8$.",
-        "Linear activation, scale 1.3, $T = 500$: growth of $\\times 1.3$ per step overflows float32 after about "
-        "340 steps. Switch the precision to float64: the same run stays finite.",
-        "Sigmoid, scale 3 (below $1/\\gamma = 4$): vanishes fast. Scale 5 (above 4): still vanishes: "
-        "the condition for exploding is necessary, not sufficient.",
-        "Tanh, scale 1.5: growth is slow (about $\\times 1.07$ per step, far below 1.5) because $\\tanh'$ "
-        "drops as the states grow; the **Gates** tab shows the share of units on a flat part.",
+        (
+            "RNN, tanh, recurrent scale 0.8, $T = 100$: the gradient falls at least $\\times 0.8$ per step going back "
+            "(a little faster, since $\\tanh' \\le 1$); with linear activation it is exactly $\\times 0.8$.",
+            {"activation": "tanh", "recurrent_scale": 0.8, "seq_len": 100},
+        ),
+        (
+            "Linear activation, scale 1.3, $T = 500$: growth of $\\times 1.3$ per step overflows float32 after 339 to 342 "
+            "steps (seeds 0-9). Switch the precision to float64: the same run stays finite.",
+            {"activation": "linear", "recurrent_scale": 1.3, "seq_len": 500},
+        ),
+        (
+            "Sigmoid, scale 3 (below $1/\\gamma = 4$), $T = 100$: vanishes fast. Scale 5 (above 4): still vanishes: "
+            "the condition for exploding is necessary, not sufficient.",
+            {"activation": "sigmoid", "recurrent_scale": 3.0, "seq_len": 100},
+        ),
+        (
+            "Tanh, scale 1.5, $T = 100$: the fitted factor per step is only 0.98 to 1.07 over seeds 0-9, far below 1.5, "
+            "because $\\tanh'$ drops as the states grow; the **Gates** tab shows the share of units on a flat part.",
+            {"activation": "tanh", "recurrent_scale": 1.5, "seq_len": 100},
+        ),
     )
 
 
@@ -129,8 +169,16 @@ def truncation() -> None:
         "backpropagate the new losses through the last $k_2$ steps only. With $k_1 = k_2 = K$ this is the "
         "familiar *detach the hidden state every $K$ steps*:"
     )
-    st.latex(r"\text{TBPTT}(k_1, k_2): \quad \frac{\partial \ell_s}{\partial h_t} \;\text{is set to}\; 0 \;\text{ for } t \le e_s - k_2")
-    st.markdown("where $e_s$ is the last step of the $k_1$-block that holds step $s$.")
+    st.latex(
+        r"\text{TBPTT}(k_1, k_2): \quad \frac{\partial \ell_s}{\partial h_t} \;\text{is set to}\; 0 \;\text{ for } t < b_s + k_1 - k_2,"
+        r" \qquad b_s = k_1 \left\lfloor s / k_1 \right\rfloor"
+    )
+    st.markdown(
+        "where $b_s$ is the first step of the $k_1$-block that holds step $s$: each block's losses are carried $k_2$ steps "
+        "back from the block's end $b_s + k_1 - 1$. When $k_1$ does not divide $T$, the last block is shorter, and its losses "
+        "reach back just as far as a full block's would, down to $b_s + k_1 - k_2$; so with $k_1 = k_2 = K$ this is exactly "
+        "cutting the graph at $t = K, 2K, \\dots$"
+    )
     st.markdown(
         "- **Cheaper:** memory and backward work per update grow with $k_2$, not $T$; updates can come every "
         "$k_1$ steps, even on an endless stream.\n"
@@ -139,11 +187,24 @@ def truncation() -> None:
         "- It also caps explosion (a product of at most $k_2$ factors), which is why it is sometimes listed as a fix."
     )
     _try(
-        "RNN, linear, scale 1.0, $T = 100$, truncation $K = 20$: the curve stops 20 steps before the end; nothing earlier is learned.",
-        "Sine task, tanh, scale 0.9, $K = 20$: a saw-tooth. The last step of each chunk hears only its own loss, "
-        "the first step hears the whole chunk.",
-        "Use $k_1 = 10$, $k_2 = 40$: overlapping windows, each loss sees 30 to 40 steps of history.",
+        (
+            "RNN, linear, scale 1.0, $T = 100$, truncation $K = 20$: the curve stops 20 steps before the end; nothing earlier is learned.",
+            {"activation": "linear", "recurrent_scale": 1.0, "seq_len": 100, "bptt": "k", "truncation": 20},
+        ),
+        (
+            "Sine task, tanh, scale 0.9, $K = 20$: a saw-tooth. The last step of each chunk hears only its own loss, "
+            "the first step hears the whole chunk.",
+            {"task": "sine", "activation": "tanh", "recurrent_scale": 0.9, "seq_len": 100, "bptt": "k", "truncation": 20},
+        ),
+        (
+            "Sine task, $k_1 = 10$, $k_2 = 40$: overlapping windows; a loss is carried back 30 to 39 steps, "
+            "depending on where it sits in its block.",
+            {"task": "sine", "seq_len": 100, "bptt": "k1k2", "k1": 10, "k2": 40},
+        ),
     )
+
+
+CLIP_DEMO = {"activation": "linear", "recurrent_scale": 1.1, "seq_len": 50, "optimizer": "sgd", "lr": 0.01}
 
 
 def clipping() -> None:
@@ -167,8 +228,15 @@ def clipping() -> None:
         "the norm of the update does (shown before and after clipping)."
     )
     _try(
-        "RNN, linear, scale 1.1, $T = 50$, SGD, learning rate 0.01: training diverges after one step. "
-        "Clip by norm with $\\theta = 1$: it trains, and every step reports a clip.",
+        (
+            "RNN, linear, scale 1.1, $T = 50$, SGD, learning rate 0.01: press Run in the **Training** tab; "
+            "training diverges after one step.",
+            CLIP_DEMO,
+        ),
+        (
+            "The same with clipping by norm, $\\theta = 1$: it trains, and every step reports a clip.",
+            {**CLIP_DEMO, "clip": "norm", "clip_threshold": 1.0},
+        ),
         "Compare the norm before and after clipping, then check that the gradient-over-time curve is unchanged.",
     )
 
@@ -177,7 +245,8 @@ def relu_identity() -> None:
     """ReLU with identity initialisation (IRNN): a Jacobian of exactly one for active units."""
     st.subheader("6. ReLU and identity initialisation (IRNN)")
     st.markdown(
-        "Le, Jaitly & Hinton (2015): start a ReLU RNN with $W_{hh} = I$ and zero biases. Then each step adds the "
+        "Le, Jaitly & Hinton (2015): start a ReLU RNN with $W_{hh} = I$ and zero biases (the app's identity init does both, "
+        "scaled by the recurrent scale). Then each step adds the "
         "new input to the old state, and each active unit passes the gradient back unchanged:"
     )
     st.latex(
@@ -190,9 +259,25 @@ def relu_identity() -> None:
         "start, not a guarantee."
     )
     _try(
-        "RNN, ReLU, init identity, scale 1.0, $T = 100$: a nearly flat curve.",
-        "Scale 0.95 and 1.05: $\\times 0.95$ and $\\times 1.05$ per step. Over 1000 steps that is $10^{-22}$ versus $10^{21}$.",
-        "Tanh with identity init: it decays anyway, because $\\tanh' < 1$ away from 0.",
+        (
+            "RNN, ReLU, init identity, scale 1.0, $T = 100$: a nearly flat curve; over the 99 steps it keeps 0.48 to 0.83 "
+            "of its size (seeds 0-9).",
+            {"activation": "relu", "init": "identity", "recurrent_scale": 1.0, "seq_len": 100},
+        ),
+        (
+            "Scale 0.95: at most $\\times 0.95$ per step, since switched-off units pass nothing: over 99 steps 0.003 to 0.005 "
+            "(seeds 0-9), against $0.95^{99} \\approx 0.0062$.",
+            {"activation": "relu", "init": "identity", "recurrent_scale": 0.95, "seq_len": 100},
+        ),
+        (
+            "Scale 1.05: 60 to 105 over 99 steps (seeds 0-9), against $1.05^{99} \\approx 125$. Over 1000 steps the two "
+            "scales differ as $0.95^{1000} \\approx 5 \\times 10^{-23}$ versus $1.05^{1000} \\approx 2 \\times 10^{21}$.",
+            {"activation": "relu", "init": "identity", "recurrent_scale": 1.05, "seq_len": 100},
+        ),
+        (
+            "Tanh with identity init: it decays anyway, because $\\tanh' < 1$ away from 0 (over 99 steps to 0.01 to 0.18, seeds 0-9).",
+            {"activation": "tanh", "init": "identity", "recurrent_scale": 1.0, "seq_len": 100},
+        ),
     )
 
 
@@ -217,15 +302,35 @@ def lstm() -> None:
     st.markdown(
         "**The honest part.** The gradient survives only if $f$ stays near 1. An *untrained* LSTM with zero "
         "forget bias (torch's default init included) has $f \\approx 0.5$, and its gradient vanishes too: "
-        "roughly 15-20 orders of magnitude over 100 steps. The common fix is a **forget-gate bias of 1** (the "
+        "12 to 15 orders of magnitude over the 99 steps of a $T = 100$ sequence (seeds 0-9). "
+        "The common fix is a **forget-gate bias of 1** (the "
         "forget gate itself came later: Gers, Schmidhuber & Cummins 2000), and training can learn to hold $f$ "
         "near 1 where memory matters. The LSTM makes a long memory *learnable*, not automatic."
     )
     _try(
-        "LSTM, $T = 100$, forget bias 0: mean $f \\approx 0.5$ in the **Gates** tab, and the curve falls by about 15 orders of magnitude.",
-        "Forget bias 1: $f \\approx 0.7$ and a much slower decay. Forget bias 3: $f \\approx 0.94$, and the curve "
-        "loses only about one order of magnitude.",
+        (
+            "LSTM, $T = 100$, forget bias 0: mean $f \\approx 0.5$ in the **Gates** tab, and the curve falls by 12 to 15 orders "
+            "of magnitude over the 99 steps (seeds 0-9).",
+            {"cell": "lstm", "seq_len": 100, "forget_bias": 0.0},
+        ),
+        (
+            "Forget bias 1: $f \\approx 0.7$ and a much slower decay: 2.6 to 4.7 orders over 99 steps (seeds 0-9).",
+            {"cell": "lstm", "seq_len": 100, "forget_bias": 1.0},
+        ),
+        (
+            "Forget bias 3: $f \\approx 0.94$; over seeds 0-9 the curve ranges from losing 2.1 orders of magnitude to gaining 0.7.",
+            {"cell": "lstm", "seq_len": 100, "forget_bias": 3.0},
+        ),
         "Compare the $h$ curve with the cell-state curve $\\lVert dL/dc_t \\rVert$ as you raise the forget bias.",
+        (
+            "Press Run in the **Training** tab with the defaults (Adam, learning rate 0.03, 1000 steps): an LSTM at $T = 50$ "
+            "leaves the plateau of the trivial loss 1/6 between steps 500 and 1000 (seeds 0-4); its last 100 steps average 0.001 to 0.04.",
+            {"cell": "lstm", "seq_len": 50},
+        ),
+        (
+            "The same for an RNN at $T = 100$: its loss stays at the plateau: 0.17 to 0.22 over its last 100 steps (seeds 0-4).",
+            {"cell": "rnn", "seq_len": 100},
+        ),
     )
 
 
@@ -249,7 +354,11 @@ def gru() -> None:
         "swap the roles of $z$ and $1 - z$."
     )
     _try(
-        "GRU, $T = 100$: untrained, $z \\approx 0.5$ and the gradient vanishes like the LSTM's at forget bias 0.",
+        (
+            "GRU, $T = 100$: untrained, $z \\approx 0.5$ and the gradient vanishes like the LSTM's at forget bias 0 "
+            "(12 to 14 orders of magnitude over 99 steps, seeds 0-9).",
+            {"cell": "gru", "seq_len": 100},
+        ),
         "Look at the $z$ gate in the **Gates** tab: wherever it is near 1, the state (and its gradient) is carried forward.",
     )
 
@@ -282,11 +391,20 @@ def indrnn() -> None:
         "the **Gates** tab shows every $\\lvert u_i \\rvert$ and its decay $\\lvert u_i \\rvert^k$."
     )
     _try(
-        "IndRNN, linear, init identity, scale 0.9, $T = 100$: the gradient falls by exactly $\\times 0.9$ per step, "
-        "and in the **Gates** tab the measured curve lies on $0.9^k$.",
-        "Scale 1.0: flat. Scale 1.05 with $T = 500$: $\\times 1.05$ per step, about $4 \\times 10^{10}$ over 500 steps.",
-        "Tanh, init normal, scale 1.0: each unit gets its own $\\lvert u_i \\rvert$; the slowest units carry the gradient "
-        "furthest back, and saturated units fall below their bound $\\lvert u_i \\rvert^k$.",
+        (
+            "IndRNN, linear, init identity, scale 0.9, $T = 100$: the gradient falls by exactly $\\times 0.9$ per step, "
+            "and in the **Gates** tab the measured curve lies on $0.9^k$.",
+            {"cell": "indrnn", "activation": "linear", "init": "identity", "recurrent_scale": 0.9, "seq_len": 100},
+        ),
+        (
+            "Scale 1.0: flat. Scale 1.05 with $T = 500$: $\\times 1.05$ per step, about $4 \\times 10^{10}$ over the 499 steps.",
+            {"cell": "indrnn", "activation": "linear", "init": "identity", "recurrent_scale": 1.05, "seq_len": 500},
+        ),
+        (
+            "Tanh, init normal, scale 1.0: each unit gets its own $\\lvert u_i \\rvert$; the slowest units carry the gradient "
+            "furthest back, and saturated units fall below their bound $\\lvert u_i \\rvert^k$.",
+            {"cell": "indrnn", "activation": "tanh", "init": "normal", "recurrent_scale": 1.0},
+        ),
     )
 
 
@@ -329,14 +447,26 @@ def lru() -> None:
         "that read $y_t$."
     )
     _try(
-        "LRU, init identity, scale 0.9: every unit decays by exactly $\\times 0.9$ per step; in the **Gates** tab the "
-        "measured curve lies on $0.9^k$.",
-        "Default (ring) init, scale 0.999, $T = 1000$: the slowest units keep $0.999^{1000} \\approx 0.37$ of the gradient, "
-        "while a unit at $0.9$ keeps $0.9^{1000} \\approx 2 \\times 10^{-46}$.",
-        "Scale 1.01, $T = 1000$: above 1 the gradient grows, $1.01^{1000} \\approx 2 \\times 10^{4}$: the instability "
-        "that the paper's parametrisation rules out.",
-        "Compare with the RNN at the same scale and $T$: the LRU's curve is the clean power law "
-        "$\\lvert \\lambda \\rvert^k$, with no $\\phi'$ factors eating into it.",
+        (
+            "LRU, init identity, scale 0.9: every unit decays by exactly $\\times 0.9$ per step; in the **Gates** tab the "
+            "measured curve lies on $0.9^k$.",
+            {"cell": "lru", "init": "identity", "recurrent_scale": 0.9},
+        ),
+        (
+            "Default (ring) init, scale 0.999, $T = 1000$: the slowest units keep $0.999^{1000} \\approx 0.37$ of the gradient, "
+            "while a unit at $0.9$ keeps $0.9^{1000} \\approx 2 \\times 10^{-46}$.",
+            {"cell": "lru", "recurrent_scale": 0.999, "seq_len": 1000},
+        ),
+        (
+            "Scale 1.01, $T = 1000$: above 1 the gradient grows, $1.01^{1000} \\approx 2 \\times 10^{4}$: the instability "
+            "that the paper's parametrisation rules out.",
+            {"cell": "lru", "recurrent_scale": 1.01, "seq_len": 1000},
+        ),
+        (
+            "Compare with the RNN (tanh) at the same scale and $T$: the LRU's curve is the clean power law "
+            "$\\lvert \\lambda \\rvert^k$, with no $\\phi'$ factors eating into it.",
+            {"cell": "rnn", "recurrent_scale": 0.999, "seq_len": 1000},
+        ),
     )
 
 

@@ -201,7 +201,10 @@ def affine_grads(X, hprev, dx, dh) -> dict:
 
 
 def matrix_init(cfg, gen, uniform, I: int, G: int, H: int) -> dict:
-    """torch.nn layout: weight_ih (G*H, I), G recurrent blocks each drawn by cfg.init and rescaled to spectral radius scale."""
+    """torch.nn layout: weight_ih (G*H, I), G recurrent blocks each drawn by cfg.init and rescaled to spectral radius scale.
+
+    Identity init zeroes both biases, as the IRNN recipe does (the LSTM then adds its forget bias).
+    """
     from ..theory import spectral_radius
 
     weight_ih = uniform(G * H, I)
@@ -211,7 +214,10 @@ def matrix_init(cfg, gen, uniform, I: int, G: int, H: int) -> dict:
         # Orthogonal and identity blocks have every |eigenvalue| = 1: no eigensolver needed.
         rho = 1.0 if cfg.init in ("orthogonal", "identity") else spectral_radius(block.numpy())
         blocks.append(block * (cfg.recurrent_scale / rho) if rho > 0 else block)
-    return {"weight_ih": weight_ih, "weight_hh": torch.cat(blocks), "bias_ih": uniform(G * H), "bias_hh": uniform(G * H)}
+    bias_ih, bias_hh = uniform(G * H), uniform(G * H)  # drawn in every case, so the generator's stream does not depend on init
+    if cfg.init == "identity":  # the IRNN recipe (Le et al. 2015): W_hh = scale * I and zero biases
+        bias_ih, bias_hh = bias_ih.zero_(), bias_hh.zero_()
+    return {"weight_ih": weight_ih, "weight_hh": torch.cat(blocks), "bias_ih": bias_ih, "bias_hh": bias_hh}
 
 
 def recurrent_block(init: str, H: int, gen: torch.Generator) -> torch.Tensor:

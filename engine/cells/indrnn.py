@@ -36,7 +36,8 @@ class IndRNN(Cell):
         else:
             raw = torch.randn(H, generator=gen, dtype=torch.float64) if cfg.init == "normal" else uniform(H)
             u = raw * (s / raw.abs().max())
-        return {"weight_ih": weight_ih, "u": u, "bias_ih": uniform(H)}
+        bias = uniform(H)  # drawn in every case, so the generator's stream does not depend on init
+        return {"weight_ih": weight_ih, "u": u, "bias_ih": bias.zero_() if cfg.init == "identity" else bias}
 
     def project(self, P, X):
         return X @ P["weight_ih"].T + P["bias_ih"]  # (T, B, H)
