@@ -18,7 +18,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from ui import charts, controls, live, present, views  # noqa: E402
+from ui import charts, compute, controls, lessons, live, present, views  # noqa: E402
+from ui.lesson_view import lesson_panel, lesson_select  # noqa: E402
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
@@ -39,6 +40,8 @@ def main() -> None:
         if present.toggle():
             present.apply()
     settings = controls.sidebar()
+    with st.sidebar:
+        lesson_select()
     st.title("RNN Gradient Flow Lab")
     st.caption("How the gradient of the loss travels back through time, step by step, and what shrinks or grows it.")
     for message in settings.errors:
@@ -49,6 +52,10 @@ def main() -> None:
     if cfg is None:
         st.error(settings.error)
         return
+    slug = st.session_state.get(lessons.STATE_KEY)
+    lessons.write_url(slug)
+    if slug:
+        lesson_panel(lessons.get(slug), compute.trace_for(cfg, False))
     go_ahead = views.cost_gate(cfg)
     tabs = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
     for label, draw in VIEWS.items():

@@ -432,3 +432,10 @@ def test_the_phase_tab_draws_the_batched_record_of_this_cell():
     np.testing.assert_allclose(values(heat["x"]), record.scales)
     at = page({"cell": "lstm", "seq_len": "40", "hidden_size": "8"}, tab="Phase diagram")
     assert compute.phase_axis(Config(cell="lstm"))[0] == "forget_bias" and "forget" in json.dumps(figures(at)[0]["layout"]).lower()
+
+
+def test_a_lesson_link_sets_its_controls_shows_its_claim_and_walks_on():
+    at = page({"lesson": "vanishing-tanh"})
+    assert at.sidebar.number_input(key="seq_len").value == 200 and any("✓ measured on this run" in s.value for s in at.success)
+    at.button(key=next(b.key for b in at.button if "Next" in b.label)).click().run()
+    assert at.session_state["_lesson"] == "exploding" and not at.exception

@@ -184,3 +184,13 @@ def test_a_click_on_the_phase_diagram_sets_the_recurrent_scale(open_app):
     page.mouse.click(x, y)
     page.wait_for_function("() => new URLSearchParams(location.search).get('recurrent_scale') === '1.2'", timeout=bs.RERUN_MS)
     assert bs.exceptions(page) == []
+
+
+def test_a_lesson_walks_on_with_next_and_keeps_its_link(open_app):
+    """?lesson=vanishing-tanh shows its claim as checked; Next opens the next lesson, its settings and its link."""
+    page = open_app("?lesson=vanishing-tanh")
+    page.get_by_text("measured on this run").first.wait_for(timeout=bs.RERUN_MS)
+    bs.wait_rerun(page, lambda: page.get_by_role("button", name="Next").first.click())
+    page.wait_for_function("() => new URLSearchParams(location.search).get('lesson') === 'exploding'", timeout=bs.RERUN_MS)
+    assert bs.url_param(page, "activation") == "linear"
+    assert bs.exceptions(page) == []

@@ -19,7 +19,7 @@ from engine.backend import resolve_device
 from engine.cells import CELLS
 from engine.config import field_info
 
-from . import compare, limits, links, rules
+from . import compare, lessons, limits, links, rules
 from .help import HELP
 
 CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
@@ -161,12 +161,19 @@ def first_visit(cap: dict) -> None:
     errors += compare_errors
     compare.set_overrides(overrides)
     base = defaults(cap)
+    lesson = query.get(lessons.PARAM, [None])[-1]
+    if lesson is not None:
+        if lessons.get(lesson) is None:
+            errors.append(f"Link parameter `lesson` refused: there is no lesson {links.quote(lesson)}.")
+        else:  # the lesson's settings, under what the link itself says
+            base = {**base, **lessons.resolve(lessons.get(lesson).settings, cap)[0]}
+            state[lessons.STATE_KEY] = lesson
     wanted = {**base, **values}
     changes, notes = rules.settle(wanted, cap)
     wanted.update(changes)
     state["_link_messages"] = (errors, warnings + notes)
     links.forget_in_url([k for k in query if not k.startswith(compare.PREFIX) and k not in links.PAGE_PARAMS])
-    links.write_values({k: v for k, v in wanted.items() if v != base[k]})
+    links.write_values({k: v for k, v in wanted.items() if v != defaults(cap)[k]})
     for name, value in wanted.items():
         state[name] = value
 

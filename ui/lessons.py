@@ -128,6 +128,16 @@ def open_lesson(slug: str, cap: dict | None = None) -> None:
     st.session_state["_notes"] = [f"Lesson “{lesson.title}”: its settings are applied."] + st.session_state["_notes"]
 
 
+def write_url(slug: str | None) -> None:
+    """The open lesson in the URL (?lesson=<slug>), so the link opens it again; removed when none is open."""
+    import streamlit as st
+
+    if slug and st.query_params.get(PARAM) != slug:
+        st.query_params[PARAM] = slug
+    elif not slug and PARAM in st.query_params:
+        del st.query_params[PARAM]
+
+
 def close_lesson() -> None:
     """A button's on_click: leave the lesson path (the settings stay as they are)."""
     import streamlit as st
