@@ -127,12 +127,30 @@ def trace_csv(cfg: engine.Config) -> str:
     return trace_csv(trace_for(cfg, False))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+_checks: dict = {}  # Config -> Future of its Verdict: the trust badge is computed beside the page, not in its way
+_check_pool = None
+MAX_CHECKS = 256
+
+
 def verdict(cfg: engine.Config):
-    """The trust badge: the engine's ‖∂L/∂h_t‖ of the first sequences against torch autograd of the same cell, once per Config."""
+    """The trust badge's Verdict for cfg if it is ready, else None (it is then being computed in the background).
+
+    engine.check.verify recomputes the run's first sequences with torch autograd (10-50 ms at the
+    defaults, more for big settings): a control change shows its charts without waiting for it.
+    """
+    global _check_pool
+    from concurrent.futures import ThreadPoolExecutor
+
     from engine.check import verify
 
-    return verify(cfg)
+    future = _checks.get(cfg)
+    if future is None:
+        if _check_pool is None:
+            _check_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trust-badge")
+        if len(_checks) >= MAX_CHECKS:
+            _checks.pop(next(iter(_checks)))
+        future = _checks[cfg] = _check_pool.submit(verify, cfg)
+    return future.result() if future.done() else None
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -84,17 +84,35 @@ def gradient_tab(cfg) -> None:
     badge(cfg)
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
     chart("contrib", cfg, "fig_contrib", log=log)
-    chart("units", cfg, "fig_units")
     exports(cfg)
 
 
 def badge(cfg) -> None:
-    """Checked against torch autograd on the first sequences of this very run: a number, or a red warning."""
+    """Checked against torch autograd on the first sequences of this very run: a number, or a red warning.
+
+    The check runs beside the page; until it is done, a small fragment looks again every half second.
+    """
+    if compute.verdict(cfg) is None:
+        st.fragment(_badge, run_every=BADGE_POLL_S)(cfg)
+    else:
+        _badge(cfg)
+
+
+BADGE_POLL_S = 0.5
+
+
+def _badge(cfg) -> None:
     verdict = compute.verdict(cfg)
-    if verdict.ok:
+    if verdict is None:
+        st.caption(":material/hourglass_top: checking this run against torch autograd …")
+    elif verdict.ok:
         st.caption(f":material/verified: {links.escape(verdict.text)}")
     else:
         st.error(verdict.text)
+    if verdict is not None and st.session_state.pop("_badge_waiting", None) == cfg:
+        st.rerun(scope="app")  # stop the polling fragment
+    if verdict is None:
+        st.session_state["_badge_waiting"] = cfg
 
 
 def exports(cfg) -> None:
@@ -152,7 +170,7 @@ def gates_tab(cfg) -> None:
     if other is not None and other != cfg and compute.affordable(other):
         st.info(f"**{links.escape(compare.label(cfg, other))}**: {gates.gate_summary(compute.trace_for(other, False))}")
     views = (("decay", "fig_decay"),) if diagonal else ()
-    views += (("gate_maps", "fig_gate_maps"), ("gate_curves", "fig_gate_curves"))
+    views += (("gate_maps", "fig_gate_maps"), ("gate_curves", "fig_gate_curves"), ("units", "fig_units"))
     for view, key in views:
         if shown == "trained":
             charts.chart(compute.VIEWS[view](trace), key=key)
