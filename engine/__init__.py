@@ -19,9 +19,9 @@ if not ({"numpy", "torch"} & set(_sys.modules) or any(v in _os.environ for v in 
     for _var in _THREAD_VARS:
         _os.environ[_var] = "1"
 
-from .config import Config, ConfigError
-from .tasks import TASKS
-from .trace import Snapshot, Trace, TrainingLog, to_json
+from .config import Config, ConfigError  # noqa: E402 - after the thread defaults
+from .tasks import TASKS  # noqa: E402
+from .trace import Snapshot, Trace, TrainingLog, to_json  # noqa: E402
 
 __all__ = ["Config", "ConfigError", "Model", "Snapshot", "TASKS", "Trace", "TrainingLog", "run", "to_json", "train"]
 

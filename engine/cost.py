@@ -33,34 +33,38 @@ from .tasks import TASKS
 
 # Seconds per unit of work on the 2-core dev machine, one BLAS/torch thread (bench/calibrate_cost.py).
 COEF = {
-    "run:gru": 0.00179,  # fixed cost of a run, by cell
-    "run:indrnn": 0.00157,
-    "run:lru": 0.00168,
-    "run:lstm": 0.00215,
-    "run:rnn": 0.00159,
-    "step:gru": 0.000119,  # Python overhead of one full-BPTT step (forward + back), by cell
-    "step:indrnn": 2.26e-05,
-    "step:lru": 7.04e-05,
-    "step:lstm": 3.72e-05,
-    "step:rnn": 2.62e-05,
-    "elem:gru": 8.07e-09,  # an element a step stores and touches, by cell
-    "elem:indrnn": 6.97e-09,
-    "elem:lru": 1.37e-08,
-    "elem:lstm": 6.21e-09,
-    "elem:rnn": 4.84e-09,
-    "flop": 1.27e-11,  # a flop of the step GEMMs (cell.cost)
-    "conn_step:gru": 0.000106,  # overhead of one step back of the connectivity pass, by cell
-    "conn_step:indrnn": 6.33e-05,
-    "conn_step:lru": 0.000172,
-    "conn_step:lstm": 0.000119,
-    "conn_step:rnn": 7.23e-05,
-    "conn_flop": 6.07e-13,  # a flop of a connectivity row-step
-    "conn_elem": 1.4e-09,  # an element a connectivity row-step touches
-    "spectra": 1.27e-09,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
-    "qr": 1.26e-10,  # torch's orthogonal_ init of an n x n block: n^3 of these
-    "update": 5.27e-08,  # optimiser update, per parameter
-    "snapshot": 0.0098,  # fixed cost of recording a training snapshot
-    "record": 0,  # per tape element a snapshot summarises (fitted 0: within the rest)
+    "run:gru": 0.0022,  # fixed cost of a run, by cell
+    "run:indrnn": 0.00141,
+    "run:lru": 0.00247,
+    "run:lstm": 0.00206,
+    "run:rnn": 0.00149,
+    "step:gru": 0.000137,  # Python overhead of one forward step, by cell
+    "step:indrnn": 1.33e-05,
+    "step:lru": 4.22e-05,
+    "step:lstm": 2.18e-05,
+    "step:rnn": 3.19e-05,
+    "back:gru": 0,  # ... and of one step back of the BPTT sweep, by cell
+    "back:indrnn": 1.33e-05,
+    "back:lru": 4.22e-05,
+    "back:lstm": 2.18e-05,
+    "back:rnn": 0,
+    "elem:gru": 2.58e-09,  # a byte a step stores and touches, by cell
+    "elem:indrnn": 2.62e-09,
+    "elem:lru": 4.13e-09,
+    "elem:lstm": 1.96e-09,
+    "elem:rnn": 2.05e-09,
+    "flop": 1.1e-11,  # a flop of the step GEMMs (cell.cost)
+    "conn_step:gru": 0.000141,  # overhead of one step back of the connectivity pass, by cell
+    "conn_step:indrnn": 9.39e-05,
+    "conn_step:lru": 0.000173,
+    "conn_step:lstm": 0.000123,
+    "conn_step:rnn": 8.77e-05,
+    "conn_flop": 1.95e-12,  # a flop of a connectivity row-step
+    "conn_elem": 1.33e-09,  # an element a connectivity row-step touches
+    "spectra": 1.28e-09,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
+    "qr": 1.4e-10,  # torch's orthogonal_ init of an n x n block: n^3 of these
+    "update": 6.69e-08,  # optimiser update, per parameter
+    "snapshot": 0.00884,  # fixed cost of recording a training snapshot
 }
 TAPE_FACTOR = 2.25  # the tape keeps about this many times what one step's cost says it stores
 
@@ -91,8 +95,13 @@ def work_units(cfg: Config, connectivity=False, train_steps=0, every=1, conn_row
     itemsize = 8 if cfg.dtype == "float64" else 4
     H, B, I = cfg.hidden_size, cfg.batch_size, TASKS[cfg.task].input_size
     per = cell.cost(H, B, I, itemsize)
-    steps = pass_steps(cfg)
-    one_pass = {f"step:{cfg.cell}": steps, "flop": steps * per.flops, f"elem:{cfg.cell}": steps * per.bytes / itemsize}
+    steps, elems = pass_steps(cfg), per.bytes  # bytes: a float64 element moves twice the memory
+    one_pass = {
+        f"step:{cfg.cell}": cfg.seq_len,
+        f"back:{cfg.cell}": backward_visits(cfg),
+        "flop": steps * per.flops,
+        f"elem:{cfg.cell}": steps * elems,
+    }
     cubes = cell.recurrent_blocks * float(H) ** 3
     init = {"spectra": cubes} if cfg.init in ("normal", "torch") else {"qr": cubes} if cfg.init == "orthogonal" else {}
     conn, conn_bytes = connectivity_units(cfg, cell, itemsize, conn_rows, conn_batch) if connectivity else ({}, 0.0)
@@ -107,7 +116,7 @@ def work_units(cfg: Config, connectivity=False, train_steps=0, every=1, conn_row
     snaps = snapshot_count(train_steps, every)
     _add(work, one_pass, train_steps)
     _add(work, {"update": params}, train_steps)
-    _add(work, {"snapshot": 1.0, "record": cfg.seq_len * per.bytes / itemsize}, snaps)
+    _add(work, {"snapshot": 1.0}, snaps)
     _add(work, {"spectra": cubes}, snaps - 1)  # after the first snapshot the weights have moved: eig + SVD again
     _add(work, conn, snaps)
     return work, tape + conn_bytes + 8 * 4 * params  # parameters, gradients and Adam's two moments
@@ -120,13 +129,24 @@ def _add(total: dict, part: dict, times: float = 1.0) -> None:
 
 def pass_steps(cfg: Config) -> float:
     """Forward + backward of one pass in units of a full-BPTT step: (T forward steps + backward visits) / 2."""
+    return (cfg.seq_len + backward_visits(cfg)) / 2
+
+
+def backward_visits(cfg: Config) -> int:
+    """Steps the BPTT sweeps step back through in one pass.
+
+    A truncation block is swept from its highest loss step down to its lowest step; a block
+    without a loss step (every block but the last of a many-to-one task) costs nothing.
+    """
     T = cfg.seq_len
-    blocks = cfg.truncation_blocks()
-    visits = sum(min(end, T - 1) - lo + 1 for end, lo, _ in blocks)
-    if TASKS[cfg.task].loss_at == "every" and T > 1:  # a second sweep: the last step's loss alone, through the last block
-        end, lo, _ = blocks[0]
-        visits += min(end, T - 1) - lo + 1
-    return (T + visits) / 2
+    every = TASKS[cfg.task].loss_at == "every"
+    visits = 0
+    for end, lo, first in cfg.truncation_blocks():
+        top = min(end, T - 1) if every else (T - 1 if first <= T - 1 <= end else None)
+        visits += 0 if top is None or top < first else top - lo + 1
+    if every and T > 1:  # a second sweep: the last step's loss alone, through the last block
+        visits += T - cfg.truncation_blocks()[0][1]
+    return visits
 
 
 def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=None) -> tuple[dict, float]:
