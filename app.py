@@ -18,10 +18,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from ui import controls, live, views  # noqa: E402
+from ui import charts, controls, live, present, views  # noqa: E402
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
+    "Phase diagram": views.phase_tab,
     "Training": None,  # drawn by ui.live; a run trains on in its worker while the tab is hidden
     "Gates": views.gates_tab,
     "Connectivity": views.connectivity_tab,
@@ -31,7 +32,12 @@ VIEWS = {
 
 
 def main() -> None:
-    st.set_page_config(page_title="RNN Gradient Flow Lab", page_icon=":material/timeline:", layout="wide")
+    folded = "collapsed" if present.requested() else "auto"
+    st.set_page_config(page_title="RNN Gradient Flow Lab", page_icon=":material/timeline:", layout="wide", initial_sidebar_state=folded)
+    charts.preload()
+    with st.sidebar:
+        if present.toggle():
+            present.apply()
     settings = controls.sidebar()
     st.title("RNN Gradient Flow Lab")
     st.caption("How the gradient of the loss travels back through time, step by step, and what shrinks or grows it.")

@@ -20,10 +20,14 @@ if not ({"numpy", "torch"} & set(_sys.modules) or any(v in _os.environ for v in 
         _os.environ[_var] = "1"
 
 from .config import Config, ConfigError  # noqa: E402 - after the thread defaults
+
+# phase is bound at import (~10 ms), not on first use like run/train: the function shares its name
+# with its module, and a lazy attribute would turn into the module once anything imports engine.phase.
+from .phase import phase  # noqa: E402
 from .tasks import TASKS  # noqa: E402
 from .trace import Snapshot, Trace, TrainingLog, to_json  # noqa: E402
 
-__all__ = ["Config", "ConfigError", "Model", "Snapshot", "TASKS", "Trace", "TrainingLog", "run", "to_json", "train"]
+__all__ = ["Config", "ConfigError", "Model", "Snapshot", "TASKS", "Trace", "TrainingLog", "phase", "run", "to_json", "train"]
 
 
 def __getattr__(name):

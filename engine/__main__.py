@@ -1,4 +1,4 @@
-"""Command line: `python -m engine run ... --json` and `python -m engine train ... --json`.
+"""Command line: `python -m engine run ... --json`, `python -m engine train ... --json`, `python -m engine phase ... --json`.
 
 Options mirror the Config fields (kebab-cased) and come from the same field table, so the
 CLI, the URL and the UI can never disagree. A bad option or value exits with code 2 and
@@ -35,7 +35,8 @@ def build_parser() -> OneLineParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run_p = sub.add_parser("run", help="one forward + BPTT pass: one JSON object")
     train_p = sub.add_parser("train", help="train and stream snapshots: one JSON line each")
-    for p in (run_p, train_p):
+    phase_p = sub.add_parser("phase", help="the phase diagram: the last step's gradient k steps back, for many scales at once")
+    for p in (run_p, train_p, phase_p):
         for f in fields(Config):
             meta = f.metadata
             rng = f" ({meta['lo']}..{meta['hi']})" if meta["choices"] is None else ""
@@ -48,11 +49,40 @@ def build_parser() -> OneLineParser:
                 metavar=metavar,
                 help=f"{meta['help']}{rng}; default {f.default}",
             )
-        p.add_argument("--connectivity", action="store_true", help="also record conn_x / conn_h (costs O(T^2))")
+        if p is not phase_p:
+            p.add_argument("--connectivity", action="store_true", help="also record conn_x / conn_h (costs O(T^2))")
         p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
     train_p.add_argument("--steps", type=int, default=100, help="number of training steps (1..100000); default 100")
     train_p.add_argument("--every", type=int, default=10, help="emit a snapshot every K steps (and at the first and last); default 10")
+    phase_p.add_argument(
+        "--scales",
+        default="0.5:1.5:41",
+        help="swept values: A:B:N (N evenly spaced, ends included) or a comma list; write --scales=-1:4:21 for a negative start",
+    )
+    phase_p.add_argument("--axis", default="recurrent_scale", choices=("recurrent_scale", "forget_bias"), help="the swept Config field")
     return parser
+
+
+def parse_scales(text: str) -> list[float]:
+    """'0.5:1.5:41' -> 41 evenly spaced values from 0.5 to 1.5; '0.5,1,2' -> those values; ValueError with the allowed forms."""
+    import numpy as np
+
+    from .phase import MAX_VALUES
+
+    usage = f"scales: must be A:B:N with N from 1 to {MAX_VALUES}, or a comma list of up to {MAX_VALUES} numbers (got {text!r})"
+    try:
+        if ":" in text:
+            a, b, n = text.split(":")
+            values = np.linspace(float(a), float(b), int(n)).tolist()
+            if not 1 <= int(n) <= MAX_VALUES:
+                raise ValueError
+        else:
+            values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(usage) from None
+    if not 1 <= len(values) <= MAX_VALUES or not all(np.isfinite(values)):
+        raise ValueError(usage)
+    return values
 
 
 def config_from(args) -> Config:
@@ -74,10 +104,22 @@ def main(argv=None) -> int:
     for name in ("steps", "every"):
         if args.command == "train" and not 1 <= getattr(args, name) <= 100_000:
             parser.error(f"argument --{name}: must be an integer from 1 to 100000 (got {getattr(args, name)})")
+    if args.command == "phase":
+        from .phase import check_values
+
+        try:
+            values = check_values(cfg, parse_scales(args.scales), args.axis)
+        except ValueError as err:
+            name, _, reason = str(err).partition(": ")
+            parser.error(f"argument --{name}: {reason}" if name in ("axis", "scales") else f"argument --scales: {err}")
     from . import run, to_json, train  # torch loads only once the options are valid
 
     try:
-        if args.command == "run":
+        if args.command == "phase":
+            from .phase import phase
+
+            print(phase(cfg, values, args.axis).to_json())
+        elif args.command == "run":
             print(to_json(run(cfg, connectivity=args.connectivity)))
         else:
             for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity):

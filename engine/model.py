@@ -19,6 +19,21 @@ SATURATED = 0.95  # a gate above this (or below 1 - this) sits on a flat part of
 FLAT_DERIV = 0.1  # a unit whose phi'(a) is below this passes almost no gradient
 
 
+def initial_params(cfg: Config, cell) -> dict:
+    """The cell's parameters (float64), then a linear read-out (head_weight, head_bias), all from the seed's generator."""
+    task = TASKS[cfg.task]
+    gen = torch.Generator().manual_seed(cfg.seed)
+    bound = 1.0 / np.sqrt(cfg.hidden_size)
+
+    def uniform(*shape):
+        return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+
+    params = cell.init_params(cfg, task.input_size, gen, uniform)
+    params["head_weight"] = uniform(task.output_size, cfg.hidden_size)
+    params["head_bias"] = uniform(task.output_size)
+    return params
+
+
 class Model:
     """Parameters (torch leaf tensors, so torch optimisers can train them) and the cell that steps them."""
 
@@ -36,18 +51,7 @@ class Model:
         self._spectral = (0, *self.cell.spectra(params, cfg, fresh=True))
 
     def _init_params(self) -> dict:
-        """The cell's parameters, then a linear read-out (head_weight, head_bias), all from the seed's generator."""
-        cfg = self.cfg
-        gen = torch.Generator().manual_seed(cfg.seed)
-        bound = 1.0 / np.sqrt(cfg.hidden_size)
-
-        def uniform(*shape):
-            return (torch.rand(*shape, generator=gen, dtype=torch.float64) * 2 - 1) * bound
-
-        params = self.cell.init_params(cfg, self.task.input_size, gen, uniform)
-        params["head_weight"] = uniform(self.task.output_size, cfg.hidden_size)
-        params["head_bias"] = uniform(self.task.output_size)
-        return params
+        return initial_params(self.cfg, self.cell)
 
     def batch(self, index: int = 0) -> Batch:
         """Batch number `index` of this seed (run uses 0, training step s uses s)."""
@@ -140,6 +144,7 @@ class Model:
             conn_truncated=bool(conn and truncated),
             blocks=np.array(blocks, dtype=np.int64).reshape(-1, 3),
             unit_decay=decay,
+            grad_h_units=unit_magnitudes(p.dh, cfg.hidden_size).astype(cfg.dtype),
         )
 
     def _gate_records(self, tape):
@@ -159,6 +164,16 @@ class Model:
         gates = {name: means[:, k * H : (k + 1) * H] for k, name in enumerate(names)}
         saturation = {name: flat[:, k] for k, name in enumerate(names)}
         return gates, saturation
+
+
+def unit_magnitudes(dh: torch.Tensor, H: int) -> np.ndarray:
+    """(T, H) float64 batch mean of |dL_b/dh_t,i| from (T, B, S); a unit stored as a real pair (LRU) counts with its modulus."""
+    d = dh.detach().double()
+    if d.shape[-1] == 2 * H:  # the cell contract: a state of width 2H is complex, stored as [Re | Im]
+        mag = torch.hypot(d[..., :H], d[..., H:])  # hypot: no overflow from squaring
+    else:
+        mag = d.abs()
+    return _np(mag.mean(1))
 
 
 def _np(t) -> np.ndarray:

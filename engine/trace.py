@@ -67,6 +67,7 @@ class Trace:
     conn_truncated: bool = False  # True: conn_x/conn_h show what truncated BPTT carries (zero beyond each row's horizon)
     blocks: np.ndarray | None = None  # (n, 3) truncation blocks (end, lowest step, first loss step), last first: Config.truncation_blocks()
     unit_decay: np.ndarray | None = None  # (H,) diagonal cells (IndRNN |u_i|, LRU |lambda_i|): each unit's factor per step back
+    grad_h_units: np.ndarray | None = None  # (T, H) batch mean of |dL_b/dh_t,i| per unit (complex units: modulus); run's dtype
 
     @property
     def nonfinite(self) -> bool:

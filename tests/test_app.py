@@ -60,6 +60,7 @@ def test_page_loads_with_gradient_view_and_metrics():
     assert titles(at) == [
         "<b>How the gradient flows back in time: ‖∂L/∂hₜ‖ at each step t</b>",
         "<b>Which time steps the W_hh update learns from</b>",
+        "<b>Which units carry the gradient: |∂L/∂hₜ,ᵢ|, mean over the batch</b>",
     ]
     fig = grad_fig(at)
     assert fig["layout"]["yaxis"]["type"] == "log"
@@ -160,7 +161,7 @@ def test_bad_link_values_give_a_message_and_defaults(query, field):
     at = page(query)
     assert f"`{field}`" in errors(at)
     assert at.sidebar.number_input(key="seq_len").value == 50
-    assert len(figures(at)) == 2  # the page still works, on the defaults
+    assert len(figures(at)) == 3  # the page still works, on the defaults
 
 
 def test_refused_link_text_is_shown_escaped():
@@ -228,7 +229,7 @@ def test_costly_settings_wait_for_a_go_ahead(monkeypatch):
     at = page()
     assert "This setting needs about" in at.warning[0].value and not figures(at)
     at.checkbox(key="allow_long").check().run()
-    assert len(figures(at)) == 2
+    assert len(figures(at)) == 3
     monkeypatch.setattr(compute, "machine_memory", lambda: 1.0)
     at.run()
     assert "more than this machine can spare" in errors(at) and not figures(at)
@@ -354,3 +355,81 @@ def test_connectivity_under_truncation_shows_what_training_carries_and_offers_th
     fig = figures(at)[0]
     assert "full dependence" in fig["layout"]["title"]["text"]
     assert np.isfinite(values(fig["data"][0]["z"]).reshape(30, 30)[29]).all()  # without truncation every k <= t is reached
+
+
+def test_a_compare_link_overlays_both_configurations_as_the_engine_computes_them():
+    import engine
+
+    at = page({"cell": "rnn", "seq_len": "80", "vs.cell": "lstm"})
+    assert not at.error
+    fig = grad_fig(at)
+    ours, theirs = engine.run(Config(seq_len=80)), engine.run(Config(seq_len=80, cell="lstm"))
+    np.testing.assert_allclose(series(fig, "(batch mean)"), ours.grad_h, rtol=1e-6)
+    np.testing.assert_allclose(series(fig, "(vs. cell=lstm)"), theirs.grad_h, rtol=1e-6)
+    assert any("Dashed, vs. cell=lstm" in a["text"] for a in fig["layout"]["annotations"])
+    at.button(key="compare_clear").click().run()
+    assert not any("vs. cell" in d.get("name", "") for d in grad_fig(at)["data"])
+
+
+def test_a_compare_preset_is_one_click_and_a_refused_compare_value_is_named():
+    at = page({"cell": "lstm"})
+    at.button(key="compare_forget bias 0 → 1").click().run()
+    assert any("vs. forget_bias=1.0" in d.get("name", "") for d in grad_fig(at)["data"])
+    at = page({"vs.recurrent_scale": "-3", "vs.[x](https://evil.example)": "1"})
+    assert "`vs.recurrent_scale` refused" in errors(at) and r"\[x\]\(https\:" in errors(at)
+
+
+def test_exports_reproduce_the_run_on_screen():
+    """The CSV parses back to the trace, and the command line shown, run in a subprocess, prints the same ‖∂L/∂h_t‖."""
+    import csv
+    import io
+    import subprocess
+    import sys
+
+    import engine
+    from engine.export import command_line
+
+    cfg = Config(cell="gru", seq_len=30, truncation=7, seed=3)
+    at = page(dict(cfg.to_query()))
+    trace = engine.run(cfg)
+    rows = list(csv.DictReader(io.StringIO(compute.trace_csv(cfg))))
+    assert [float(r["grad_h"]) for r in rows] == trace.grad_h.tolist()
+    shown = [c.value for c in at.code]
+    assert command_line(cfg) in shown
+    argv = command_line(cfg).split()
+    assert argv[:3] == ["python", "-m", "engine"]
+    out = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, check=True, cwd=Path(APP).parent)
+    np.testing.assert_allclose(json.loads(out.stdout)["grad_h"], trace.grad_h, rtol=1e-12)
+    assert "checked against autograd" in " ".join(c.value for c in at.caption)
+
+
+def test_the_per_unit_heatmap_shows_the_trace():
+    import engine
+
+    at = page({"cell": "lstm", "seq_len": "40", "hidden_size": "8"})
+    heat = next(f for f in figures(at) if "Which units carry" in f["layout"]["title"]["text"])["data"][0]
+    z = values(heat["z"]).reshape(8, 40)  # units x time, log10
+    expected = np.log10(engine.run(Config(cell="lstm", seq_len=40, hidden_size=8)).grad_h_units).T
+    np.testing.assert_allclose(z, expected, rtol=1e-5)
+
+
+def test_presentation_mode_loads_with_projector_charts():
+    at = page({"present": "1"})
+    assert at.sidebar.toggle(key="present").value
+    fig = grad_fig(at)
+    assert fig["layout"]["font"]["size"] >= 18
+    at.sidebar.toggle(key="present").set_value(False).run()
+    assert grad_fig(at)["layout"]["font"]["size"] < 18
+
+
+def test_the_phase_tab_draws_the_batched_record_of_this_cell():
+    import engine
+
+    at = page({"seq_len": "40", "hidden_size": "8"}, tab="Phase diagram")
+    heat = next(d for d in figures(at)[0]["data"] if d["type"] == "heatmap")
+    axis, swept = compute.phase_axis(Config(seq_len=40, hidden_size=8))
+    record = engine.phase(Config(seq_len=40, hidden_size=8), list(swept), axis)
+    assert axis == "recurrent_scale" and len(values(heat["x"])) == len(swept) == 41
+    np.testing.assert_allclose(values(heat["x"]), record.scales)
+    at = page({"cell": "lstm", "seq_len": "40", "hidden_size": "8"}, tab="Phase diagram")
+    assert compute.phase_axis(Config(cell="lstm"))[0] == "forget_bias" and "forget" in json.dumps(figures(at)[0]["layout"]).lower()

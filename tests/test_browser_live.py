@@ -147,3 +147,40 @@ def test_a_link_comes_back_normalised_and_keeps_what_the_page_fixed(open_app):
     )
     assert bs.url_param(page, "cell") == "lstm" and bs.url_param(page, "bptt") == "k1k2"
     assert bs.control_value(page, bs.LABEL_T) == "60"
+
+
+def test_a_phone_sees_a_chart_with_data_on_its_first_screen(browser):
+    """At 390 × 844 (a phone), the gradient chart with its curve starts inside the first screen."""
+    chromium, url = browser
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector(bs.CHART, timeout=bs.FIRST_LOAD_MS)
+        top, points = page.evaluate(
+            f"() => {{ const gd = document.querySelector({bs.CHART!r}); "
+            "return [gd.getBoundingClientRect().top, Math.max(...gd._fullData.map(d => d.y ? d.y.length : 0))]; }"
+        )
+        assert top < 844 - 200 and points == 50, (top, points)  # the chart and its curve (T = 50) begin on screen
+    finally:
+        context.close()
+
+
+def test_a_click_on_the_phase_diagram_sets_the_recurrent_scale(open_app):
+    """The phase diagram's columns are values of the scale: clicking the column at 1.2 moves the slider and the URL there."""
+    page = open_app("")
+    page.get_by_role("tab", name="Phase diagram").click()
+    chart = page.locator('[data-testid="rnnlabChart"].js-plotly-plot').first
+    chart.wait_for(timeout=bs.RERUN_MS)
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('[data-testid=\"rnnlabChart\"].js-plotly-plot');"
+        " return gd && gd._fullData && gd._fullData.some(d => d.type === 'heatmap'); }",
+        timeout=bs.RERUN_MS,
+    )
+    x, y = page.evaluate(
+        "() => { const gd = document.querySelector('[data-testid=\"rnnlabChart\"].js-plotly-plot'); const L = gd._fullLayout;"
+        " const r = gd.getBoundingClientRect(); return [r.left + L._size.l + L.xaxis.l2p(1.2), r.top + L._size.t + L._size.h / 2]; }"
+    )
+    page.mouse.click(x, y)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('recurrent_scale') === '1.2'", timeout=bs.RERUN_MS)
+    assert bs.exceptions(page) == []

@@ -59,6 +59,8 @@ def test_key_equations_are_present(at):
     _one_with(at, r"\exp\!\left(-e^{\nu_j} + \mathrm{i}\,\theta_j\right)", r"\sqrt{1 - \lvert \lambda_j \rvert^2}")
     _one_with(at, r"\bar\lambda \odot \frac{dL}{dh_t}", r"\lvert \lambda_j \rvert^{k}")
     _one_with(at, r"\lVert \operatorname{Re} h \rVert^2 + \lVert \operatorname{Im} h \rVert^2")
+    _one_with(at, r"\text{ratio}(s, k) = \frac{\lVert dL/dh_{T-1-k} \rVert}{\lVert dL/dh_{T-1} \rVert}", r"\ell_{T-1}")
+    _one_with(at, r"\left(\gamma\,\sigma_{\max}\right)^{k}", r"s = \frac{1}{\gamma}", r"\sigma_{\max} = s")
 
 
 def test_topics_and_try_lists(at):
@@ -83,9 +85,13 @@ def test_topics_and_try_lists(at):
         "S4",
         "Mamba",
         "upper bound",
+        "edge of chaos",
+        "phase diagram",
+        "forget-gate bias",
+        "Left of the line",
     ):
         assert topic in text, topic
-    assert sum(e.label == "Try this in the app" for e in at.expander) == 10
+    assert sum(e.label == "Try this in the app" for e in at.expander) == 11
 
 
 def test_references_cover_the_sources(at):
@@ -104,6 +110,9 @@ def test_references_cover_the_sources(at):
         "Orvieto, Smith, Gu",
         "Gu, Goel & Ré (2022)",
         "Gu & Dao (2023)",
+        "Bertschinger & Natschläger (2004)",
+        "Poole, Lahiri, Raghu",
+        "Pennington, Schoenholz & Ganguli (2017)",
     ):
         assert name in refs, name
 
@@ -167,7 +176,7 @@ def test_worked_numbers_are_true(at):
     """Every '$a^{n} \\approx m \\times 10^{e}$' in the text equals a**n rounded to the digits it shows."""
     pattern = r"\$(\d+(?:\.\d+)?)\^\{(\d+)\} \\approx (\d+(?:\.\d+)?)(?: \\times 10\^\{(-?\d+)\})?\$"
     found = re.findall(pattern, _text(at))
-    assert len(found) >= 4
+    assert len(found) >= 6
     for base, n, mantissa, exp in found:
         true = float(base) ** int(n)
         e = int(exp or 0)

@@ -17,10 +17,15 @@ def _backward(fig):
     return {int(s.name.split("=")[1]): s.line for s in fig.layout.shapes if s.name.startswith("backward")}
 
 
-def truncation_blocks(T, tbptt):
-    """The engine's rule (Config.truncation_blocks) for T steps and TBPTT(k1, k2) or full BPTT."""
-    k1, k2 = tbptt or (0, 0)
-    return Config(task="first", seq_len=T, k1=k1, k2=k2).truncation_blocks()
+class Recorded:
+    """A record with only what viz.truncation reads: T steps, the blocks the engine used and the loss steps."""
+
+    def __init__(self, T, tbptt, loss_steps=None):
+        k1, k2 = tbptt or (0, 0)
+        self.config = Config(task="first", seq_len=T, k1=k1, k2=k2)
+        self.grad_h = np.ones(T)
+        self.blocks = np.asarray(self.config.truncation_blocks())
+        self.loss_steps = np.arange(T) if loss_steps is None else loss_steps
 
 
 def _cuts(fig):
@@ -32,11 +37,13 @@ def _h_nodes(fig):
 
 
 @pytest.mark.parametrize("T, k1, k2", [(1, 1, 1), (10, 3, 3), (20, 5, 5), (17, 2, 6), (9, 9, 9), (12, 1, 4)])
-def test_blocks_match_the_engine(T, k1, k2):
-    assert blocks(T, (k1, k2)) == truncation_blocks(T, (k1, k2))
-    assert blocks(T, None) == truncation_blocks(T, None)
-    assert horizon_span(T, (k1, k2)) == T - truncation_blocks(T, (k1, k2))[0][1]
-    assert block_ends(T, (k1, k2)) == list(range(k1 - 1, T - 1, k1))
+def test_blocks_are_the_ones_the_engine_recorded(T, k1, k2):
+    cfg = Config(task="first", seq_len=T, k1=k1, k2=k2, hidden_size=3, batch_size=2)
+    tr = run(cfg)
+    assert blocks(tr) == [tuple(b) for b in cfg.truncation_blocks()]
+    assert blocks(run(cfg.replace(k1=0, k2=0))) == [(T - 1, 0, 0)]
+    assert horizon_span(tr) == T - cfg.truncation_blocks()[0][1]
+    assert block_ends(tr) == list(range(k1 - 1, T - 1, k1))
 
 
 def test_arrow_width_and_colour_grow_with_the_gradient():
@@ -90,8 +97,8 @@ def test_no_truncation_no_line_and_many_to_many_blocks():
     assert _cuts(full) == [] and not any("truncation" in a.text for a in full.layout.annotations)
     tr = run(Config(cell="rnn", task="sine", seq_len=10, truncation=3, **SMALL))
     assert sorted(s.x0 for s in _cuts(unrolled_graph(tr))) == [2.5, 5.5, 8.5]  # blocks start at 0, 3, 6 and 9
-    assert flow(10, (3, 3), np.arange(10))[1] == [3, 6, 9]
-    assert flow(10, (2, 4), np.arange(10))[1] == []  # k2 > k1: some block always carries the gradient on
+    assert flow(Recorded(10, (3, 3)))[1] == [3, 6, 9]
+    assert flow(Recorded(10, (2, 4)))[1] == []  # k2 > k1: some block always carries the gradient on
 
 
 def test_overflow_is_drawn_in_its_colour_with_the_message():

@@ -5,8 +5,8 @@ figure unmounts the chart and mounts a new one (Plotly.newPlot): while training 
 the browser rebuilt the whole chart up to 20 times a second and the page's timers starved.
 Here the chart's identity is its key alone (a Streamlit v2 component, no iframe): a new
 figure reaches the same element, which Plotly.react restyles in place (ui/plotly_chart.js).
-Plotly's own script is served once per page from the app's static folder, copied there
-from the installed plotly package (the same plotly.js that plotly.py writes figures for).
+Plotly's own script is served once per page from the app's static folder (see
+provide_plotly_js: the same plotly.js version that plotly.py writes figures for).
 """
 
 from __future__ import annotations
@@ -19,33 +19,64 @@ import plotly
 import plotly.io as pio
 import streamlit as st
 
-CONFIG = {"displaylogo": False}
+from viz import theme
+
 DEFAULT_HEIGHT = 450  # plotly.js's own default height
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
 SCRIPT = Path(__file__).with_name("plotly_chart.js")
+LOADER = Path(__file__).with_name("plotly_loader.js")
 
 
-def provide_plotly_js(static: Path = STATIC) -> Path:
-    """Copy plotly.min.js from the installed plotly package into the static folder (once; again after an upgrade)."""
-    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    target = static / "plotly.min.js"
+CARTESIAN = "plotly-cartesian.min.js"  # plotly.js's cartesian bundle (scatter, bar, heatmap, contour): 1.5 MB
+FULL = "plotly.min.js"  # the full bundle inside the plotly package: 4.8 MB, ~1 s more to evaluate on a page load
+
+
+def provide_plotly_js(static: Path = STATIC) -> str:
+    """The plotly.js the charts load: the cartesian bundle when `make` fetched it, else the plotly package's full one.
+
+    Both are the plotly.js version plotly.py writes figures for (the Makefile fetches the
+    cartesian bundle of exactly that version from npm; without npm the full bundle serves).
+    """
+    if (static / CARTESIAN).exists():
+        return CARTESIAN
+    source = Path(plotly.__file__).parent / "package_data" / FULL
+    target = static / FULL
     if not target.exists() or target.stat().st_size != source.stat().st_size:
         static.mkdir(exist_ok=True)
         shutil.copyfile(source, target)
-    return target
+    return FULL
 
 
-provide_plotly_js()
-_component = st.components.v2.component("rnnlab_plotly", js=SCRIPT.read_text(), isolate_styles=False)
+SCRIPT_NAME = provide_plotly_js()
+_component = st.components.v2.component("rnnlab_plotly", js=LOADER.read_text() + SCRIPT.read_text(), isolate_styles=False)
+_PRELOAD = f"<script>{LOADER.read_text()}\nwindow.rnnlabLoadPlotly({json.dumps(SCRIPT_NAME)});</script>"
 
 
-def spec(fig) -> dict:
-    """The figure as the component receives it: Plotly JSON (numpy arrays as typed base64) and the chart config."""
-    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(CONFIG)}
+def preload() -> None:
+    """The page's first element: start loading plotly.js while the rest of the script computes the charts."""
+    st.html(_PRELOAD, unsafe_allow_javascript=True)
 
 
-def chart(fig, key: str) -> None:
-    """Draw a go.Figure or a figure dict under a fixed identity (house colours from viz.theme)."""
+def style() -> str:
+    """ "present" in presentation mode (?present=1 or the toggle), else "default"."""
+    return "present" if st.session_state.get("present") else "default"
+
+
+def spec(fig, name: str = "chart", look: str = "default") -> dict:
+    """The component's data: the figure as Plotly JSON (numpy arrays as typed base64), styled, and its chart config."""
+    config = theme.chart_config(name, look)  # the camera button saves a slide-sized PNG named for the chart
+    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
+
+
+def chart(fig, key: str, clicks: bool = False):
+    """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style).
+
+    With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
+    """
+    look = style()
+    fig = theme.styled(fig, look)
     layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
+    events = {"on_click_change": lambda: None} if clicks else {}
     height = int(layout.get("height") or DEFAULT_HEIGHT)
-    _component(key=key, data=spec(fig), height=height)
+    result = _component(key=key, data=spec(fig, key.removeprefix("fig_"), look), height=height, **events)
+    return getattr(result, "click", None) if clicks else None

@@ -15,7 +15,7 @@ import streamlit as st
 import engine
 from engine import cost
 from engine.backend import resolve_device
-from viz import connectivity, decay, gates, gradients, graph
+from viz import connectivity, decay, gates, gradients, graph, units
 from viz.downsample import pick_indices
 
 from . import admission
@@ -33,6 +33,7 @@ VIEWS = {
     "graph": graph.unrolled_graph,
     "cell": graph.cell_diagram,
     "decay": decay.unit_decay_figure,
+    "units": units.unit_heatmap,
 }
 LONG_RUN_S = 8.0  # a pass estimated to take longer waits for the user's go-ahead
 BIG_RUN_BYTES = 2e9  # and so does one estimated to need more memory than this
@@ -53,6 +54,12 @@ def estimate(cfg: engine.Config, conn: bool | str = False, train_steps: int = 0,
     subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn and conn_reduced(cfg) else {}
     seconds, nbytes = cost.estimate(cfg, connectivity=bool(conn), train_steps=train_steps, every=every, **subset)
     return seconds, nbytes
+
+
+def affordable(cfg: engine.Config) -> bool:
+    """True when a pass fits the page's budget without asking (time and memory)."""
+    seconds, nbytes = estimate(cfg)
+    return on_device(cfg) or (seconds <= LONG_RUN_S and nbytes <= BIG_RUN_BYTES)
 
 
 def on_device(cfg: engine.Config) -> bool:
@@ -115,6 +122,52 @@ def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -
         return go.Figure(spec, _validate=False)
     except TypeError:  # a Plotly without the private switch: validate again, slower but the same figure
         return go.Figure(spec)
+
+
+PHASE_VALUES = {"recurrent_scale": (0.5, 1.5), "forget_bias": (-2.0, 6.0)}  # the swept range of each axis
+PHASE_POINTS = 41
+
+
+def phase_axis(cfg: engine.Config) -> tuple[str, tuple]:
+    """(the axis that teaches best for this cell, the values swept): forget bias for the LSTM, else the scale."""
+    import numpy as np
+
+    from engine.phase import default_axis
+
+    axis = default_axis(cfg.cell)
+    lo, hi = PHASE_VALUES[axis]
+    return axis, tuple(float(v) for v in np.round(np.linspace(lo, hi, PHASE_POINTS), 10))
+
+
+def phase_affordable(cfg: engine.Config) -> bool:
+    """The phase job is about one pass per swept value, batched (~5x cheaper than separate passes)."""
+    seconds, nbytes = estimate(cfg)
+    return on_device(cfg) or (seconds * PHASE_POINTS / 5 <= LONG_RUN_S and nbytes * PHASE_POINTS <= BIG_RUN_BYTES)
+
+
+def phase_record(cfg: engine.Config, axis: str, values: tuple):
+    """engine.phase over the values, once per (Config, axis, values), in one of the process's job slots."""
+
+    def compute():
+        seconds = estimate(cfg)[0] * len(values) / 5  # one batched job: ~5x cheaper than separate passes
+        with admission.JOBS.slot(seconds, on_wait=QueueNote()), st.spinner("Phase diagram: all values as one batched job ..."):
+            return engine.phase(cfg, list(values), axis)
+
+    return CACHE.get_or_compute(("phase", cfg, axis, tuple(values)), compute)
+
+
+def trace_csv(cfg: engine.Config) -> str:
+    """The trace as CSV (one row per step), built only when someone downloads it."""
+    from engine.export import trace_csv
+
+    return CACHE.get_or_compute(("csv", cfg), lambda: trace_csv(trace_for(cfg, False)))
+
+
+def verdict(cfg: engine.Config):
+    """The trust badge: the engine's ‖∂L/∂h_t‖ of the first sequences against torch autograd of the same cell, once per Config."""
+    from engine.check import verify
+
+    return CACHE.get_or_compute(("verdict", cfg), lambda: verify(cfg))
 
 
 def trace_json(cfg: engine.Config) -> str:

@@ -10,7 +10,7 @@ session (ui.links) so that a refused value gets a message naming it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import streamlit as st
 
@@ -19,7 +19,7 @@ from engine.backend import resolve_device
 from engine.cells import CELLS
 from engine.config import field_info
 
-from . import limits, links, rules
+from . import compare, limits, links, rules
 from .help import HELP
 
 CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
@@ -138,6 +138,12 @@ def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, h
     return st.number_input(c.label, kind(lo), kind(hi), value=kind(default), step=kind(c.step), format=c.fmt, **common)
 
 
+def request(name: str, value) -> None:
+    """Set a control from the page (a click on a chart): applied before the widgets are drawn again, at once."""
+    st.session_state.setdefault("_requests", {})[name] = value
+    st.rerun()
+
+
 def first_visit(cap: dict) -> None:
     """Once per session, before any widget: read the link, keep its messages, and put the values it asks for in place.
 
@@ -151,12 +157,15 @@ def first_visit(cap: dict) -> None:
     state["_link_read"] = True
     query = links.raw_query(st.query_params)
     values, errors, warnings = links.parse(query, cap)
+    overrides, compare_errors = compare.parse(query)
+    errors += compare_errors
+    compare.set_overrides(overrides)
     base = defaults(cap)
     wanted = {**base, **values}
     changes, notes = rules.settle(wanted, cap)
     wanted.update(changes)
     state["_link_messages"] = (errors, warnings + notes)
-    links.forget_in_url(query)
+    links.forget_in_url([k for k in query if not k.startswith(compare.PREFIX) and k not in links.PAGE_PARAMS])
     links.write_values({k: v for k, v in wanted.items() if v != base[k]})
     for name, value in wanted.items():
         state[name] = value
@@ -167,6 +176,8 @@ def sidebar() -> Settings:
     cap = limits.caps()
     state = st.session_state
     first_visit(cap)
+    for name, value in state.pop("_requests", {}).items():  # set by a chart click in the previous run (ui.controls.request)
+        state[name] = value
     rng, base = limits.ranges(cap), defaults(cap)
     w = {}
     with st.sidebar:
@@ -215,29 +226,28 @@ def task_caption(task: str) -> str:
 
 
 def read_config(v: dict) -> tuple[Config | None, str | None]:
-    """The Config the widget values describe (fields that do not apply are left at their neutral value), or the error."""
+    """The Config the widget values describe, or the error; fields that do not apply get their neutral value.
+
+    Derived from the Config field table: every field is read from the widget of the same name,
+    converted to the field's type; only what the chosen cell or BPTT mode does not use is replaced.
+    """
     cell, mode = CELLS[v["cell"]], v["bptt"]
+    neutral = {
+        "activation": None if cell.uses_activation else "tanh",
+        "forget_bias": None if cell.has_forget_bias else 0.0,
+        "truncation": None if mode == "k" else 0,
+        "k1": None if mode == "k1k2" else 0,
+        "k2": None if mode == "k1k2" else 0,
+        "device": "auto",
+    }
+    values = {}
+    for f in fields(Config):
+        if neutral.get(f.name) is not None:
+            values[f.name] = neutral[f.name]
+            continue
+        kind = field_info(f.name)["type"]
+        values[f.name] = int(v[f.name]) if kind in ("int", int) else float(v[f.name]) if kind in ("float", float) else v[f.name]
     try:
-        cfg = Config(
-            cell=cell.name,
-            activation=v["activation"] if cell.uses_activation else "tanh",
-            task=v["task"],
-            seq_len=int(v["seq_len"]),
-            hidden_size=int(v["hidden_size"]),
-            batch_size=int(v["batch_size"]),
-            init=v["init"],
-            recurrent_scale=float(v["recurrent_scale"]),
-            forget_bias=float(v["forget_bias"]) if cell.has_forget_bias else 0.0,
-            truncation=int(v["truncation"]) if mode == "k" else 0,
-            k1=int(v["k1"]) if mode == "k1k2" else 0,
-            k2=int(v["k2"]) if mode == "k1k2" else 0,
-            clip=v["clip"],
-            clip_threshold=float(v["clip_threshold"]),
-            optimizer=v["optimizer"],
-            lr=float(v["lr"]),
-            seed=int(v["seed"]),
-            dtype=v["dtype"],
-        )
+        return Config(**values), None
     except ConfigError as e:
         return None, f"Setting `{e.field}` refused: {links.escape(e.reason)}"
-    return cfg, None

@@ -340,9 +340,58 @@ def lru() -> None:
     )
 
 
+def edge_of_chaos() -> None:
+    """The phase diagram: every recurrent scale at once, and the edge between vanishing and exploding."""
+    st.subheader("11. The edge of chaos: the phase diagram")
+    st.markdown(
+        "One run shows one recurrent scale. The **phase diagram** runs many scales at once (one batched job: all "
+        "weight matrices stacked, every sequence of every scale advanced together) and keeps, for each scale $s$ "
+        "and each distance $k$, how much of the last step's gradient is still there $k$ steps back:"
+    )
+    st.latex(
+        r"\text{ratio}(s, k) = \frac{\lVert dL/dh_{T-1-k} \rVert}{\lVert dL/dh_{T-1} \rVert},"
+        r" \qquad L = \ell_{T-1} \ \text{(the last step's loss)}, \qquad k = 0, \dots, T-1"
+    )
+    st.markdown(
+        "Colour is $\\log_{10}$ of the ratio: blue where the gradient shrinks, white at 1, orange where it grows, "
+        "red where it overflows. The black contours mark $10^{-3}$ and $10^{3}$. The theory line comes from the "
+        "bound of section 3:"
+    )
+    st.latex(
+        r"\left\lVert \frac{\partial h_{T-1}}{\partial h_{T-1-k}} \right\rVert \le \left(\gamma\,\sigma_{\max}\right)^{k},"
+        r" \qquad \gamma\,\sigma_{\max}(W_{hh}) = 1 \iff s = \frac{1}{\gamma}"
+        r" \quad \text{(orthogonal or identity } W_{hh}\text{: } \sigma_{\max} = s\text{)}"
+    )
+    st.markdown(
+        "- **Left of the line** ($\\gamma\\,\\sigma_{\\max} < 1$) the gradient *must* vanish, geometrically in $k$: "
+        "at a factor of 0.9 per step, $0.9^{100} \\approx 2.7 \\times 10^{-5}$ is left after 100 steps.\n"
+        "- **Right of the line** the bound allows growth but does not force it. A linear RNN grows by exactly $s^k$ "
+        "($1.1^{100} \\approx 1.4 \\times 10^{4}$) until float32 overflows. With tanh the inputs push the "
+        "pre-activations away from 0, so $\\phi' < 1$ and the measured edge sits to the right of $1/\\gamma$; above it "
+        "the state saturates, which caps the growth.\n"
+        "- **On the edge**, the thin band where the ratio stays near 1 over the whole sequence, the gradient neither "
+        "vanishes nor explodes. It is also where the forward dynamics turn chaotic (nearby states start to diverge): "
+        "the *edge of chaos*, where deep and recurrent networks have been found to train best. Orthogonal and identity initialisation at "
+        "scale 1 start a network there.\n"
+        "- For the **LSTM** the diagram sweeps the **forget-gate bias** instead: the forget gate, not $W_{hh}$, sets "
+        "the factor of the cell path. At $b_f = 0$, $f \\approx 0.5$ and the gradient shrinks geometrically (with "
+        "$T = 200$ and the other defaults about $10^{-15}$ is left 100 steps back); from $b_f \\approx 2$ on it "
+        "survives hundreds of steps. The GRU and the diagonal cells sweep the scale."
+    )
+    _try(
+        "RNN, tanh, $T = 200$, scales 0.5 to 1.5: find where the $10^{-3}$ contour reaches the top of the diagram. "
+        "It lies to the right of the theory line at 1: the line is a bound, not the edge itself.",
+        "Activation linear, init orthogonal: each column is exactly $s^k$, and the edge sits on the theory line. "
+        "Raise the scale until the red overflow cells appear.",
+        "Activation sigmoid: $\\gamma = 1/4$ moves the theory line to scale 4, far right; everything to its left vanishes.",
+        "LSTM: sweep the forget-gate bias from $-2$ to 6 and watch the blue region give way between $b_f \\approx 1$ and 2.",
+        "Click a column to set the recurrent scale, then open the gradient chart: it is that column, read from the top down.",
+    )
+
+
 def pros_cons() -> None:
     """Where RNNs shine and where they hurt, so the lab is seen in context."""
-    st.subheader("11. Strengths and weaknesses of RNNs")
+    st.subheader("12. Strengths and weaknesses of RNNs")
     left, right = st.columns(2)
     left.markdown(
         "**Strengths**\n"
@@ -363,6 +412,8 @@ def pros_cons() -> None:
 REFERENCES = (
     "Bengio, Simard & Frasconi (1994). Learning long-term dependencies with gradient descent is difficult. "
     "*IEEE Transactions on Neural Networks* 5(2).",
+    "Bertschinger & Natschläger (2004). Real-time computation at the edge of chaos in recurrent neural networks. "
+    "*Neural Computation* 16(7).",
     "Cashman, Patterson, Mosca, Watts, Robinson & Chang (2018). RNNbow: visualizing learning via backpropagation "
     "gradients in RNNs. *IEEE Computer Graphics and Applications* 38(6).",
     "Cho, van Merriënboer, Gulcehre, Bahdanau, Bougares, Schwenk & Bengio (2014). Learning phrase representations "
@@ -376,6 +427,9 @@ REFERENCES = (
     "Madsen (2019). Visualizing memorization in RNNs. *Distill*. https://distill.pub/2019/memorization-in-rnns",
     "Orvieto, Smith, Gu, Fernando, Gulcehre, Pascanu & De (2023). Resurrecting recurrent neural networks for long sequences. *ICML*.",
     "Pascanu, Mikolov & Bengio (2013). On the difficulty of training recurrent neural networks. *ICML*.",
+    "Pennington, Schoenholz & Ganguli (2017). Resurrecting the sigmoid in deep learning through dynamical isometry. *NeurIPS*.",
+    "Poole, Lahiri, Raghu, Sohl-Dickstein & Ganguli (2016). Exponential expressivity in deep neural networks through "
+    "transient chaos. *NeurIPS*.",
     "Sutskever (2013). Training recurrent neural networks. PhD thesis, University of Toronto.",
     "Williams & Peng (1990). An efficient gradient-based algorithm for on-line training of recurrent network "
     "trajectories. *Neural Computation* 2(4).",
@@ -388,4 +442,18 @@ def references() -> None:
     st.markdown("\n".join(f"- {ref}" for ref in REFERENCES))
 
 
-SECTIONS = (recurrence, bptt, vanishing_exploding, truncation, clipping, relu_identity, lstm, gru, indrnn, lru, pros_cons, references)
+SECTIONS = (
+    recurrence,
+    bptt,
+    vanishing_exploding,
+    truncation,
+    clipping,
+    relu_identity,
+    lstm,
+    gru,
+    indrnn,
+    lru,
+    edge_of_chaos,
+    pros_cons,
+    references,
+)

@@ -22,6 +22,7 @@ from . import limits
 
 FIELDS = tuple(f.name for f in fields(Config) if f.name != "device")
 EXTRAS = ("bptt", "steps", "every")  # widgets that are not Config fields
+PAGE_PARAMS = ("present", "lesson")  # the page's modes, read by ui.present and ui.lessons
 BPTT_MODES = ("full", "k", "k1k2")
 CAPPED = ("seq_len", "hidden_size", "batch_size", "steps", "truncation", "k1", "k2")
 SHOWN_CHARS = 40  # a refused value is quoted up to this length
@@ -90,6 +91,8 @@ def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list
         if name == "device":
             warnings.append("Link parameter `device` ignored: the device is chosen automatically here.")
             continue
+        if name.startswith("vs.") or name in PAGE_PARAMS:
+            continue  # the compared configuration (ui.compare) and the page's own modes read these
         if name not in FIELDS and name not in EXTRAS:
             warnings.append(f"Link parameter {quote(name)} is not a setting of this page; it was ignored.")
             continue

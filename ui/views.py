@@ -6,9 +6,9 @@ import math
 
 import streamlit as st
 
-from viz import gates
+from viz import gates, gradients
 
-from . import charts, compute
+from . import charts, compare, compute, controls, learn, links
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -17,9 +17,9 @@ def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None
 
 def cost_gate(cfg) -> bool:
     """Big settings say what a pass costs and wait for a go-ahead, so dragging a slider never freezes the page."""
-    seconds, nbytes = compute.estimate(cfg)
-    if compute.on_device(cfg) or (seconds <= compute.LONG_RUN_S and nbytes <= compute.BIG_RUN_BYTES):
+    if compute.affordable(cfg):
         return True
+    seconds, nbytes = compute.estimate(cfg)
     cost = f"about {seconds:.0f} s and {nbytes / 1e9:.1f} GB of memory for one forward + BPTT pass"
     if nbytes > compute.MEMORY_SHARE * compute.machine_memory():
         st.error(f"This setting needs {cost}: more than this machine can spare. Reduce T, H or B.")
@@ -72,18 +72,57 @@ def gradient_tab(cfg) -> None:
     """Tab 1: how ||dL/dh_t|| changes going back in time, in a chart, in words and in numbers."""
     trace = compute.trace_for(cfg, False)
     overflow_notice(trace)
-    metrics(trace)
-    chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
+    other, label = compare.panel(cfg)
+    if other is not None and not compute.affordable(other):
+        st.warning(f"The compared settings ({label}) would take too long to compute here; shown alone.")
+        other = None
+    if other is None:
+        chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
+    else:
+        charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
+    metrics(trace)  # after the chart: on a phone the chart comes first
+    badge(cfg)
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
     chart("contrib", cfg, "fig_contrib", log=log)
-    st.download_button(
+    chart("units", cfg, "fig_units")
+    exports(cfg)
+
+
+def badge(cfg) -> None:
+    """Checked against torch autograd on the first sequences of this very run: a number, or a red warning."""
+    verdict = compute.verdict(cfg)
+    if verdict.ok:
+        st.caption(f":material/verified: {links.escape(verdict.text)}")
+    else:
+        st.error(verdict.text)
+
+
+def exports(cfg) -> None:
+    """The run's numbers as JSON or CSV, and the command and Python lines that reproduce it."""
+    from engine.export import command_line, python_snippet
+
+    name = f"trace_{cfg.cell}_{cfg.task}_T{cfg.seq_len}_seed{cfg.seed}"
+    left, right = st.columns(2)
+    left.download_button(
         "Download this trace as JSON",
         data=lambda: compute.trace_json(cfg),
-        file_name=f"trace_{cfg.cell}_{cfg.task}_T{cfg.seq_len}_seed{cfg.seed}.json",
+        file_name=f"{name}.json",
         mime="application/json",
         on_click="ignore",
         key="download_trace",
     )
+    right.download_button(
+        "Download it as CSV (one row per step)",
+        data=lambda: compute.trace_csv(cfg),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="download_csv",
+    )
+    with st.expander("Reproduce this run: the command line and the Python"):
+        st.code(command_line(cfg), language="bash")
+        st.code(python_snippet(cfg), language="python")
+        st.caption("Each chart's camera button (top right, on hover) saves it as a slide-sized PNG.")
 
 
 def gates_tab(cfg) -> None:
@@ -109,6 +148,9 @@ def gates_tab(cfg) -> None:
             "on a flat part of φ (φ′ < 0.1), where almost no gradient gets through."
         )
     st.info(gates.gate_summary(trace))
+    other = compare.other_config(cfg, st.session_state.get(compare.KEY, {}))[0]
+    if other is not None and other != cfg and compute.affordable(other):
+        st.info(f"**{links.escape(compare.label(cfg, other))}**: {gates.gate_summary(compute.trace_for(other, False))}")
     views = (("decay", "fig_decay"),) if diagonal else ()
     views += (("gate_maps", "fig_gate_maps"), ("gate_curves", "fig_gate_curves"))
     for view, key in views:
@@ -118,6 +160,24 @@ def gates_tab(cfg) -> None:
             chart(view, cfg, key)
     if not trained:
         st.caption("Shown: the untrained network. After a run in the Training tab, its latest snapshot can be shown here too.")
+
+
+def phase_tab(cfg) -> None:
+    """Tab: the phase diagram, the gradient's survival over every value of the axis at once; a click sets the control."""
+    from viz.phase import nearest_value, phase_heatmap
+
+    axis, values = compute.phase_axis(cfg)
+    if not compute.phase_affordable(cfg):
+        st.info("This setting is too large for a live phase diagram (one batched pass per swept value): reduce T, H or B.")
+        return
+    record = compute.phase_record(cfg, axis, values)
+    clicked = charts.chart(phase_heatmap(record, getattr(cfg, axis)), key="fig_phase", clicks=True)
+    what = {"recurrent_scale": "recurrent scale", "forget_bias": "forget-gate bias"}[axis]
+    st.caption(f"Click a column to set the {what} to it. Each column is one value; every column comes from one batched job.")
+    if clicked is not None:
+        value = nearest_value(record, clicked)
+        if value != getattr(cfg, axis):
+            controls.request(axis, value)
 
 
 def connectivity_tab(cfg) -> None:
@@ -172,12 +232,5 @@ def graph_tab(cfg) -> None:
 
 
 def learn_tab() -> None:
-    """Tab 6: the guided explanations, written in ui.learn by another module."""
-    try:
-        from ui.learn import learn_tab as learn
-    except ModuleNotFoundError as e:
-        if e.name != "ui.learn":
-            raise
-        st.info("The guided tour is on its way: this tab will explain vanishing and exploding gradients step by step.")
-        return
-    learn()
+    """Tab 6: the guided explanations (ui.learn)."""
+    learn.learn_tab()

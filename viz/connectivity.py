@@ -27,8 +27,9 @@ def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return base_layout(fig, title)
-    if getattr(trace.config, "tbptt", None):
-        k1, k2 = trace.config.tbptt
+    tbptt = getattr(getattr(trace, "config", None), "tbptt", None)
+    if tbptt:
+        k1, k2 = tbptt
         title += (
             f"<br>as truncated BPTT({k1}, {k2}) carries it: exactly 0 beyond each horizon"
             if getattr(trace, "conn_truncated", False)

@@ -161,7 +161,7 @@ def _decay(fig, trace, values, notes: list) -> list:
     line = dict(color=COLORS["grad_h"], width=3)
     fig.add_scatter(x=ks, y=log_gaps(r), mode="lines", name=what, line=line, hovertemplate=hover, row=1, col=2)
     drawn.append(r)
-    span = horizon_span(T, getattr(trace.config, "tbptt", None))
+    span = horizon_span(trace)
     zeros = int((ratio == 0).sum())
     if span < T:
         notes.append(f"Measured: exactly 0 beyond the truncation horizon, {span} steps back (not drawn on the log axis).")

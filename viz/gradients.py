@@ -37,15 +37,19 @@ def decay_summary(trace) -> str:
     return ". ".join(p.rstrip(".") for p in _decay_parts(trace)) + "."
 
 
-def grad_norm_curve(trace) -> go.Figure:
-    """‖∂L/∂h_t‖ (batch band, cell state) on a log axis kept on the measured data; the theory bound clipped at its edge."""
+def grad_norm_curve(trace, compare=None) -> go.Figure:
+    """‖∂L/∂h_t‖ (batch band, cell state) on a log axis kept on the measured data; the theory bound clipped at its edge.
+
+    compare = (other trace, its label) overlays the other configuration's curves, dashed, on the same axes.
+    """
     T = len(trace.grad_h)
     x = pick_indices(T)
     fig = go.Figure()
     band = getattr(trace, "grad_h_band", None)
     band = np.asarray(band, dtype=np.float64)[x] if band is not None and len(band) == T else None
     measured = [np.asarray(v, dtype=np.float64)[x] for v in (trace.grad_h, trace.grad_c, trace.grad_h_last) if v is not None]
-    span = log_span(*measured, band)
+    other = _compared(compare)
+    span = log_span(*measured, band, *[y for _, y, _ in other])
     if band is not None:
         _curve(fig, x, band[:, 0], "10th percentile", None, showlegend=False)
         _curve(fig, x, band[:, 1], "10–90 % of the batch", None, fill="tonexty", fillcolor=rgba(COLORS["grad_h"], 0.18))
@@ -54,6 +58,8 @@ def grad_norm_curve(trace) -> go.Figure:
         _curve(fig, x, np.asarray(trace.grad_c)[x], f"{DC} (cell state)", COLORS["grad_c"])
     if trace.grad_h_last is not None:
         _curve(fig, x, np.asarray(trace.grad_h_last)[x], "‖∂loss_{T−1}/∂hₜ‖ (the last step's loss alone)", COLORS["last"])
+    for ox, oy, name in other:
+        _curve(fig, ox, oy, name, COLORS["compare"], dash="dash", width=2.5)
     notes = []
     if trace.bound is not None:
         bound = np.asarray(trace.bound, dtype=np.float64)
@@ -71,7 +77,11 @@ def grad_norm_curve(trace) -> go.Figure:
     _beyond_markers(fig, trace, x, measured, span)
     shapes, marks = _marks(trace, T)
     # Above the plot area, under the title: inside it the box hid the curve's high end.
-    text = "<br>".join(wrap_text(part, 110) for part in _decay_parts(trace))
+    parts = _decay_parts(trace)
+    if compare is not None:
+        f, _ = measured_factor(compare[0])
+        parts.append(f"Dashed, {compare[1]}: " + (factor_text(f) if f is not None else "no single factor per step"))
+    text = "<br>".join(wrap_text(part, 110) for part in parts)
     notes = [note_annotation(text, 0.0, 1.0, "left", "bottom")] + marks + notes
     notes += zero_notes(trace, trace.grad_h, DH)
     out = [w for w in (range_words(trace, trace.grad_h, DH), trace.grad_c is not None and range_words(trace, trace.grad_c, DC)) if w]
@@ -81,9 +91,21 @@ def grad_norm_curve(trace) -> go.Figure:
     fig.update_layout(shapes=shapes, annotations=notes)
     base_layout(fig, f"How the gradient flows back in time: {DH} at each step t", "time step t", "gradient norm (log scale)")
     frame(fig, above)
-    fig.update_xaxes(range=[-0.5, T - 0.5])
+    fig.update_xaxes(range=[-0.5, max([T] + [len(o[0].grad_h) for o in [compare] if o]) - 0.5])
     fig.update_yaxes(**log_axis(span, PLOT_PX))
     return fig
+
+
+def _compared(compare) -> list:
+    """[(x, y, name)] of the compared trace's curves: ‖∂L/∂h_t‖ and, for an LSTM, ‖∂L/∂c_t‖."""
+    if compare is None:
+        return []
+    other, label = compare
+    x = pick_indices(len(other.grad_h))
+    out = [(x, np.asarray(other.grad_h, dtype=np.float64)[x], f"{DH} ({label})")]
+    if other.grad_c is not None:
+        out.append((x, np.asarray(other.grad_c, dtype=np.float64)[x], f"{DC} ({label})"))
+    return out
 
 
 def contrib_bars(trace, log: bool = True) -> go.Figure:
@@ -166,7 +188,7 @@ def _decay_parts(trace) -> list[str]:
         else:
             parts = [f"No measured factor per step: fewer than two finite, non-zero values of {what} to fit"]
     else:
-        span = horizon_span(T, getattr(trace.config, "tbptt", None))
+        span = horizon_span(trace)
         n = min(100, span - 1)
         with np.errstate(over="ignore"):
             total = math.exp(min(n * math.log(f), 700.0))

@@ -19,11 +19,12 @@ HEIGHT = 540  # four rows of nodes and arrows, each tall enough to read from the
 ROW = {"x": 0.0, "h": 1.0, "back": 1.45, "y": 2.2}  # heights of the rows; backward arrows run above h
 
 
-def flow(T: int, tbptt, loss_steps):
+def flow(trace):
     """passes[t]: some loss's gradient goes on from h_t to h_{t-1}; cuts: steps it reaches but stops at."""
+    T = len(trace.grad_h)
     reached, passes = np.zeros(T, bool), np.zeros(T, bool)
-    losses = np.asarray(loss_steps, dtype=int)
-    for end, lo, first in blocks(T, tbptt):
+    losses = np.asarray(trace.loss_steps, dtype=int)
+    for end, lo, first in blocks(trace):
         mine = losses[(losses >= first) & (losses <= end)]
         if mine.size:
             reached[lo : mine.max() + 1] = True
@@ -69,7 +70,7 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
     start = max(0, T - max(int(max_steps), 1))
     steps = np.arange(start, T)
     g = grad[steps].astype(np.float64)
-    passes, cuts = flow(T, trace.config.tbptt, trace.loss_steps)
+    passes, cuts = flow(trace)
     cuts = [c for c in cuts if c >= start]
     frac, rng = _scale(g)
     colors = sample_colorscale(SEQUENTIAL, list(frac))

@@ -17,7 +17,7 @@ def truncation_marks(trace, T: int) -> tuple[list, list]:
     if not tbptt:
         return [], []
     k1, k2 = tbptt
-    ends = block_ends(T, tbptt)
+    ends = block_ends(trace)
     label = f"truncated BPTT: detach every {k1} steps" if k1 == k2 else f"TBPTT({k1}, {k2}): every {k1} steps, back {k2} steps"
     if len(ends) > MAX_LINES:
         label += f" ({len(ends)} block ends, too many to draw)"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -24,6 +26,7 @@ COLORS = {
     "clip": "#dc2626",  # red markers: clipping events
     "overflow": "#b91c1c",
     "truncation": "#db2777",
+    "compare": "#111827",  # near black, dashed: the configuration compared with
 }
 GATE_COLORS = {
     "i": "#16a34a",
@@ -93,3 +96,156 @@ def log_axis(span: tuple[float, float] | None, plot_px: float) -> dict:
     fit = max(plot_px / LABEL_PX, 1.0)
     step = max(1, math.ceil((hi - lo) / fit))
     return dict(axis, range=[lo, hi], dtick=step, tick0=0)
+
+
+# --- Presentation mode: larger type, thicker lines, a colour-blind-safe palette (Okabe & Ito 2008) -------------------
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+# Each house colour and the Okabe-Ito colour it becomes; greys and neutrals stay (they carry no hue to confuse).
+SAFE_COLORS = {
+    "#2563eb": OKABE_ITO["blue"],  # grad_h, forget / update gate, norm after clipping
+    "#d97706": OKABE_ITO["orange"],  # grad_c, candidates
+    "#7c3aed": OKABE_ITO["sky blue"],  # the last step's loss alone, output gate
+    "#0d9488": OKABE_ITO["bluish green"],  # contrib
+    "#16a34a": OKABE_ITO["bluish green"],  # input / reset gate
+    "#dc2626": OKABE_ITO["vermillion"],  # loss, clipping events
+    "#b91c1c": OKABE_ITO["vermillion"],  # overflow
+    "#db2777": OKABE_ITO["reddish purple"],  # truncation
+    "#9333ea": OKABE_ITO["reddish purple"],
+    "#65a30d": OKABE_ITO["black"],
+}
+SAFE_COLORWAY = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion", "sky blue", "reddish purple", "black", "yellow")]
+PRESENT_MIN_FONT = 18  # px: the smallest text on a projected chart
+FONT_SCALE = 1.4  # every font (14 px notes -> 20 px) ...
+PIXEL_SCALE = 1.4  # ... and the pixel geometry around them (height, margins, shifts), so the layout keeps its proportions
+LINE_SCALE = 1.75  # line widths
+MARKER_SCALE = 1.4
+FONT_KEYS = {"font", "tickfont", "textfont", "insidetextfont", "outsidetextfont", "grouptitlefont", "titlefont"}
+SHIFT_KEYS = {"xshift", "yshift", "standoff"}
+DATA_KEYS = {"x", "y", "z", "customdata", "ids", "hovertemplate", "texttemplate"}
+_RGB = {tuple(int(h[i : i + 2], 16) for i in (1, 3, 5)): s for h, s in SAFE_COLORS.items()}
+PNG_SIZE = dict(width=1600, height=900, scale=2)  # the camera button's image: a 16:9 slide at twice the pixels
+
+
+def present(fig, sizes: bool = True, palette: bool = True):
+    """The same figure for a projector: fonts >= 18 px, thicker lines, Okabe-Ito colours; a go.Figure or a figure dict.
+
+    Applied to a finished figure (at the draw boundary, after any cache), so every builder
+    honours it and a cached figure is never changed: the input is left as it was.
+    """
+    if isinstance(fig, go.Figure):
+        spec = _restyle(fig.to_plotly_json(), "", sizes, palette)
+        try:
+            return go.Figure(spec, _validate=False)  # validated when first built; the restyle keeps it valid
+        except TypeError:  # a Plotly without the private switch
+            return go.Figure(spec)
+    return _restyle(fig, "", sizes, palette)
+
+
+def styled(fig, style: str = "default"):
+    """fig as it is ("default") or for a projector ("present")."""
+    if style not in ("default", "present"):
+        raise ValueError(f"style: must be 'default' or 'present' (got {style!r})")
+    return present(fig) if style == "present" else fig
+
+
+def chart_config(name: str, style: str = "default") -> dict:
+    """Plotly's chart config: the camera button saves `name`.png at slide size (1600 x 900, scale 2)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "chart"
+    filename = f"rnn-lab-{slug}" + ("-present" if style == "present" else "")
+    return {"displaylogo": False, "toImageButtonOptions": dict(format="png", filename=filename, **PNG_SIZE)}
+
+
+def _restyle(value, key: str, sizes: bool, palette: bool):
+    """A restyled copy of one node of a figure dict; key is the name it sits under. Numeric data is shared, never copied."""
+    if isinstance(value, dict):
+        out = {k: v if k in DATA_KEYS or k == "template" else _restyle(v, k, sizes, palette) for k, v in value.items()}
+        if sizes:
+            _resize(out, key)
+        if key == "layout":
+            out = _layout_sizes(out) if sizes else out
+            out = dict(out, colorway=SAFE_COLORWAY) if palette else out
+        return out
+    if isinstance(value, (list, tuple)):
+        if len(value) <= 16 or isinstance(value[0], (dict, list, tuple, str)):  # short lists: colour-scale pairs (0, "#hex")
+            return [_restyle(v, key, sizes, palette) for v in value]
+        return value
+    if palette and isinstance(value, str):
+        return _safe_color(value)
+    return value
+
+
+def _resize(node: dict, key: str) -> None:
+    """Scale this node's sizes in place (node is already a fresh copy)."""
+    if key in FONT_KEYS and node.get("size") is not None:
+        node["size"] = _font_size(node["size"])
+    if key == "line" and _number(node.get("width")):
+        node["width"] = node["width"] * LINE_SCALE
+    if key == "marker" and "size" in node:
+        node["size"] = _scaled(node["size"], MARKER_SCALE)
+    if _number(node.get("arrowwidth")):
+        node["arrowwidth"] = node["arrowwidth"] * LINE_SCALE
+    for k in SHIFT_KEYS & node.keys():
+        if _number(node[k]):
+            node[k] = node[k] * PIXEL_SCALE
+
+
+def _layout_sizes(layout: dict) -> dict:
+    """Whole-figure pixel geometry and the base font (the size every unsized text inherits)."""
+    out = dict(layout)
+    font = dict(out.get("font") or {})
+    if font.get("size") is None:  # an explicit size was scaled with the other fonts; plotly.js's default is 12 px
+        font["size"] = _font_size(12)
+    out["font"] = font
+    for k in ("height", "width"):
+        if _number(out.get(k)):
+            out[k] = round(out[k] * PIXEL_SCALE)
+    if isinstance(out.get("margin"), dict):
+        out["margin"] = {k: v * PIXEL_SCALE if _number(v) else v for k, v in out["margin"].items()}
+    return out
+
+
+def _font_size(size):
+    """A font size (or an array of them) scaled up, never below PRESENT_MIN_FONT."""
+    if _number(size):
+        return max(round(size * FONT_SCALE), PRESENT_MIN_FONT)
+    scaled = _scaled(size, FONT_SCALE)
+    return np.maximum(np.round(scaled), PRESENT_MIN_FONT) if isinstance(scaled, np.ndarray) else scaled
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _scaled(v, k: float):
+    if _number(v):
+        return v * k
+    try:
+        return np.asarray(v, dtype=np.float64) * k
+    except (TypeError, ValueError):
+        return v
+
+
+def _safe_color(text: str) -> str:
+    """A house colour (hex or rgba of it) as its Okabe-Ito counterpart; any other string unchanged."""
+    low = text.strip().lower()
+    if low in SAFE_COLORS:
+        return SAFE_COLORS[low]
+    if low.startswith("rgba(") and low.endswith(")"):
+        parts = [p.strip() for p in low[5:-1].split(",")]
+        try:
+            rgb = tuple(int(p) for p in parts[:3])
+        except ValueError:
+            return text
+        if rgb in _RGB and len(parts) == 4:
+            h = _RGB[rgb]
+            return f"rgba({int(h[1:3], 16)},{int(h[3:5], 16)},{int(h[5:7], 16)},{parts[3]})"
+    return text

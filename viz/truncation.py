@@ -1,27 +1,28 @@
-"""Truncated-BPTT blocks for the views: the engine's rule (engine.bptt.truncation_blocks), restated without torch.
+"""Truncated-BPTT blocks for the views, read from the trace (Config.truncation_blocks() is the one rule).
 
-viz reads plain records and never imports the engine; a test pins this copy to the engine's.
+The engine records the blocks it used in `trace.blocks`; viz reads that record and never
+restates the rule, so the charts cannot disagree with what the engine computed.
 """
 
 from __future__ import annotations
 
-
-def blocks(T: int, tbptt) -> list[tuple[int, int, int]]:
-    """[(end, lowest step reached, first loss step)], last block first.
-
-    A block starts every k1 steps; its backprop reaches down to first + k1 - k2 (k1 = k2: detach every k1 steps).
-    """
-    if not tbptt:
-        return [(T - 1, 0, 0)]
-    k1, k2 = tbptt
-    return [(min(first + k1, T) - 1, max(0, first + k1 - k2), first) for first in range(0, T, k1)][::-1]
+import numpy as np
 
 
-def horizon_span(T: int, tbptt) -> int:
+def blocks(trace) -> list[tuple[int, int, int]]:
+    """[(end, lowest step reached, first loss step)], last block first; one block over all steps without truncation."""
+    recorded = getattr(trace, "blocks", None)
+    if recorded is None:
+        return [(len(trace.grad_h) - 1, 0, 0)]
+    return [tuple(int(v) for v in row) for row in np.asarray(recorded).reshape(-1, 3)]
+
+
+def horizon_span(trace) -> int:
     """How many steps the last loss's gradient reaches back: T, or less under truncated BPTT."""
-    return T - blocks(T, tbptt)[0][1]
+    return len(trace.grad_h) - blocks(trace)[0][1]
 
 
-def block_ends(T: int, tbptt) -> list[int]:
+def block_ends(trace) -> list[int]:
     """Steps after which the state is cut (every block end but the sequence's last step), in time order."""
-    return [end for end, _, _ in reversed(blocks(T, tbptt)) if end < T - 1] if tbptt else []
+    T = len(trace.grad_h)
+    return [end for end, _, _ in reversed(blocks(trace)) if end < T - 1]

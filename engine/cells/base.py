@@ -10,6 +10,8 @@ the backward sweep (engine/bptt.py) are the same for every cell:
 
 States are tuples of (..., B, S) tensors: (h,) or (h, c). `step_back` broadcasts over extra
 leading axes, so connectivity carries many cotangents (R, B, S) through the same caches.
+`step` and `step_back` also take S stacked parameter sets (matrices (S, R, C), vectors
+(S, 1, n)) with states (S, B, S): the phase diagram advances S weight sets at once.
 """
 
 from __future__ import annotations
@@ -179,6 +181,11 @@ class Cell:
         G = max(self.recurrent_blocks, 1)
         flops = 3 * 2 * B * G * H * (H * (self.recurrent_blocks > 0) + I) + 10 * B * G * H
         return Cost(float(flops), float(itemsize * B * H * (2 * G + 2)))
+
+
+def recurrent_term(bias, h, W):
+    """bias + h W^T: one weight set W (R, H) with h (B, H), or S stacked sets W (S, R, H) with h (S, B, H) (engine/phase.py)."""
+    return torch.addmm(bias, h, W.T) if W.dim() == 2 else torch.baddbmm(bias, h, W.mT)
 
 
 def affine_grads(X, hprev, dx, dh) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Back, Cell, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra
+from .base import Back, Cell, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
 
 
 class GRU(Cell):
@@ -26,13 +26,13 @@ class GRU(Cell):
     def step(self, P, xp_t, state):
         hprev = state[0]
         H = hprev.shape[-1]
-        hp = torch.addmm(P["bias_hh"], hprev, P["weight_hh"].T)  # (B, 3H)
-        rz = torch.sigmoid(xp_t[:, : 2 * H] + hp[:, : 2 * H])
-        r, z = rz[:, :H], rz[:, H:]
-        n = torch.tanh(xp_t[:, 2 * H :] + r * hp[:, 2 * H :])
+        hp = recurrent_term(P["bias_hh"], hprev, P["weight_hh"])  # (B, 3H)
+        rz = torch.sigmoid(xp_t[..., : 2 * H] + hp[..., : 2 * H])
+        r, z = rz[..., :H], rz[..., H:]
+        n = torch.tanh(xp_t[..., 2 * H :] + r * hp[..., 2 * H :])
         h = n + z * (hprev - n)
         # Local derivatives for the step back: d a_r / d(da_n), d a_z / dh, d a_n / dh.
-        fac = torch.cat([hp[:, 2 * H :] * r * (1 - r), (hprev - n) * z * (1 - z), (1 - z) * (1 - n * n)], -1)
+        fac = torch.cat([hp[..., 2 * H :] * r * (1 - r), (hprev - n) * z * (1 - z), (1 - z) * (1 - n * n)], -1)
         return Step((h,), (torch.cat([rz, n], -1), fac))
 
     def step_back(self, P, cache, dstate, prev=True):

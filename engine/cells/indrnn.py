@@ -32,7 +32,7 @@ class IndRNN(Cell):
         if cfg.init == "identity":
             u = torch.full((H,), s, dtype=torch.float64)
         elif cfg.init == "orthogonal":
-            u = s * torch.where(torch.rand(H, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0)
+            u = s * torch.where(torch.rand(H, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0).double()
         else:
             raw = torch.randn(H, generator=gen, dtype=torch.float64) if cfg.init == "normal" else uniform(H)
             u = raw * (s / raw.abs().max())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Back, Cell, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra
+from .base import Back, Cell, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
 from .lstm_rows import LSTMRows
 
 
@@ -33,9 +33,9 @@ class LSTM(Cell):
         """The plain step (the reference for `unroll`, which computes the same in place)."""
         hprev, cprev = state
         H = hprev.shape[-1]
-        a = torch.addmm(xp_t, hprev, P["weight_hh"].T)
-        i, f, o = (torch.sigmoid(a[:, k * H : (k + 1) * H]) for k in (0, 1, 3))
-        g = torch.tanh(a[:, 2 * H : 3 * H])
+        a = recurrent_term(xp_t, hprev, P["weight_hh"])
+        i, f, o = (torch.sigmoid(a[..., k * H : (k + 1) * H]) for k in (0, 1, 3))
+        g = torch.tanh(a[..., 2 * H : 3 * H])
         c = f * cprev + i * g
         tc = torch.tanh(c)
         h = o * tc

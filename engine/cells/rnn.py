@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import GAMMA, Back, Cell, Pre, Step, Tape, activation_and_deriv, affine_grads, matrix_init, matrix_spectra
+from .base import GAMMA, Back, Cell, Pre, Step, Tape, activation_and_deriv, affine_grads, matrix_init, matrix_spectra, recurrent_term
 
 
 class RNN(Cell):
@@ -26,7 +26,7 @@ class RNN(Cell):
         return X @ P["weight_ih"].T + (P["bias_ih"] + P["bias_hh"])  # (T, B, H)
 
     def step(self, P, xp_t, state):
-        h, deriv = activation_and_deriv(self.activation, torch.addmm(xp_t, state[0], P["weight_hh"].T))
+        h, deriv = activation_and_deriv(self.activation, recurrent_term(xp_t, state[0], P["weight_hh"]))
         return Step((h,), (deriv,))
 
     def step_back(self, P, cache, dstate, prev=True):
