@@ -102,7 +102,7 @@ CLI_NUMBERS = st.one_of(
 
 @st.composite
 def cli_argv(draw):
-    command = draw(st.sampled_from(["run", "train"]))
+    command = draw(st.sampled_from(["run", "train", "phase"]))
     argv = [command]
     for name in draw(st.lists(st.sampled_from(sorted(FIELDS)), unique=True, max_size=5)):
         meta = FIELDS[name].metadata
@@ -110,7 +110,11 @@ def cli_argv(draw):
         argv += ["--" + name.replace("_", "-"), draw(st.one_of(good, good, CLI_NUMBERS))]
     if command == "train":
         argv += draw(st.sampled_from([[], ["--steps", "2"], ["--steps", "0"], ["--every", "x"], ["--steps", "3", "--every", "2"]]))
-    argv += draw(st.sampled_from([[], [], [], ["--connectivity"], ["--bogus"], ["--seq-len"], ["extra"]]))
+    if command == "phase":
+        argv += ["--scales", draw(st.sampled_from(["0.5:1.5:3", "0.9,1.1", "x", "0:1:0", "1:2:99999", "nan,1"]))]
+        argv += draw(st.sampled_from([[], ["--axis", "forget_bias"], ["--axis", "lr"]]))
+    extras = [[], [], [], ["--bogus"], ["--seq-len"], ["extra"]] + ([["--connectivity"]] if command != "phase" else [])
+    argv += draw(st.sampled_from(extras))
     return argv + ["--json"]
 
 
