@@ -1,7 +1,11 @@
 """The trust badge: the engine's hand-written BPTT checked against torch autograd of the same cell, on a sub-batch.
 
-The engine's dL_b/dh_t comes from each cell's `step_back` and the sweep in bptt.py; the
-reference differentiates the cell's own forward `step` with autograd, in float64, on the
+What is checked is the engine's code, in float64, whatever precision the run on screen
+uses: a float32 run is the same code with rounder numbers, and float32 itself is not exact
+(a saturated tanh rounds to 1, so its slope is exactly 0): checking a float32 run against a
+float64 truth would flag float32, not the engine, and in the same float32 both sides sit on
+rounding noise there. The engine's dL_b/dh_t comes from each cell's `step_back` and the sweep
+in bptt.py; the reference differentiates the cell's own forward `step` with autograd, in float64, on the
 same weights and the first `sub_batch` sequences of the shown run's batch (sequences are
 independent, so their gradients are those of the full batch). dL/dh_t is read as the
 gradient of a zero perturbation added to h_t. Truncated BPTT is followed block by block:
@@ -93,6 +97,7 @@ def autograd_dh(model: Model, batch: Batch, blocks) -> torch.Tensor:
 
 def verify(cfg: Config, sub_batch: int = 4) -> Verdict:
     """Recompute dL_b/dh_t of the first sub_batch sequences with autograd and compare with the engine's, per time step."""
+    cfg = cfg.replace(dtype="float64")  # the code is checked, in the precision that can tell (see the module docstring)
     model = Model(cfg)
     nb = max(1, min(int(sub_batch), cfg.batch_size))
     batch = sub_batch_of(model.batch(0), nb)
@@ -121,7 +126,7 @@ def compare(cfg: Config, mine: torch.Tensor, ref: torch.Tensor, first_step: int,
     tol = TOLERANCE[cfg.dtype]
     skip = f"; {skipped} values beyond {cfg.dtype}'s range not compared" if skipped else ""
     if worst <= tol:
-        return Verdict(worst, True, f"checked against autograd: max rel. error {worst:.1g} ({where}){skip}")
+        return Verdict(worst, True, f"checked against autograd in float64: max rel. error {worst:.1g} ({where}){skip}")
     t = first_step + int(np.unravel_index(np.argmax(rel), rel.shape)[0])
     text = (
         f"⚠ the engine's gradient disagrees with torch autograd: max rel. error {worst:.2g} at time step {t} "

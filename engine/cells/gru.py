@@ -35,6 +35,30 @@ class GRU(Cell):
         fac = torch.cat([hp[..., 2 * H :] * r * (1 - r), (hprev - n) * z * (1 - z), (1 - z) * (1 - n * n)], -1)
         return Step((h,), (torch.cat([rz, n], -1), fac))
 
+    def unroll(self, P, X) -> Tape:
+        """The same maths as `step`, in place on preallocated rows; the local derivatives over all steps at once."""
+        T, B, _ = X.shape
+        H = P["weight_hh"].shape[1]
+        act = self.project(P, X)  # x-projections, turned into r, z, n in place
+        hs, hp = X.new_empty((T + 1, B, H)), X.new_empty((T, B, 3 * H))
+        rn = X.new_empty((B, H))  # r (W_hn h + b_hn) of the current step
+        hs[0] = 0
+        w, bias = P["weight_hh"].T, P["bias_hh"]
+        Hs, Hp = hs.unbind(0), hp.unbind(0)
+        RZ, R, Z, N = (v.unbind(0) for v in (act[..., : 2 * H], act[..., :H], act[..., H : 2 * H], act[..., 2 * H :]))
+        HRZ, HN = hp[..., : 2 * H].unbind(0), hp[..., 2 * H :].unbind(0)
+        for t in range(T):
+            torch.addmm(bias, Hs[t], w, out=Hp[t])
+            RZ[t].add_(HRZ[t]).sigmoid_()
+            n = N[t].add_(torch.mul(R[t], HN[t], out=rn)).tanh_()
+            torch.sub(Hs[t], n, out=Hs[t + 1]).mul_(Z[t]).add_(n)
+        r, z, n = act[..., :H], act[..., H : 2 * H], act[..., 2 * H :]
+        fac = X.new_empty((T, B, 3 * H))
+        torch.mul(hp[..., 2 * H :] * r, 1 - r, out=fac[..., :H])
+        torch.mul((hs[:-1] - n) * z, 1 - z, out=fac[..., H : 2 * H])
+        torch.mul(1 - z, 1 - n * n, out=fac[..., 2 * H :])
+        return Tape(hs=hs, caches=list(zip(act.unbind(0), fac.unbind(0))), xp=act, gates=act)
+
     def step_back(self, P, cache, dstate, prev=True):
         act, k = cache
         dh = dstate[0]

@@ -15,12 +15,12 @@ from .base import GAMMA, Back, Cell, Pre, Step, Tape, activation_and_deriv
 class IndRNN(Cell):
     name = "indrnn"
     label = "IndRNN"
-    description = "each unit recurs only on itself (h_t = phi(W x_t + u * h_{t-1} + b)): its gradient scales by u_i phi' per step"
+    description = "each unit recurs only on itself (hₜ = φ(W xₜ + u ⊙ hₜ₋₁ + b)): its gradient scales by uᵢ·φ′ per step"
     order = 3
     uses_activation = True
     scale_meaning = (
-        "max |u_i| over the units. identity: every u_i = scale; orthogonal: u_i = +-scale with random signs "
-        "(the diagonal orthogonal matrices); normal and torch: u drawn N(0, 1) or U(-1, 1), then rescaled so that max |u_i| = scale"
+        "max |uᵢ| over the units. identity: every uᵢ = scale; orthogonal: uᵢ = ±scale with random signs "
+        "(the diagonal orthogonal matrices); normal and torch: u drawn N(0, 1) or U(-1, 1), then rescaled so that max |uᵢ| = scale"
     )
 
     def __init__(self, activation: str = "tanh"):

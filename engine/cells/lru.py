@@ -28,11 +28,11 @@ RING = 0.9  # default init: |lambda| on the ring [RING * scale, scale]
 class LRU(Cell):
     name = "lru"
     label = "LRU"
-    description = "a diagonal complex linear recurrence: each unit's gradient scales by exactly |lambda_i| per step"
+    description = "a diagonal complex linear recurrence: each unit's gradient scales by exactly |λᵢ| per step"
     order = 4
     scale_meaning = (
-        "max |lambda_i|. identity: every |lambda_i| = scale, phases uniform in [0, 2 pi); other inits (ring, as in the paper): "
-        f"|lambda_i|^2 uniform in [({RING} scale)^2, scale^2] (area-uniform on the ring), the largest set to scale, phases uniform"
+        "max |λᵢ|. identity: every |λᵢ| = scale, phases uniform in [0, 2π); other inits (ring, as in the paper): "
+        f"|λᵢ|² uniform in [({RING}·scale)², scale²] (area-uniform on the ring), the largest set to scale, phases uniform"
     )
 
     def state_size(self, H):
