@@ -33,38 +33,38 @@ from .tasks import TASKS
 
 # Seconds per unit of work on the 2-core dev machine, one BLAS/torch thread (bench/calibrate_cost.py).
 COEF = {
-    "run:gru": 0.0022,  # fixed cost of a run, by cell
-    "run:indrnn": 0.00141,
-    "run:lru": 0.00247,
+    "run:gru": 0.00186,  # fixed cost of a run, by cell
+    "run:indrnn": 0.00136,
+    "run:lru": 0.00181,
     "run:lstm": 0.00206,
-    "run:rnn": 0.00149,
-    "step:gru": 0.000137,  # Python overhead of one forward step, by cell
-    "step:indrnn": 1.33e-05,
-    "step:lru": 4.22e-05,
-    "step:lstm": 2.18e-05,
-    "step:rnn": 3.19e-05,
+    "run:rnn": 0.00152,
+    "step:gru": 5.45e-05,  # Python overhead of one forward step, by cell
+    "step:indrnn": 1.15e-05,
+    "step:lru": 3.27e-05,
+    "step:lstm": 1.68e-05,
+    "step:rnn": 1.56e-05,
     "back:gru": 0,  # ... and of one step back of the BPTT sweep, by cell
-    "back:indrnn": 1.33e-05,
-    "back:lru": 4.22e-05,
-    "back:lstm": 2.18e-05,
+    "back:indrnn": 1.15e-05,
+    "back:lru": 3.27e-05,
+    "back:lstm": 1.68e-05,
     "back:rnn": 0,
-    "elem:gru": 2.58e-09,  # a byte a step stores and touches, by cell
-    "elem:indrnn": 2.62e-09,
-    "elem:lru": 4.13e-09,
-    "elem:lstm": 1.96e-09,
-    "elem:rnn": 2.05e-09,
-    "flop": 1.1e-11,  # a flop of the step GEMMs (cell.cost)
-    "conn_step:gru": 0.000141,  # overhead of one step back of the connectivity pass, by cell
-    "conn_step:indrnn": 9.39e-05,
-    "conn_step:lru": 0.000173,
-    "conn_step:lstm": 0.000123,
-    "conn_step:rnn": 8.77e-05,
-    "conn_flop": 1.95e-12,  # a flop of a connectivity row-step
-    "conn_elem": 1.33e-09,  # an element a connectivity row-step touches
-    "spectra": 1.28e-09,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
-    "qr": 1.4e-10,  # torch's orthogonal_ init of an n x n block: n^3 of these
-    "update": 6.69e-08,  # optimiser update, per parameter
-    "snapshot": 0.00884,  # fixed cost of recording a training snapshot
+    "elem:gru": 1.46e-09,  # a byte a step stores and touches, by cell
+    "elem:indrnn": 1.47e-09,
+    "elem:lru": 2.89e-09,
+    "elem:lstm": 1.43e-09,
+    "elem:rnn": 1.16e-09,
+    "flop": 1.11e-11,  # a flop of the step GEMMs (cell.cost)
+    "conn_step:gru": 0.000112,  # overhead of one step back of the connectivity pass, by cell
+    "conn_step:indrnn": 6.59e-05,
+    "conn_step:lru": 0.000148,
+    "conn_step:lstm": 0.000108,
+    "conn_step:rnn": 7.51e-05,
+    "conn_flop": 5.91e-13,  # a flop of a connectivity row-step
+    "conn_elem": 1.21e-09,  # an element a connectivity row-step touches
+    "spectra": 1.16e-09,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
+    "qr": 1.06e-10,  # torch's orthogonal_ init of an n x n block: n^3 of these
+    "update": 7.68e-08,  # optimiser update, per parameter
+    "snapshot": 0.00482,  # fixed cost of recording a training snapshot
 }
 TAPE_FACTOR = 2.25  # the tape keeps about this many times what one step's cost says it stores
 

@@ -143,7 +143,8 @@ def test_cli_is_strict_json_or_exit_2_with_one_line(argv):
         assert said.endswith("\n") and said.count("\n") == 1 and said.startswith("error: "), said
 
 
-QUERY_KEYS = st.one_of(st.sampled_from(links.FIELDS + links.EXTRAS + ("device",)), st.text(max_size=10))
+OTHER_MODULES = links.PAGE_PARAMS + ("vs.cell", "vs.seq_len", "vs.recurrent_scale")  # read by ui.present, ui.lessons, ui.compare
+QUERY_KEYS = st.one_of(st.sampled_from(links.FIELDS + links.EXTRAS + ("device",) + OTHER_MODULES), st.text(max_size=10))
 QUERY_VALUES = st.one_of(
     st.text(max_size=20),
     st.integers(-(10**6), 10**6).map(str),
@@ -159,8 +160,8 @@ def test_every_link_parameter_is_used_or_named(query, public):
     values, errors, warnings = links.parse(query, cap)
     said = errors + warnings
     for name, raws in query.items():
-        if not raws or name in values:
-            continue
+        if not raws or name in values or name.startswith("vs.") or name in links.PAGE_PARAMS:
+            continue  # the page's modes and the compared configuration are other modules' parameters
         if name in ("truncation", "k1", "k2") and raws[-1].strip() == "0":
             continue  # 0 is full BPTT: nothing to set
         assert any(name in m or links.quote(name) in m for m in said), (name, raws, said)
