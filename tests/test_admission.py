@@ -116,6 +116,30 @@ def test_budget_is_set_when_its_time_is_spent_or_the_other_signal_is():
     assert endless.is_set() and not endless.spent
 
 
+def test_a_training_slot_holds_a_place_and_starts_its_budget_only_once_admitted(monkeypatch):
+    monkeypatch.setenv("RNNLAB_RUN_BUDGET_S", "0.05")
+    queue, stop, places = JobQueue(1), threading.Event(), []
+    with queue.slot(seconds=10.0):
+        holder = threading.Timer(0.3, lambda: None)
+        holder.start()
+        result = {}
+
+        def worker():
+            with admission.training_slot(10.0, stop, on_wait=places.append, queue=queue) as budget:
+                result["fresh"] = not budget.is_set()  # the 0.3 s in line did not use up the 0.05 s budget
+                time.sleep(0.08)
+                result["spent"] = budget.is_set() and budget.spent
+
+        t = threading.Thread(target=worker)
+        t.start()
+        while not queue.waiting:
+            time.sleep(0.005)
+        holder.join()
+    t.join(5)
+    assert result == {"fresh": True, "spent": True} and places == [1, 0]
+    assert "0.05 s" in Budget(0.05).message()
+
+
 def test_settings_from_the_environment():
     assert admission.max_jobs({}) == 2 and admission.max_jobs({"RNNLAB_MAX_JOBS": "5"}) == 5
     assert admission.max_jobs({"RNNLAB_MAX_JOBS": "0"}) == 2 and admission.max_jobs({"RNNLAB_MAX_JOBS": "x"}) == 2

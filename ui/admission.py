@@ -156,5 +156,21 @@ class Budget:
     def is_set(self) -> bool:
         return (self.other is not None and self.other.is_set()) or self.spent
 
+    def message(self) -> str:
+        """Why the run stopped when the budget ran out, for the page."""
+        return f"this server stops a training run after {self.seconds:g} s (RNNLAB_RUN_BUDGET_S)"
+
+
+@contextmanager
+def training_slot(seconds: float, stop, on_wait: Callable[[int], None] | None = None, queue: JobQueue | None = None):
+    """A job slot for a whole training run, then its time budget, started once the run leaves the line.
+
+    Yields the Budget to pass to engine.train as `stop` (it is also set when `stop` is). Raises
+    Abandoned when `stop` is set while waiting. on_wait runs in the caller's thread: from a worker
+    thread, let it record the place (a plain attribute) for the page to show, never draw.
+    """
+    with (queue or JOBS).slot(seconds, on_wait=on_wait, stop=stop):
+        yield Budget(run_budget_s(), stop).start()
+
 
 JOBS = JobQueue(max_jobs())  # this process's engine jobs: every session's passes and training runs share it
