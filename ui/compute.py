@@ -1,4 +1,9 @@
-"""Cached engine calls and figures keyed by the (frozen, hashable) Config, so a rerun or a return to a setting is cheap."""
+"""Cached engine calls and figures keyed by the (frozen, hashable) Config, so a rerun or a return to a setting is cheap.
+
+The cache is bounded in bytes (ui/bytecache.py, RNNLAB_CACHE_MB) and shared by every session
+of the process; a pass that is not cached waits for one of the process's job slots
+(ui/admission.py, RNNLAB_MAX_JOBS) and says "queued, position k" on the page meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import engine
+from engine import cost
 from engine.backend import resolve_device
-from engine.cells import get_cell
 from viz import connectivity, decay, gates, gradients, graph, units
 from viz.downsample import pick_indices
+
+from . import admission
+from .bytecache import ByteLRU, cache_bytes
 
 CONN_AUTO_T = 200  # connectivity is computed without asking up to this T
 CONN_ROWS = 200  # beyond it: about this many evenly spaced loss steps t ...
@@ -37,16 +45,15 @@ def conn_reduced(cfg: engine.Config) -> bool:
     return cfg.seq_len > CONN_AUTO_T
 
 
-def estimate(cfg: engine.Config) -> tuple[float, float]:
-    """Rough (seconds, bytes) of one forward + BPTT pass on the CPU, from the cell's own cost per step.
+def estimate(cfg: engine.Config, conn: bool | str = False, train_steps: int = 0, every: int = 1) -> tuple[float, float]:
+    """(seconds, bytes) on one CPU thread of what trace_for(cfg, conn) computes, or of a whole training (engine/cost.py).
 
-    Fitted to runs on the 2-core dev machine: ~1.2 GFLOP/s of small GEMMs and ~25 ns per
-    stored element; the tape keeps about twice what one step touches.
+    Counts the eig + SVD of every H x H block (H^3), connectivity's T^2 / 2 row-steps (on the
+    subset trace_for uses for long sequences) and, with train_steps, every step and snapshot.
     """
-    itemsize = 8 if cfg.dtype == "float64" else 4
-    per = get_cell(cfg.cell, cfg.activation).cost(cfg.hidden_size, cfg.batch_size, engine.TASKS[cfg.task].input_size, itemsize)
-    seconds = cfg.seq_len * (per.flops * 8e-11 + per.bytes / itemsize * 2.5e-8)
-    return seconds, 2.25 * cfg.seq_len * per.bytes
+    subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn and conn_reduced(cfg) else {}
+    seconds, nbytes = cost.estimate(cfg, connectivity=bool(conn), train_steps=train_steps, every=every, **subset)
+    return seconds, nbytes
 
 
 def affordable(cfg: engine.Config) -> bool:
@@ -68,19 +75,44 @@ def machine_memory() -> float:
         return float("inf")
 
 
-@st.cache_data(max_entries=24, show_spinner="Forward pass and BPTT ...")
+CACHE = ByteLRU(cache_bytes())  # traces, figures and JSON of every session in this process, at most RNNLAB_CACHE_MB
+
+
+class QueueNote:
+    """Says on the page, while a pass waits for a free slot, where it stands in line; gone once it starts."""
+
+    def __init__(self):
+        self.slot = None
+
+    def __call__(self, position: int) -> None:
+        if position and self.slot is None:
+            self.slot = st.empty()
+        if self.slot is not None:
+            if position:
+                self.slot.info(admission.queued_note(position), icon=":material/hourglass_top:")
+            else:
+                self.slot.empty()
+
+
 def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
     """One forward + BPTT pass; with conn, the connectivity d loss_t / d x_k as well ("full": ignoring truncation)."""
-    if not conn:
-        return engine.run(cfg)
-    subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
-    return engine.run(cfg, connectivity=True, conn_full=conn == "full", **subset)
+    return CACHE.get_or_compute(("trace", cfg, conn), lambda: _run(cfg, conn))
 
 
-@st.cache_data(max_entries=96, show_spinner=False)
+def _run(cfg: engine.Config, conn: bool | str) -> engine.Trace:
+    """The pass itself, in one of the process's job slots (it waits in line when all are taken)."""
+    seconds = estimate(cfg, conn)[0]
+    with admission.JOBS.slot(seconds, on_wait=QueueNote()), st.spinner("Forward pass and BPTT ..."):
+        if not conn:
+            return engine.run(cfg)
+        subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
+        return engine.run(cfg, connectivity=True, conn_full=conn == "full", **subset)
+
+
 def figure_dict(view: str, cfg: engine.Config, conn: bool | str, **options) -> dict:
     """A viz figure of the cached trace as a plain dict: built and validated once per (view, Config, options)."""
-    return VIEWS[view](trace_for(cfg, conn), **options).to_dict()
+    key = ("figure", view, cfg, conn, tuple(sorted(options.items())))
+    return CACHE.get_or_compute(key, lambda: VIEWS[view](trace_for(cfg, conn), **options).to_dict())
 
 
 def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -> go.Figure:
@@ -113,18 +145,22 @@ def phase_affordable(cfg: engine.Config) -> bool:
     return on_device(cfg) or (seconds * PHASE_POINTS / 5 <= LONG_RUN_S and nbytes * PHASE_POINTS <= BIG_RUN_BYTES)
 
 
-@st.cache_data(max_entries=16, show_spinner="Phase diagram: all values as one batched job ...")
 def phase_record(cfg: engine.Config, axis: str, values: tuple):
-    """engine.phase over the values, once per (Config, axis, values)."""
-    return engine.phase(cfg, list(values), axis)
+    """engine.phase over the values, once per (Config, axis, values), in one of the process's job slots."""
+
+    def compute():
+        seconds = estimate(cfg)[0] * len(values) / 5  # one batched job: ~5x cheaper than separate passes
+        with admission.JOBS.slot(seconds, on_wait=QueueNote()), st.spinner("Phase diagram: all values as one batched job ..."):
+            return engine.phase(cfg, list(values), axis)
+
+    return CACHE.get_or_compute(("phase", cfg, axis, tuple(values)), compute)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def trace_csv(cfg: engine.Config) -> str:
     """The trace as CSV (one row per step), built only when someone downloads it."""
     from engine.export import trace_csv
 
-    return trace_csv(trace_for(cfg, False))
+    return CACHE.get_or_compute(("csv", cfg), lambda: trace_csv(trace_for(cfg, False)))
 
 
 _checks: dict = {}  # Config -> Future of its Verdict: the trust badge is computed beside the page, not in its way
@@ -153,7 +189,6 @@ def verdict(cfg: engine.Config):
     return future.result() if future.done() else None
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
 def trace_json(cfg: engine.Config) -> str:
     """The trace as strict JSON, built only when someone downloads it."""
-    return engine.to_json(trace_for(cfg, False))
+    return CACHE.get_or_compute(("json", cfg), lambda: engine.to_json(trace_for(cfg, False)))

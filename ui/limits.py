@@ -7,6 +7,9 @@ Hosted-demo caps (each an integer; a missing, malformed, zero or too large value
 - ``RNNLAB_MAX_BATCH``: largest batch B offered (engine limit 512)
 - ``RNNLAB_MAX_STEPS``: most training steps per Run (default and limit 5000)
 
+With ``RNNLAB_PUBLIC=1`` (ui/admission.py) the caps start from PUBLIC_CAPS instead of the
+engine limits, and the variables above can only tighten them further.
+
 Example: ``RNNLAB_MAX_SEQ_LEN=500 RNNLAB_MAX_HIDDEN=128 streamlit run app.py``. Values
 arriving through a shared link are clamped to these caps with a note. Ranges never depend
 on another control's value (a slider whose bounds move under it is how values got lost):
@@ -19,6 +22,8 @@ import os
 
 from engine.config import field_info
 
+from .admission import public
+
 CAP_ENV = {
     "seq_len": "RNNLAB_MAX_SEQ_LEN",
     "hidden_size": "RNNLAB_MAX_HIDDEN",
@@ -26,6 +31,8 @@ CAP_ENV = {
     "steps": "RNNLAB_MAX_STEPS",
 }
 MAX_STEPS = 5000
+# A public page: a single pass stays under ~0.5 s and ~0.4 GB at the worst cell, init, task and dtype (engine/cost.py).
+PUBLIC_CAPS = {"seq_len": 300, "hidden_size": 128, "batch_size": 64, "steps": 1000}
 MAX_EVERY = 100
 DEFAULT_STEPS = 1000  # with the default lr, an LSTM visibly learns the adding problem at T = 50 within this many steps
 DEFAULT_EVERY = 5
@@ -35,10 +42,12 @@ POSITIVE_MIN = {"recurrent_scale": 0.05, "clip_threshold": 1e-6, "lr": 1e-6}
 
 
 def caps(environ=None) -> dict[str, int]:
-    """Upper limits for seq_len, hidden_size, batch_size and steps: engine limits, tightened by the environment."""
+    """Upper limits for seq_len, hidden_size, batch_size and steps: engine (or public) limits, tightened by the environment."""
     environ = os.environ if environ is None else environ
     out = {name: field_info(name)["hi"] for name in ("seq_len", "hidden_size", "batch_size")}
     out["steps"] = MAX_STEPS
+    if public(environ):
+        out.update(PUBLIC_CAPS)
     for name, var in CAP_ENV.items():
         raw = str(environ.get(var, "")).strip()
         if raw.isdigit() and 1 <= int(raw) <= out[name]:

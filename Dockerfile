@@ -1,0 +1,36 @@
+# RNN Gradient Flow Lab: the Streamlit page on CPU torch, as a non-root user, with the repo's .streamlit/config.toml.
+#   docker build -t rnnlab .
+#   docker run -p 8501:8501 -e RNNLAB_PUBLIC=1 rnnlab
+# Settings (README, "Hosting"): RNNLAB_PUBLIC, RNNLAB_MAX_JOBS, RNNLAB_RUN_BUDGET_S, RNNLAB_CACHE_MB, RNNLAB_MAX_*.
+FROM python:3.11-slim
+
+# One BLAS/OpenMP thread: the engine's small ops run slower with idle pool threads spinning (a run: 45.6 s vs 4.2 s).
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    OMP_NUM_THREADS=1 \
+    OPENBLAS_NUM_THREADS=1 \
+    MKL_NUM_THREADS=1
+
+WORKDIR /app
+
+# The CPU build of torch from PyTorch's own index (PyPI's default wheel brings CUDA, several GB), then the rest.
+COPY requirements.txt .
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+    && pip install --no-cache-dir -r requirements.txt
+
+RUN groupadd --gid 10001 rnnlab && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin rnnlab
+COPY --chown=10001:10001 app.py ./
+COPY --chown=10001:10001 .streamlit ./.streamlit
+COPY --chown=10001:10001 engine ./engine
+COPY --chown=10001:10001 ui ./ui
+COPY --chown=10001:10001 viz ./viz
+COPY --chown=10001:10001 static ./static
+USER 10001:10001
+
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u, sys; sys.exit(u.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"]
+
+CMD ["python", "-m", "streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -1,0 +1,171 @@
+"""Load benchmark: concurrent headless visitors against the real server, over Streamlit's own websocket.
+
+Scenarios: 20 sessions at once (10 on one shared lesson link, 10 on their own settings) and 60
+at once (half and half), each against 1 process and against 2 replicas behind deploy/nginx.conf.
+For each: p50/p95 seconds from opening the connection to a complete page (the script run's
+end), errors, the server's RSS before / at the peak / after (all replicas summed), and a
+cross-talk check: every page must show the loss engine.run computes for its own settings.
+
+Run `python bench/bench_load.py [--sessions 20 60] [--replicas 1 2]` (needs Debian's nginx for 2).
+The clients run in this process: on a small machine they compete with the server for the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from proxy_support import first_visit, nginx, nginx_binary, replicas  # noqa: E402
+from ws_client import Session  # noqa: E402
+
+from engine import Config, run  # noqa: E402
+
+LESSON = "cell=lstm&seq_len=100&forget_bias=1.0"  # one shared lesson link, as a class would open it
+
+
+def queries(n: int) -> list[str]:
+    """Half the sessions on the shared lesson link, half on their own settings (a seed and a size each)."""
+    own = [f"seed={100 + i}&hidden_size={16 + i % 24}" for i in range(n - n // 2)]
+    return [LESSON] * (n // 2) + own
+
+
+def expected(query: str) -> str:
+    """The loss the page must show for these settings, as the Loss metric formats it."""
+    cfg = Config.from_query({k: v[-1] for k, v in parse_qs(query).items()})
+    return f"{run(cfg).loss:.4g}"
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Sampler:
+    """Polls the servers' RSS every 50 ms: the peak is what a visit costs the machine."""
+
+    def __init__(self, pids):
+        self.pids, self.peak, self._stop = pids, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pids))
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def visit(url: str, query: str, via_proxy: bool, start: threading.Barrier) -> tuple[float, str, str, list]:
+    """One visitor: (seconds to a complete page, status, shown loss, errors)."""
+    start.wait()
+    began = time.perf_counter()
+    try:
+        cookie = first_visit(url) if via_proxy else None
+        with Session(url, timeout_s=300, cookie=cookie) as session:
+            page = session.run(query)
+        return time.perf_counter() - began, page.status, page.metrics.get("Loss", ""), page.errors
+    except Exception as err:  # noqa: BLE001 - a failed visit is a result, counted as an error
+        return time.perf_counter() - began, f"{type(err).__name__}: {err}", "", []
+
+
+def scenario(url: str, pids: list[int], n: int, via_proxy: bool, want: dict) -> dict:
+    qs = queries(n)
+    before = rss_mb(pids)
+    barrier = threading.Barrier(n)
+    with Sampler(pids) as sampler, ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(lambda q: visit(url, q, via_proxy, barrier), qs))
+    time.sleep(2.0)
+    after = rss_mb(pids)
+    times = sorted(r[0] for r in results)
+    errors = [r for r in results if r[1] != "FINISHED_SUCCESSFULLY" or r[3]]
+    crossed = [(q, r[2], want[q]) for q, r in zip(qs, results) if r[1] == "FINISHED_SUCCESSFULLY" and r[2] != want[q]]
+    return {
+        "sessions": n,
+        "p50": statistics.median(times),
+        "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+        "max": times[-1],
+        "errors": len(errors),
+        "error_examples": [e[1] for e in errors[:3]],
+        "cross_talk": len(crossed),
+        "rss_before": before,
+        "rss_peak": max(sampler.peak, before),
+        "rss_after": after,
+    }
+
+
+def bench(n_replicas: int, sizes: list[int], want: dict) -> list[dict]:
+    out = []
+    with replicas(n_replicas) as pool:
+        pids = [r.proc.pid for r in pool]
+        proxy = nginx([r.url for r in pool]) if n_replicas > 1 else None
+        with proxy if proxy is not None else _plain(pool[0].url) as url:
+            for r in pool:  # warm every replica: the first session pays the imports (torch, plotly) once per process
+                with Session(r.url, timeout_s=300) as s:
+                    s.run("")
+            for n in sizes:
+                row = scenario(url, pids, n, proxy is not None, want)
+                row["replicas"] = n_replicas
+                out.append(row)
+                print(format_row(row), flush=True)
+    return out
+
+
+class _plain:
+    def __init__(self, url):
+        self.url = url
+
+    def __enter__(self):
+        return self.url
+
+    def __exit__(self, *exc):
+        return False
+
+
+def format_row(r: dict) -> str:
+    return (
+        f"{r['replicas']} replica(s), {r['sessions']:3d} sessions: p50 {r['p50']:.2f} s, p95 {r['p95']:.2f} s, max {r['max']:.2f} s, "
+        f"errors {r['errors']}, cross-talk {r['cross_talk']}, RSS MB before {r['rss_before']:.0f} / peak {r['rss_peak']:.0f} / "
+        f"after {r['rss_after']:.0f}" + (f"  e.g. {r['error_examples']}" if r["errors"] else "")
+    )
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[20, 60])
+    ap.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    args = ap.parse_args(argv)
+    if any(r > 1 for r in args.replicas) and nginx_binary() is None:
+        sys.exit("nginx not found (apt-get install -y nginx); or run with --replicas 1")
+    want = {q: expected(q) for q in set(sum((queries(n) for n in args.sessions), []))}
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    for n_replicas in args.replicas:
+        bench(n_replicas, args.sessions, want)
+
+
+if __name__ == "__main__":
+    main()

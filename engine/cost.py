@@ -1,0 +1,184 @@
+"""What a run or a training costs before it starts: (seconds, bytes) on one CPU thread, so a page can refuse or queue it.
+
+The work is counted in terms the engine really does, then weighted by seconds per unit
+fitted on this machine (`bench/calibrate_cost.py` measures and prints COEF):
+
+- one pass: T forward steps and the backward visits of the truncation blocks (plus the
+  last-loss-only sweep of many-to-many tasks), each step costing the cell registry's
+  ``cell.cost(H, B, I, itemsize)`` flops and stored elements, plus a Python overhead per step
+  that differs by cell (a GRU step issues many more small kernels than an LSTM step);
+- the spectra: eig + SVD of each H x H recurrent block (H^3), at initialisation for random
+  inits and again at every training snapshot after the first (the weights have moved); an
+  orthogonal init costs a QR per block;
+- connectivity: each loss row t carried back to its horizon, sum over rows of (t - lowest + 1)
+  row-steps (T^2 / 2 for full BPTT), each a step back on the rows' batch;
+- training: steps x (one pass + one optimiser update) + snapshots x (record + spectra + connectivity).
+
+Not foreseen: float32 gradients that vanish into the subnormal range (below ~1e-38) make the
+CPU's arithmetic on them 10-100x slower. LSTM T=400, H=1024, B=16 measured 29 s where the
+model says 3 s (3.6 s with torch.set_flush_denormal(True)); long float32 runs of large,
+vanishing networks can take several times the estimate. Short runs and float64 are unaffected.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .cells import get_cell
+from .config import Config
+from .tasks import TASKS
+
+# Seconds per unit of work on the 2-core dev machine, one BLAS/torch thread (bench/calibrate_cost.py).
+COEF = {
+    "run:gru": 0.00186,  # fixed cost of a run, by cell
+    "run:indrnn": 0.00136,
+    "run:lru": 0.00181,
+    "run:lstm": 0.00206,
+    "run:rnn": 0.00152,
+    "step:gru": 5.45e-05,  # Python overhead of one forward step, by cell
+    "step:indrnn": 1.15e-05,
+    "step:lru": 3.27e-05,
+    "step:lstm": 1.68e-05,
+    "step:rnn": 1.56e-05,
+    "back:gru": 0,  # ... and of one step back of the BPTT sweep, by cell
+    "back:indrnn": 1.15e-05,
+    "back:lru": 3.27e-05,
+    "back:lstm": 1.68e-05,
+    "back:rnn": 0,
+    "elem:gru": 1.46e-09,  # a byte a step stores and touches, by cell
+    "elem:indrnn": 1.47e-09,
+    "elem:lru": 2.89e-09,
+    "elem:lstm": 1.43e-09,
+    "elem:rnn": 1.16e-09,
+    "flop": 1.11e-11,  # a flop of the step GEMMs (cell.cost)
+    "conn_step:gru": 0.000112,  # overhead of one step back of the connectivity pass, by cell
+    "conn_step:indrnn": 6.59e-05,
+    "conn_step:lru": 0.000148,
+    "conn_step:lstm": 0.000108,
+    "conn_step:rnn": 7.51e-05,
+    "conn_flop": 5.91e-13,  # a flop of a connectivity row-step
+    "conn_elem": 1.21e-09,  # an element a connectivity row-step touches
+    "spectra": 1.16e-09,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
+    "qr": 1.06e-10,  # torch's orthogonal_ init of an n x n block: n^3 of these
+    "update": 7.68e-08,  # optimiser update, per parameter
+    "snapshot": 0.00482,  # fixed cost of recording a training snapshot
+}
+TAPE_FACTOR = 2.25  # the tape keeps about this many times what one step's cost says it stores
+
+
+class Estimate(NamedTuple):
+    """Predicted wall time (one thread) and peak memory of the work."""
+
+    seconds: float
+    bytes: float
+
+
+def estimate(cfg: Config, connectivity: bool = False, train_steps: int = 0, every: int = 1, conn_rows=None, conn_batch=None) -> Estimate:
+    """Seconds and bytes of engine.run(cfg, connectivity, conn_rows, conn_batch), or with train_steps > 0 of
+    engine.train(cfg, train_steps, every, connectivity, ...) as a whole."""
+    work, nbytes = work_units(cfg, connectivity, train_steps, every, conn_rows, conn_batch)
+    return Estimate(sum((COEF[name] if name in COEF else _fallback(name)) * units for name, units in work.items()), nbytes)
+
+
+def _fallback(name: str) -> float:
+    """A cell without its own fitted overhead (a new cell) gets the largest of the other cells'."""
+    kind = name.split(":")[0] + ":"
+    return max(v for k, v in COEF.items() if k.startswith(kind))
+
+
+def work_units(cfg: Config, connectivity=False, train_steps=0, every=1, conn_rows=None, conn_batch=None) -> tuple[dict, float]:
+    """({unit name: how many}, bytes): the work of a run or a training, before weighting by seconds."""
+    cell = get_cell(cfg.cell, cfg.activation)
+    itemsize = 8 if cfg.dtype == "float64" else 4
+    H, B, I = cfg.hidden_size, cfg.batch_size, TASKS[cfg.task].input_size
+    per = cell.cost(H, B, I, itemsize)
+    steps, elems = pass_steps(cfg), per.bytes  # bytes: a float64 element moves twice the memory
+    one_pass = {
+        f"step:{cfg.cell}": cfg.seq_len,
+        f"back:{cfg.cell}": backward_visits(cfg),
+        "flop": steps * per.flops,
+        f"elem:{cfg.cell}": steps * elems,
+    }
+    cubes = cell.recurrent_blocks * float(H) ** 3
+    init = {"spectra": cubes} if cfg.init in ("normal", "torch") else {"qr": cubes} if cfg.init == "orthogonal" else {}
+    conn, conn_bytes = connectivity_units(cfg, cell, itemsize, conn_rows, conn_batch) if connectivity else ({}, 0.0)
+    params = param_count(cell, H, I, TASKS[cfg.task].output_size)
+    tape = cfg.seq_len * per.bytes * TAPE_FACTOR
+    work = {f"run:{cfg.cell}": 1.0}
+    _add(work, init)
+    if not train_steps:
+        _add(work, one_pass)
+        _add(work, conn)
+        return work, tape + conn_bytes + 8 * params
+    snaps = snapshot_count(train_steps, every)
+    _add(work, one_pass, train_steps)
+    _add(work, {"update": params}, train_steps)
+    _add(work, {"snapshot": 1.0}, snaps)
+    _add(work, {"spectra": cubes}, snaps - 1)  # after the first snapshot the weights have moved: eig + SVD again
+    _add(work, conn, snaps)
+    return work, tape + conn_bytes + 8 * 4 * params  # parameters, gradients and Adam's two moments
+
+
+def _add(total: dict, part: dict, times: float = 1.0) -> None:
+    for name, units in part.items():
+        total[name] = total.get(name, 0.0) + times * units
+
+
+def pass_steps(cfg: Config) -> float:
+    """Forward + backward of one pass in units of a full-BPTT step: (T forward steps + backward visits) / 2."""
+    return (cfg.seq_len + backward_visits(cfg)) / 2
+
+
+def backward_visits(cfg: Config) -> int:
+    """Steps the BPTT sweeps step back through in one pass.
+
+    A truncation block is swept from its highest loss step down to its lowest step; a block
+    without a loss step (every block but the last of a many-to-one task) costs nothing.
+    """
+    T = cfg.seq_len
+    every = TASKS[cfg.task].loss_at == "every"
+    visits = 0
+    for end, lo, first in cfg.truncation_blocks():
+        top = min(end, T - 1) if every else (T - 1 if first <= T - 1 <= end else None)
+        visits += 0 if top is None or top < first else top - lo + 1
+    if every and T > 1:  # a second sweep: the last step's loss alone, through the last block
+        visits += T - cfg.truncation_blocks()[0][1]
+    return visits
+
+
+def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=None) -> tuple[dict, float]:
+    """Work and bytes of the connectivity pass: every alive row carried one step back, for each step k."""
+    T = cfg.seq_len
+    rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    if not len(rows):
+        return {}, 0.0
+    nb = cfg.batch_size if max_batch is None else min(cfg.batch_size, int(max_batch))
+    lowest = np.zeros(len(rows), dtype=np.int64)
+    if cfg.tbptt is not None:
+        blocks = cfg.truncation_blocks()
+        lowest = np.array([next(lo for _, lo, first in blocks if t >= first) for t in rows], dtype=np.int64)
+    row_steps = float(np.sum(rows - lowest + 1))
+    per = cell.cost(cfg.hidden_size, nb, TASKS[cfg.task].input_size, itemsize)
+    work = {
+        f"conn_step:{cfg.cell}": float(rows.max() - lowest.min() + 1),
+        "conn_flop": row_steps * per.flops,
+        "conn_elem": row_steps * per.bytes / itemsize,
+    }
+    carried = len(rows) * nb * cell.state_size(cfg.hidden_size) * itemsize * (len(cell.state_names) + 4)
+    return work, carried + 2 * 8 * len(rows) * T
+
+
+def snapshot_count(steps: int, every: int) -> int:
+    """Snapshots engine.train yields: step 0, every `every` steps, and the last step."""
+    every = max(int(every), 1)
+    return math.ceil(steps / every) + (1 if (steps - 1) % every else 0)
+
+
+def param_count(cell, H: int, I: int, O: int) -> int:
+    """Parameters of the cell and its read-out, from its blocks (diagonal cells: a few vectors per unit)."""
+    G = max(cell.recurrent_blocks, 1)
+    recurrent = cell.recurrent_blocks * H * H if cell.recurrent_blocks else 4 * H
+    return int(recurrent + G * H * (I + 2) + O * (H + 1))

@@ -1,0 +1,176 @@
+"""Admission control for a hosted page: at most N engine jobs at once per process, a time budget per run, public caps.
+
+Settings (environment variables, read when asked, so a test or a restart sees new values):
+
+- ``RNNLAB_MAX_JOBS``: engine jobs that may run at once in this process (default 2); the rest
+  wait in line, first come first served, and the page says "queued, position k".
+- ``RNNLAB_RUN_BUDGET_S``: seconds a training run may take once started (default: none; 300
+  when public); it stops with a message when the budget is spent.
+- ``RNNLAB_PUBLIC=1``: a public page: no "Compute it anyway", tighter caps (ui/limits.py),
+  and the 300 s run budget unless RNNLAB_RUN_BUDGET_S says otherwise.
+
+One Streamlit process runs its Python on one core at a time: letting every visitor start a
+heavy pass at once only makes all of them slow. Light work (estimated under LIGHT_S) skips
+the line, so a page of cached or small views never waits behind a big one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+
+DEFAULT_JOBS = 2
+PUBLIC_BUDGET_S = 300.0
+LIGHT_S = 0.25  # work estimated below this runs at once, without a slot
+POLL_S = 0.25  # how often a waiting caller looks at its position and its stop signal
+
+
+def public(environ=None) -> bool:
+    """True on a public page (RNNLAB_PUBLIC=1, true or yes)."""
+    environ = os.environ if environ is None else environ
+    return str(environ.get("RNNLAB_PUBLIC", "")).strip().lower() in ("1", "true", "yes")
+
+
+def allow_override(environ=None) -> bool:
+    """Whether the page may offer "Compute it anyway" for work over the limits: never on a public page."""
+    return not public(environ)
+
+
+def max_jobs(environ=None) -> int:
+    """RNNLAB_MAX_JOBS as a positive integer (a missing or malformed value: DEFAULT_JOBS)."""
+    environ = os.environ if environ is None else environ
+    raw = str(environ.get("RNNLAB_MAX_JOBS", "")).strip()
+    return int(raw) if raw.isdigit() and int(raw) >= 1 else DEFAULT_JOBS
+
+
+def run_budget_s(environ=None) -> float | None:
+    """Seconds a training run may take (RNNLAB_RUN_BUDGET_S); None: no budget. Public pages default to PUBLIC_BUDGET_S."""
+    environ = os.environ if environ is None else environ
+    try:
+        value = float(str(environ.get("RNNLAB_RUN_BUDGET_S", "")).strip())
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and value > 0:
+        return value
+    return PUBLIC_BUDGET_S if public(environ) else None
+
+
+def queued_note(position: int, slots: int | None = None) -> str:
+    """What a waiting visitor reads."""
+    slots = JOBS.slots if slots is None else slots
+    return (
+        f"Queued, position {position}: this server runs {slots} heavy computation{'s' if slots != 1 else ''} at once "
+        "and others came first. Yours starts by itself."
+    )
+
+
+class Abandoned(Exception):
+    """The caller's stop signal was set while it waited in line: the job never ran."""
+
+
+class JobQueue:
+    """A bounded number of slots, handed out first come first served; waiting callers know their place in line."""
+
+    def __init__(self, slots: int):
+        self.slots = max(int(slots), 1)
+        self._cond = threading.Condition()
+        self._running = 0
+        self._line: list[object] = []  # tickets of the waiting callers, first in line first
+
+    @property
+    def running(self) -> int:
+        with self._cond:
+            return self._running
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._line)
+
+    @contextmanager
+    def slot(self, seconds: float = math.inf, on_wait: Callable[[int], None] | None = None, stop=None):
+        """Hold one slot for the block; light work (seconds < LIGHT_S) goes straight in.
+
+        While waiting, on_wait(k) is called with the place in line k >= 1 whenever it changes (in
+        the caller's thread, so it may draw on the page), and on_wait(0) once the job starts. A
+        stop signal (anything with is_set()) that is set while waiting raises Abandoned.
+        """
+        if seconds < LIGHT_S:
+            yield
+            return
+        ticket = object()
+        shown = None
+        with self._cond:
+            self._line.append(ticket)
+            try:
+                while not (self._line[0] is ticket and self._running < self.slots):
+                    position = self._line.index(ticket) + 1
+                    if on_wait is not None and position != shown:
+                        shown = position
+                        self._cond.release()
+                        try:
+                            on_wait(position)
+                        finally:
+                            self._cond.acquire()
+                        continue
+                    if stop is not None and stop.is_set():
+                        raise Abandoned
+                    self._cond.wait(POLL_S)
+            except BaseException:
+                self._line.remove(ticket)
+                self._cond.notify_all()
+                raise
+            self._line.pop(0)
+            self._running += 1
+        try:
+            if on_wait is not None and shown is not None:
+                on_wait(0)
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+
+class Budget:
+    """A stop signal for engine.train: set once `seconds` have passed since start(), or when `other` is set."""
+
+    def __init__(self, seconds: float | None, other=None):
+        self.seconds = seconds
+        self.other = other
+        self._end = math.inf
+
+    def start(self) -> Budget:
+        self._end = time.monotonic() + self.seconds if self.seconds else math.inf
+        return self
+
+    @property
+    def spent(self) -> bool:
+        """True when the time ran out (as opposed to the other signal stopping the work)."""
+        return time.monotonic() >= self._end
+
+    def is_set(self) -> bool:
+        return (self.other is not None and self.other.is_set()) or self.spent
+
+    def message(self) -> str:
+        """Why the run stopped when the budget ran out, for the page."""
+        return f"this server stops a training run after {self.seconds:g} s (RNNLAB_RUN_BUDGET_S)"
+
+
+@contextmanager
+def training_slot(seconds: float, stop, on_wait: Callable[[int], None] | None = None, queue: JobQueue | None = None):
+    """A job slot for a whole training run, then its time budget, started once the run leaves the line.
+
+    Yields the Budget to pass to engine.train as `stop` (it is also set when `stop` is). Raises
+    Abandoned when `stop` is set while waiting. on_wait runs in the caller's thread: from a worker
+    thread, let it record the place (a plain attribute) for the page to show, never draw.
+    """
+    with (queue or JOBS).slot(seconds, on_wait=on_wait, stop=stop):
+        yield Budget(run_budget_s(), stop).start()
+
+
+JOBS = JobQueue(max_jobs())  # this process's engine jobs: every session's passes and training runs share it
