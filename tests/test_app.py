@@ -443,3 +443,19 @@ def test_a_lesson_link_sets_its_controls_shows_its_claim_and_walks_on():
     assert at.sidebar.number_input(key="seq_len").value == 200 and any("✓ measured on this run" in s.value for s in at.success)
     at.button(key=next(b.key for b in at.button if "Next" in b.label)).click().run()
     assert at.session_state["_lesson"] == "exploding" and not at.exception
+
+
+def test_a_training_run_stops_at_the_servers_time_budget_and_says_so(monkeypatch):
+    monkeypatch.setenv("RNNLAB_RUN_BUDGET_S", "0.5")
+    at = page({"steps": "5000", "seq_len": "200"}, tab="Training")
+    at.button(key="train_start").click().run()
+    run = finish(at)
+    assert run.status == "stopped" and 0 < run.done < 5000
+    assert "this server stops a training run after 0.5 s (RNNLAB_RUN_BUDGET_S)" in at.warning[0].value
+
+
+def test_a_public_page_refuses_costly_settings_without_an_override(monkeypatch):
+    monkeypatch.setenv("RNNLAB_PUBLIC", "1")
+    monkeypatch.setattr(compute, "LONG_RUN_S", 0.0)  # make the defaults count as a long run
+    at = page()
+    assert "more than this public page computes" in errors(at) and not at.checkbox and not figures(at)

@@ -22,7 +22,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 import engine
 from viz import gradients, training, training_gates
 
-from . import charts
+from . import admission, charts, compute
 from .views import overflow_notice
 
 REFRESH_S = 0.1  # the live charts redraw up to 10 times a second while a run is going
@@ -72,6 +72,7 @@ class TrainingRun:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     version: int = 0  # snapshots logged so far (a redraw with nothing new reuses the last figure)
     pending: list = field(default_factory=list, repr=False)  # snapshots the worker made since the last redraw
+    queued: int = 0  # place in this server's line of engine jobs while the run waits for a slot (0: not waiting)
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (version, figures, when the gate view was built)
@@ -85,14 +86,21 @@ class TrainingRun:
         return self
 
     def _work(self) -> None:
+        seconds = compute.estimate(self.config, train_steps=self.steps, every=self.every)[0]
         try:
-            for snap in engine.train(self.config, self.steps, self.every, stop=self.stopper):
-                with self.lock:
-                    if self.status != "running":  # stopped while this snapshot was computed
-                        return
-                    self.pending.append(snap)
-                    if len(self.pending) > MAX_PENDING:  # nobody is drawing (the tab is hidden): log them now
-                        self._drain()
+            # A job slot for the whole run (other sessions' work waits its turn), then the server's time budget.
+            with admission.training_slot(seconds, self.stopper, on_wait=lambda k: setattr(self, "queued", k)) as budget:
+                self.queued = 0
+                for snap in engine.train(self.config, self.steps, self.every, stop=budget):
+                    with self.lock:
+                        if self.status != "running":  # stopped while this snapshot was computed
+                            return
+                        self.pending.append(snap)
+                        if len(self.pending) > MAX_PENDING:  # nobody is drawing (the tab is hidden): log them now
+                            self._drain()
+        except admission.Abandoned:
+            self._end("stopped", "Stop was pressed while it waited in line")
+            return
         except Exception as e:  # a clean message on the page, never a dead thread with a silent run
             self._end("failed", f"{type(e).__name__}: {e}")
             return
@@ -100,6 +108,8 @@ class TrainingRun:
             self._drain()
         if self.stopper.event.is_set():
             self._end("stopped", "the browser session ended")
+        elif budget.spent and self.done < self.steps:
+            self._end("stopped", budget.message())
         else:
             self._end("diverged" if self.log.diverged else "finished")
 
@@ -210,6 +220,8 @@ def live_panel(stop_slot) -> None:
     if run is None:
         return
     try:
+        if run.status == "running" and run.queued:
+            st.info(admission.queued_note(run.queued))
         figs = run.figures()  # first: it moves the new snapshots into the log, so the step count matches the charts
         done = run.done
         st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")

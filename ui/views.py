@@ -8,7 +8,7 @@ import streamlit as st
 
 from viz import gates, gradients
 
-from . import charts, compare, compute, controls, learn, links
+from . import admission, charts, compare, compute, controls, learn, links
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -23,6 +23,9 @@ def cost_gate(cfg) -> bool:
     cost = f"about {seconds:.0f} s and {nbytes / 1e9:.1f} GB of memory for one forward + BPTT pass"
     if nbytes > compute.MEMORY_SHARE * compute.machine_memory():
         st.error(f"This setting needs {cost}: more than this machine can spare. Reduce T, H or B.")
+        return False
+    if not admission.allow_override():
+        st.error(f"This setting needs {cost}: more than this public page computes. Reduce T, H or B.")
         return False
     st.warning(f"This setting needs {cost} (every training step too). Results are cached once computed.")
     return st.checkbox("Compute it anyway", key="allow_long")
