@@ -459,3 +459,18 @@ def test_a_public_page_refuses_costly_settings_without_an_override(monkeypatch):
     monkeypatch.setattr(compute, "LONG_RUN_S", 0.0)  # make the defaults count as a long run
     at = page()
     assert "more than this public page computes" in errors(at) and not at.checkbox and not figures(at)
+
+
+def test_a_compare_trains_both_configurations_side_by_side():
+    at = page({"steps": "12", "every": "4", "seq_len": "20", "vs.cell": "lstm"}, tab="Training")
+    at.button(key="train_start").click().run()
+    main, other = at.session_state["training_run"], at.session_state["training_run_vs"]
+    other.thread.join(timeout=60)
+    finish(at)
+    assert other.config.cell == "lstm" and other.label == "vs. cell=lstm" and other.status == "finished"
+    dashboards = [f for f in figures(at) if "Training loss" in json.dumps(f)]
+    assert len(dashboards) == 2  # the run on screen and the compared one
+    loss = [values(next(d for d in f["data"] if d.get("name") == "training loss")["y"]) for f in dashboards]
+    np.testing.assert_allclose(loss[0], main.log.arrays()["loss"])
+    np.testing.assert_allclose(loss[1], other.log.arrays()["loss"])
+    assert sum("Finished 12 steps" in s.value for s in at.success) == 2

@@ -22,7 +22,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 import engine
 from viz import gradients, training, training_gates
 
-from . import admission, charts, compute
+from . import admission, charts, compare, compute
 from .views import overflow_notice
 
 REFRESH_S = 0.1  # the live charts redraw up to 10 times a second while a run is going
@@ -72,6 +72,7 @@ class TrainingRun:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     version: int = 0  # snapshots logged so far (a redraw with nothing new reuses the last figure)
     pending: list = field(default_factory=list, repr=False)  # snapshots the worker made since the last redraw
+    label: str = ""  # for a compared run: how its settings differ ("vs. cell=lstm")
     queued: int = 0  # place in this server's line of engine jobs while the run waits for a slot (0: not waiting)
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -191,9 +192,16 @@ def report(run: TrainingRun) -> None:
 
 
 def _stop_pressed() -> None:
-    run = st.session_state.get("training_run")
-    if run is not None:
+    for run in runs():
         run.stop()
+
+
+def runs() -> list:
+    """The runs on screen: the one started by Run and, when a comparison is set, the compared configuration's."""
+    return [r for r in (st.session_state.get("training_run"), st.session_state.get(VS_KEY)) if r is not None]
+
+
+VS_KEY = "training_run_vs"  # the compared configuration's run, trained side by side
 
 
 def differences(old: engine.Config, new: engine.Config) -> str:
@@ -209,31 +217,42 @@ def live_panel(stop_slot) -> None:
     take their final state at once, and only then does a full rerun say how the run ended.
     """
     run = st.session_state.get("training_run")
+    going = any(r.status == "running" for r in runs())
     stop_slot.button(
         "Stop",
         key="train_stop",
         icon=":material/stop:",
         on_click=_stop_pressed,
-        disabled=run is None or run.status != "running",
+        disabled=not going,
         help="Stops the training for good; what it drew so far stays.",
     )
     if run is None:
         return
     try:
-        if run.status == "running" and run.queued:
-            st.info(admission.queued_note(run.queued))
-        figs = run.figures()  # first: it moves the new snapshots into the log, so the step count matches the charts
-        done = run.done
-        st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
-        if figs is not None:
-            charts.chart(figs[0], key="fig_train")
-            charts.chart(figs[1], key="fig_train_gates")
-        if run.status != "running" and st.session_state.get("_drawn_running"):
+        for r in runs():
+            _draw(r, "fig_train_vs" if r.label else "fig_train")
+        if not going and st.session_state.get("_drawn_running"):
             st.session_state["_drawn_running"] = False
-            st.rerun(scope="app")  # the run ended between two redraws: a full rerun says how, and stops the timer
+            st.rerun(scope="app")  # the runs ended between two redraws: a full rerun says how, and stops the timer
     except StopException:  # Streamlit's own Stop (header menu) ends the training too, and the page says so
-        run.stop("Streamlit's Stop was pressed")
+        for r in runs():
+            r.stop("Streamlit's Stop was pressed")
         raise
+
+
+def _draw(run: TrainingRun, key: str) -> None:
+    """One run's progress and charts (a compared run: its label and its dashboard, below the main one)."""
+    if run.label:
+        st.markdown(f"**Compared, trained side by side: {run.label}**")
+    if run.status == "running" and run.queued:
+        st.info(admission.queued_note(run.queued))
+    figs = run.figures()  # first: it moves the new snapshots into the log, so the step count matches the charts
+    done = run.done
+    st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
+    if figs is not None:
+        charts.chart(figs[0], key=key)
+        if not run.label:
+            charts.chart(figs[1], key="fig_train_gates")
 
 
 def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True, allowed: bool = True) -> None:
@@ -247,13 +266,20 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
     run = state.get("training_run")
     left, right, _ = st.columns([1, 1, 4])
     if left.button("Run training", type="primary", key="train_start", icon=":material/play_arrow:"):
-        if run is not None:
-            run.stop("Run was pressed again")
+        for old in runs():
+            old.stop("Run was pressed again")
+        state.pop(VS_KEY, None)
         run = state["training_run"] = TrainingRun(cfg, steps, every).start()
-    running = run is not None and run.status == "running"
+        other = compare.other_config(cfg, state.get(compare.KEY, {}))[0]
+        if other is not None and other != cfg and compute.affordable(other):
+            state[VS_KEY] = TrainingRun(other, steps, every, label=compare.label(cfg, other)).start()
+    running = any(r.status == "running" for r in runs())
     if run is None:
         right.button("Stop", key="train_stop", icon=":material/stop:", disabled=True)
-        st.info(f"Press Run to train for {steps} steps and watch the loss, the gradient over time and clipping update live.")
+        st.info(
+            f"Press Run to train for {steps} steps and watch the loss, the gradient over time and clipping update live. "
+            "With a comparison set (Gradient flow tab, or vs. in the link), both configurations train side by side."
+        )
         return
     if run.config != cfg or (run.steps, run.every) != (steps, every):
         changed = differences(run.config, cfg) or f"steps {run.steps} → {steps}, every {run.every} → {every}"
@@ -264,7 +290,10 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
     state["_drawn_running"] = running
     st.fragment(live_panel, run_every=REFRESH_S if running else None)(right)
     if not running:
-        report(run)
+        for r in runs():
+            if r.label:
+                st.markdown(f"**Compared run ({r.label}):**")
+            report(r)
         if run.log.last is not None:
             charts.chart(gradients.grad_norm_curve(run.log.last.trace), key="fig_train_grad")
             st.caption(
