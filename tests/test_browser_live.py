@@ -194,3 +194,20 @@ def test_a_lesson_walks_on_with_next_and_keeps_its_link(open_app):
     page.wait_for_function("() => new URLSearchParams(location.search).get('lesson') === 'exploding'", timeout=bs.RERUN_MS)
     assert bs.url_param(page, "activation") == "linear"
     assert bs.exceptions(page) == []
+
+
+def test_presentation_mode_for_a_projector(open_app):
+    """?present=1: no Streamlit header, sidebar folded, chart text ≥ 18 px; the screenshot is the README's kind of picture."""
+    page = open_app("?present=1&lesson=vanishing-tanh")
+    page.wait_for_selector(bs.CHART, timeout=bs.RERUN_MS)
+    bs.wait_idle(page, bs.RERUN_MS)
+    header = page.evaluate(
+        "() => { const h = document.querySelector('[data-testid=\"stHeader\"]'); return h ? getComputedStyle(h).display : 'none'; }"
+    )
+    sidebar = page.evaluate(
+        "() => { const s = document.querySelector('[data-testid=\"stSidebar\"]');"
+        " return s ? (s.getBoundingClientRect().right <= 5 || s.getBoundingClientRect().width <= 5 ? 'false' : 'true') : 'false'; }"
+    )
+    font = page.evaluate(f"() => document.querySelector({bs.CHART!r})._fullLayout.font.size")
+    assert header == "none" and sidebar == "false" and font >= 18, (header, sidebar, font)
+    page.screenshot(path=str(ARTIFACTS / "presentation.png"), animations="disabled")
