@@ -68,15 +68,23 @@ def spec(fig, name: str = "chart", look: str = "default") -> dict:
     return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
+_sent: dict = {}  # key -> (figure, style, data, height) last sent: a live redraw of an unchanged figure reuses its JSON
+
+
 def chart(fig, key: str, clicks: bool = False):
     """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style).
 
     With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
     """
     look = style()
-    fig = theme.styled(fig, look)
-    layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
+    last = _sent.get(key)
+    if last is not None and last[0] is fig and last[1] == look:  # the same figure object again (figures are never mutated)
+        data, height = last[2], last[3]
+    else:
+        styled = theme.styled(fig, look)
+        layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
+        data, height = spec(styled, key.removeprefix("fig_"), look), int(layout.get("height") or DEFAULT_HEIGHT)
+        _sent[key] = (fig, look, data, height)
     events = {"on_click_change": lambda: None} if clicks else {}
-    height = int(layout.get("height") or DEFAULT_HEIGHT)
-    result = _component(key=key, data=spec(fig, key.removeprefix("fig_"), look), height=height, **events)
+    result = _component(key=key, data=data, height=height, **events)
     return getattr(result, "click", None) if clicks else None

@@ -25,7 +25,7 @@ from viz import gradients, training, training_gates
 from . import admission, charts, compare, compute
 from .views import overflow_notice
 
-REFRESH_S = 0.1  # the live charts redraw up to 10 times a second while a run is going
+REFRESH_S = 0.03  # the fragment reruns this long after the last redraw ended: ~10 chart updates a second
 # The worker holds the GIL for most of a training step; the threads that answer a click (the server's
 # event loop, the script thread) wait for it at every hand-over, by default up to 5 ms each time. A
 # shorter switch interval hands it over sooner, so Stop and slider clicks are answered while training runs.
