@@ -84,7 +84,6 @@ def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list
     """
     rng = limits.ranges(cap)
     hard = {name: field_info(name)["hi"] for name in CAPPED if name != "steps"} | {"steps": limits.MAX_STEPS}
-    hard.update(truncation=hard["seq_len"], k1=hard["seq_len"], k2=hard["seq_len"])
     values, errors, warnings = {}, [], []
     for name, raws in query.items():
         raws = [raws] if isinstance(raws, str) else list(raws)
