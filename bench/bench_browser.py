@@ -140,8 +140,7 @@ def report(r: dict) -> None:
         f"training, samples missing a chart: {tr['samples_missing_a_chart']} of {tr['samples']} (50 ms timer); "
         f"with an undrawn chart element: {tr['samples_with_undrawn_element']}",
         f"training, painted frames missing a chart: {tr['frames_missing_a_chart']} of {tr['frames_painted']} (requestAnimationFrame)",
-        f"training, chart elements replaced: {tr['chart_elements_replaced']} in {tr['seconds']:.1f} s "
-        "(0 = every chart updated in place)",
+        f"training, chart elements replaced: {tr['chart_elements_replaced']} in {tr['seconds']:.1f} s (0 = every chart updated in place)",
     ]
     for name in ("stop_at_stop", "stop_at_train"):
         s = r[name]

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from cost_probe import measure  # noqa: E402 (the test's probe: one way to time a case)
 
 import engine  # noqa: E402
 from engine import cost  # noqa: E402
@@ -61,20 +62,6 @@ def cases() -> list[tuple[engine.Config, dict]]:
     return out
 
 
-def measure(cfg: engine.Config, kw: dict, repeats: int = 3) -> float:
-    """Fastest CPU seconds of the run or the whole training."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        if kw.get("train_steps"):
-            for _snap in engine.train(cfg, kw["train_steps"], kw.get("every", 1), connectivity=kw.get("connectivity", False)):
-                pass
-        else:
-            engine.run(cfg, connectivity=kw.get("connectivity", False))
-        times.append(time.process_time() - start)
-    return float(np.min(times))
-
-
 def nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Least squares with x >= 0: solve on the free columns, fix the most negative at 0, repeat."""
     free = np.ones(A.shape[1], dtype=bool)
@@ -93,7 +80,7 @@ def main() -> None:
     for cfg, kw in cases():
         work, _ = cost.work_units(cfg, **kw)
         rows.append(work)
-        times.append(measure(cfg, kw))
+        times.append(measure(cfg, kw, 3))
         labels.append(f"{cfg.cell} T={cfg.seq_len} H={cfg.hidden_size} B={cfg.batch_size} {cfg.init} {kw}")
     names = sorted({n for r in rows for n in r})
     A = np.array([[r.get(n, 0.0) for n in names] for r in rows]) / np.array(times)[:, None]

@@ -105,12 +105,7 @@ def streamlit_server(log_path: Path | None = None, timeout_s: float = 60.0, env:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         if log is not subprocess.DEVNULL:
             log.close()
 
@@ -442,3 +437,14 @@ def stop_figures(rec: dict) -> dict:
         "last_step_change_ms": after[-1][0] - click if after else 0.0,
         "last_chart_change_ms": charts_after[-1] - click if charts_after else 0.0,
     }
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a server process, and kill it if it has not ended within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

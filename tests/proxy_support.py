@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from browser_support import ROOT, browser_required, free_port
+from browser_support import ROOT, browser_required, free_port, stop_process
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 LISTEN = "listen 8080;"
@@ -66,12 +66,7 @@ class Replica:
         self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.proc)
         if self.log is not subprocess.DEVNULL:
             self.log.close()
 
@@ -125,12 +120,7 @@ def nginx(upstreams: list[str], nginx_path: str | None = None, timeout_s: float 
             wait_health(url, proc, timeout_s)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def first_visit(url: str, cookie: str | None = None) -> str:
