@@ -160,7 +160,8 @@ def first_visit(cap: dict) -> None:
     overrides, compare_errors = compare.parse(query)
     errors += compare_errors
     compare.set_overrides(overrides)
-    base = defaults(cap)
+    fresh = defaults(cap)
+    base = fresh
     lesson = query.get(lessons.PARAM, [None])[-1]
     if lesson is not None:
         if lessons.get(lesson) is None:
@@ -173,7 +174,7 @@ def first_visit(cap: dict) -> None:
     wanted.update(changes)
     state["_link_messages"] = (errors, warnings + notes)
     links.forget_in_url([k for k in query if not k.startswith(compare.PREFIX) and k not in links.PAGE_PARAMS])
-    links.write_values({k: v for k, v in wanted.items() if v != defaults(cap)[k]})
+    links.write_values({k: v for k, v in wanted.items() if v != fresh[k]})
     for name, value in wanted.items():
         state[name] = value
 
