@@ -93,7 +93,7 @@ def test_live_view_draws_a_threshold_line_only_for_norm_clipping(clip, line):
     for snap in train(cfg, 3, 1):  # what the worker thread does, without the thread
         job.log.add(snap)
         job.version += 1
-    fig = job.figure()
+    fig = job.figures()[0]
     lines = [d for d in fig.data if d.name.startswith("threshold")]
     assert len(lines) == int(line)
     if line:

@@ -160,11 +160,6 @@ class TrainingRun:
                 self._figure = (self.version, (dashboard, gate_view), gate_at)
             return self._figure[1]
 
-    def figure(self):
-        """The training dashboard alone (loss, gradient heatmap, clipping); None before the first snapshot."""
-        figs = self.figures()
-        return figs and figs[0]
-
     @property
     def done(self) -> int:
         """Training steps completed so far."""
