@@ -29,6 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Headless Chromium opens every new page in a new window, and each window built its own omnibox popup (a WebUI
+    # renderer, ~0.7 s of CPU): on 2 cores it competed with the page under test. A person's new tab pays nothing of it.
+    "--disable-features=WebUIOmniboxPopup",
 ]
 REQUIRE_ENV = "RNNLAB_REQUIRE_BROWSER"
 CHART = '[data-testid="rnnlabChart"].js-plotly-plot'

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
@@ -25,10 +26,6 @@ def page(query: dict | None = None, tab: str | None = None) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def figures(at) -> list[dict]:
-    return [json.loads(json.loads(c.proto.json)["spec"]) for c in at.get("bidi_component")]
 
 
 def titles(at) -> list[str]:
@@ -393,6 +390,9 @@ def test_exports_reproduce_the_run_on_screen():
     trace = engine.run(cfg)
     rows = list(csv.DictReader(io.StringIO(compute.trace_csv(cfg))))
     assert [float(r["grad_h"]) for r in rows] == trace.grad_h.tolist()
+    assert not at.code  # drawn only once the expander is opened (st.code's highlighter slows a page load)
+    at.session_state["reproduce"] = True
+    at.run()
     shown = [c.value for c in at.code]
     assert command_line(cfg) in shown
     argv = command_line(cfg).split()

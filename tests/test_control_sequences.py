@@ -15,13 +15,13 @@ RNNLAB_SEQUENCES=N runs N sequences of each kind instead of the CI counts.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
+from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine.config import field_info
@@ -153,8 +153,7 @@ def test_random_control_sequences_keep_the_sidebar_consistent(monkeypatch, host)
 
 def grad_points(at) -> int | None:
     """Points of the gradient curve on the open Gradient flow tab (None when the tab is not open)."""
-    for el in at.get("bidi_component"):
-        fig = json.loads(json.loads(el.proto.json)["spec"])
+    for fig in figures(at):
         if "How the gradient flows" in fig["layout"].get("title", {}).get("text", ""):
             main = fig["data"][2] if len(fig["data"]) > 2 else fig["data"][0]
             y = main["y"]

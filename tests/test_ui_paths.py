@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import Config, train
@@ -123,6 +124,6 @@ def test_the_page_runs_tbptt_k1_k2_and_value_clipping_from_a_link_and_from_the_w
     at.run()
     assert not at.exception, at.exception
     assert job.status == "finished" and job.config.tbptt == (2, 2) and job.config.clip_threshold == 0.0123456789
-    specs = [json.loads(json.loads(c.proto.json)["spec"]) for c in at.get("bidi_component")]
+    specs = figures(at)
     dash = next(f for f in specs if "Training loss" in json.dumps(f))
     assert not [d for d in dash["data"] if d.get("name", "").startswith("threshold")]

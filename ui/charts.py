@@ -49,12 +49,16 @@ def provide_plotly_js(static: Path = STATIC) -> str:
 
 SCRIPT_NAME = provide_plotly_js()
 _component = st.components.v2.component("rnnlab_plotly", js=LOADER.read_text() + SCRIPT.read_text(), isolate_styles=False)
-_PRELOAD = f"<script>{LOADER.read_text()}\nwindow.rnnlabLoadPlotly({json.dumps(SCRIPT_NAME)});</script>"
 
 
 def preload() -> None:
-    """The page's first element: start loading plotly.js while the rest of the script computes the charts."""
-    st.html(_PRELOAD, unsafe_allow_javascript=True)
+    """The page's first element: the chart component itself, drawing nothing, so that plotly.js starts loading at once.
+
+    Being the chart component (not an st.html script), it also makes the browser fetch Streamlit's
+    component code and this component's script now: the charts that follow mount without waiting
+    for either (each wait costs a new tab a network round trip and React's 300 ms reveal throttle).
+    """
+    _component(key="plotly_preload", data={"script": SCRIPT_NAME, "preload": True}, height=0)
 
 
 def style() -> str:
@@ -62,28 +66,35 @@ def style() -> str:
     return "present" if st.session_state.get("present") else "default"
 
 
-def spec(fig, name: str = "chart", look: str = "default") -> dict:
-    """The component's data: the figure as Plotly JSON (numpy arrays as typed base64), styled, and its chart config."""
+def spec(fig, name: str = "chart", look: str = "default", live: bool = False) -> dict:
+    """The component's data: the figure as Plotly JSON (numpy arrays as typed base64), styled, and its chart config.
+
+    A live chart (redrawn ~10 times a second while training streams) is drawn static: no hover,
+    zoom or mode bar, which a redraw would reset anyway, and ~10 % less work for the browser per frame.
+    """
     config = theme.chart_config(name, look)  # the camera button saves a slide-sized PNG named for the chart
+    if live:
+        config["staticPlot"] = True
     return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
 _sent: dict = {}  # key -> (figure, style, data, height) last sent: a live redraw of an unchanged figure reuses its JSON
 
 
-def chart(fig, key: str, clicks: bool = False):
+def chart(fig, key: str, clicks: bool = False, live: bool = False):
     """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style).
 
     With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
+    live: the chart streams (see spec).
     """
-    look = style()
+    look = (style(), live)
     last = _sent.get(key)
     if last is not None and last[0] is fig and last[1] == look:  # the same figure object again (figures are never mutated)
         data, height = last[2], last[3]
     else:
-        styled = theme.styled(fig, look)
+        styled = theme.styled(fig, look[0])
         layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
-        data, height = spec(styled, key.removeprefix("fig_"), look), int(layout.get("height") or DEFAULT_HEIGHT)
+        data, height = spec(styled, key.removeprefix("fig_"), look[0], live), int(layout.get("height") or DEFAULT_HEIGHT)
         _sent[key] = (fig, look, data, height)
     events = {"on_click_change": lambda: None} if clicks else {}
     result = _component(key=key, data=data, height=height, **events)

@@ -30,7 +30,7 @@ REFRESH_S = 0.03  # the fragment reruns this long after the last redraw ended: ~
 # event loop, the script thread) wait for it at every hand-over, by default up to 5 ms each time. A
 # shorter switch interval hands it over sooner, so Stop and slider clicks are answered while training runs.
 SWITCH_INTERVAL_S = 0.0005
-GATE_REDRAW_S = 0.5  # the gate-over-training view redraws at most twice a second while a run goes
+GATE_REDRAW_S = 1.0  # the gate-over-training view redraws at most once a second while a run goes
 MAX_PENDING = 20  # snapshots kept back for the next redraw; beyond this (a hidden tab) they go straight to the log
 ALIVE_CHECK_S = 1.0  # how often the worker asks whether its browser session still exists
 
@@ -245,9 +245,10 @@ def _draw(run: TrainingRun, key: str) -> None:
     done = run.done
     st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
     if figs is not None:
-        charts.chart(figs[0], key=key)
+        live = run.status == "running"
+        charts.chart(figs[0], key=key, live=live)
         if not run.label:
-            charts.chart(figs[1], key="fig_train_gates")
+            charts.chart(figs[1], key="fig_train_gates", live=live)
 
 
 def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True, allowed: bool = True) -> None:

@@ -5,6 +5,10 @@
 
 export default function (component) {
   const { data, parentElement } = component;
+  if (data.preload) {
+    window.rnnlabLoadPlotly(data.script); // the page's first element: plotly.js loads while the rest is built
+    return;
+  }
   let div = parentElement.querySelector("[data-testid='rnnlabChart']");
   if (!div) {
     div = document.createElement("div");
@@ -15,23 +19,45 @@ export default function (component) {
   div.__trigger = component.setTriggerValue; // a click reports its x to Python (charts that listen)
   if (data.spec === div.__spec) return; // a redraw of the same figure: nothing to do
   div.__spec = data.spec;
-  div.__next = {
-    fig: JSON.parse(data.spec),
-    config: Object.assign({ responsive: true }, JSON.parse(data.config)),
-    script: data.script,
-  };
-  if (!div.__drawing) drawLatest(div);
+  div.__next = { spec: data.spec, config: data.config, script: data.script }; // parsed when drawn: a coalesced one never is
+  queue.waiting.add(div);
+  if (!queue.running) drawQueued();
 }
 
-// Draw the newest figure; figures that arrive while one is drawn are coalesced into the latest.
-async function drawLatest(div) {
-  div.__drawing = true;
+// One chart is drawn at a time, the one highest on screen first, and the page gets the main thread back between
+// two: on a page load the first chart shows as soon as it is drawn, not after every chart of the page.
+const queue = window.__rnnlabCharts || (window.__rnnlabCharts = { waiting: new Set(), running: false });
+
+function nextChart() {
+  let best = null;
+  for (const div of queue.waiting) {
+    if (!div.isConnected) queue.waiting.delete(div);
+    else if (!best || div.getBoundingClientRect().top < best.getBoundingClientRect().top) best = div;
+  }
+  if (best) queue.waiting.delete(best);
+  return best;
+}
+
+// Draw the newest figure of each waiting chart; figures that arrive while one is drawn are coalesced into the latest.
+async function drawQueued() {
+  queue.running = true;
   try {
-    const Plotly = await window.rnnlabLoadPlotly(div.__next.script);
-    while (div.__next) {
-      const { fig, config } = div.__next;
+    const first = queue.waiting.values().next().value;
+    const Plotly = await window.rnnlabLoadPlotly(first.__next.script);
+    for (let div = nextChart(); div; div = nextChart()) {
+      if (!div.__next) continue;
+      const { spec, config } = div.__next;
       div.__next = null;
-      await Plotly.react(div, fig.data, fig.layout, config);
+      try {
+        const fig = allowTickOverflow(JSON.parse(spec));
+        // The config only when it changed: Plotly copies and compares the whole config on every call that passes one.
+        const fresh = config !== div.__config;
+        div.__config = config;
+        await Plotly.react(div, fig.data, fig.layout, fresh ? Object.assign({ responsive: true }, JSON.parse(config)) : undefined);
+      } catch (err) {
+        div.textContent = "This chart could not be drawn: " + err.message;
+        continue;
+      }
       if (!div.__listening) {
         div.__listening = true;
         div.on("plotly_click", (event) => {
@@ -40,10 +66,29 @@ async function drawLatest(div) {
         });
       }
       if (!performance.getEntriesByName("rnnlab:first-plot").length) performance.mark("rnnlab:first-plot");
+      await new Promise((resolve) => setTimeout(resolve, 0)); // a task boundary: the browser may paint and answer input
     }
   } catch (err) {
-    div.textContent = "This chart could not be drawn: " + err.message;
+    for (const div of queue.waiting) div.textContent = "This chart could not be drawn: " + err.message;
+    queue.waiting.clear();
   } finally {
-    div.__drawing = false;
+    queue.running = false;
   }
+}
+
+// Plotly's default "hide past div" for tick labels measures every label's box once per label on every redraw
+// (quadratic, each measurement a forced layout): a third of a streamed dashboard update. Our figures keep
+// their labels inside the margins, so overflow is allowed, on every axis the traces use or the layout names.
+function allowTickOverflow(fig) {
+  const layout = (fig.layout = fig.layout || {});
+  const names = new Set(Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k)));
+  for (const trace of fig.data || []) {
+    names.add("xaxis" + (trace.xaxis || "x").slice(1));
+    names.add("yaxis" + (trace.yaxis || "y").slice(1));
+  }
+  for (const name of names) {
+    const axis = (layout[name] = layout[name] || {});
+    if (axis.ticklabeloverflow === undefined) axis.ticklabeloverflow = "allow";
+  }
+  return fig;
 }

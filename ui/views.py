@@ -140,10 +140,14 @@ def exports(cfg) -> None:
         on_click="ignore",
         key="download_csv",
     )
-    with st.expander("Reproduce this run: the command line and the Python"):
-        st.code(command_line(cfg), language="bash")
-        st.code(python_snippet(cfg), language="python")
-        st.caption("Each chart's camera button (top right, on hover) saves it as a slide-sized PNG.")
+    # Drawn only while open: st.code's syntax highlighter costs the browser ~250 ms of script evaluation, which
+    # would otherwise sit between a new tab and its first chart.
+    reproduce = st.expander("Reproduce this run: the command line and the Python", key="reproduce", on_change="rerun")
+    if reproduce.open:
+        with reproduce:
+            st.code(command_line(cfg), language="bash")
+            st.code(python_snippet(cfg), language="python")
+            st.caption("Each chart's camera button (top right, on hover) saves it as a slide-sized PNG.")
 
 
 def gates_tab(cfg) -> None:
