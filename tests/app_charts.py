@@ -1,7 +1,4 @@
-"""The Plotly figures an AppTest page sent to its chart components (ui/charts.py), in page order.
-
-The page's first component is the plotly.js preload, which carries no figure; it is left out.
-"""
+"""The Plotly figures an AppTest page sent to its chart components (ui/charts.py), in page order."""
 
 from __future__ import annotations
 
@@ -10,5 +7,4 @@ import json
 
 def figures(at) -> list[dict]:
     """Every drawn chart's figure as a dict, in page order."""
-    data = (json.loads(c.proto.json) for c in at.get("bidi_component"))
-    return [json.loads(d["spec"]) for d in data if "spec" in d]
+    return [json.loads(json.loads(c.proto.json)["spec"]) for c in at.get("bidi_component")]

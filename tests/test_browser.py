@@ -76,6 +76,17 @@ def test_default_page_draws_positive_gradient_norms_on_a_log_axis(page):
     assert not any("cell state" in t["name"] for t in chart["traces"])
 
 
+def test_plotly_js_is_loaded_once_by_the_preload_before_any_chart(page):
+    """Needs: the default page. The hidden Markdown iframe (ui/charts.py preload) ran and asked for plotly.js itself."""
+    marks = page.evaluate(
+        """() => Object.fromEntries(['rnnlab:preload', 'rnnlab:plotly-requested', 'rnnlab:first-plot']
+             .map(n => [n, (performance.getEntriesByName(n)[0] || {}).startTime ?? null]))"""
+    )
+    assert None not in marks.values(), marks
+    assert marks["rnnlab:preload"] <= marks["rnnlab:plotly-requested"] <= marks["rnnlab:first-plot"]
+    assert page.evaluate("() => document.querySelectorAll('script[src*=\"/app/static/plotly\"]').length") == 1
+
+
 def test_choosing_lstm_adds_the_cell_state_and_the_gate_maps(page):
     """Needs: the default page; leaves the LSTM chosen and the Gates tab open."""
     page.locator('[data-testid="stSidebar"] [data-testid="stRadioOption"]', has_text="LSTM").click()

@@ -5,10 +5,6 @@
 
 export default function (component) {
   const { data, parentElement } = component;
-  if (data.preload) {
-    window.rnnlabLoadPlotly(data.script); // the page's first element: plotly.js loads while the rest is built
-    return;
-  }
   let div = parentElement.querySelector("[data-testid='rnnlabChart']");
   if (!div) {
     div = document.createElement("div");
