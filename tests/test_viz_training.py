@@ -171,3 +171,25 @@ def test_long_history_is_picked_to_400_exact_points_and_clipping_binned():
     assert np.allclose(share, hist["clipped"].reshape(200, 25).mean(axis=1))
     assert f"({int(hist['clipped'].sum())} of 5000 steps)" in rug.name
     assert not [t for t in fig.data if t.type == "scatter" and t.mode == "markers"]  # no per-point marker arrays
+
+
+def test_streamed_figures_are_validated_once_per_shape_and_built_alike(snapshots):
+    """Each shape of a streamed figure passes Plotly's validation once; every frame serialises as the validated one draws."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from viz import theme
+
+    theme._SHAPES_VALIDATED.clear()
+    log = log_of(snapshots)
+    first, again = (training_dashboard(log, baseline=0.2, threshold=0.05) for _ in range(2))
+    assert len(theme._SHAPES_VALIDATED) == 1
+    assert pio.to_json(first, validate=False) == pio.to_json(again, validate=False)
+    validated = json.loads(pio.to_json(go.Figure(first.to_plotly_json()), validate=False))
+    assert validated["data"] == json.loads(pio.to_json(first, validate=False))["data"]  # named colour scales spelled out alike
+    with pytest.raises(ValueError, match="bogus"):
+        theme.streamed_figure([dict(type="scatter", y=[1.0], bogus=1)], {})
+    theme.streamed_figure([dict(type="scatter", y=[1.0])], {})
+    assert theme.streamed_figure([dict(type="scatter", y=[2.0])], {}).data[0].y == (2.0,)  # the fast path keeps the values

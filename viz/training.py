@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from .bound import log_span
 from .downsample import log10_cells, log_gaps, pick_indices, pool_matrix
 from .notes import PLOT_PX, frame, note_annotation, rgba, vline_shape, wrap_text
-from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout, log_axis
+from .theme import COLORS, FONT, GRID, SEQUENTIAL, base_layout, log_axis, streamed_figure
 
 HEAT_TITLE = "log₁₀ ‖∂L/∂hₜ‖"
 MAX_POINTS = 400  # per curve: a streamed update must stay light for the browser
@@ -82,7 +82,7 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
         xaxis3=dict(axis, domain=[0.0, 0.9], anchor="y3", title=dict(text="time step t")),
         yaxis3=dict(axis, domain=[0.0, 0.44], anchor="x3", title=dict(text=heat[3])),
     )
-    return go.Figure(data=loss[0] + clip[0] + heat[0], layout=layout)
+    return streamed_figure(loss[0] + clip[0] + heat[0], layout)
 
 
 @functools.cache

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from .downsample import gaps, pick_indices, pool_matrix
 from .notes import note_annotation
-from .theme import COLORS, DIVERGING, GRID, SEQUENTIAL, gate_label
+from .theme import COLORS, DIVERGING, GRID, SEQUENTIAL, gate_label, streamed_figure
 from .training import HEAT_COLS, HEAT_ROWS, MARGIN, MAX_POINTS, house_layout
 
 HEIGHT = 560
@@ -34,7 +34,7 @@ def gate_dashboard(log) -> go.Figure:
         xaxis2=dict(axis, domain=[0.0, 0.9], anchor="y2", title=dict(text="training step", standoff=4)),
         yaxis2=dict(axis, domain=[0.0, 0.24], anchor="x2", range=[0, 100], title=dict(text="% saturated")),
     )
-    return go.Figure(data=heat + curve, layout=layout)
+    return streamed_figure(heat + curve, layout)
 
 
 def gate_title(gate: str | None) -> str:
