@@ -201,7 +201,7 @@ def vanishing(trace: Trace, below: float, seeds) -> Claim:
     bound = (gamma * trace.sigma_max) ** (T - 1)
     under_bound = trace.gamma is not None and r <= bound * (1 + 1e-4)
     held = math.isfinite(r) and r < below and under_bound
-    crit = f"below {fmt(below)} and under the bound (γ σ_max)^{T - 1} = {fmt(bound)}"
+    crit = f"below {fmt(below)} and under the bound (γ·σ_max)^{T - 1} = {fmt(bound)}"
     return _claim(held, shown, crit, r, _span(*seeds))
 
 
