@@ -20,6 +20,7 @@ from . import links
 PREFIX = "vs."
 FIELDS = tuple(f.name for f in fields(Config) if f.name not in ("device", "k1", "k2"))
 KEY = "compare"
+OPEN_KEY = "compare_open"  # the state of the "Compare with…" row (open or folded)
 
 
 def parse(query: dict[str, list[str]]) -> tuple[dict, list[str]]:
@@ -102,15 +103,18 @@ def write_url(overrides: dict) -> None:
 def panel(cfg: Config) -> tuple[Config | None, str | None]:
     """The 'Compare with…' row; (the compared Config, its label) or (None, None) when nothing is compared."""
     overrides = st.session_state.get(KEY, {})
-    with st.expander("Compare with… (the same settings, one idea changed)", expanded=bool(overrides)):
-        cols = st.columns(len(presets(cfg)) + 1)
-        for col, (text, change) in zip(cols, presets(cfg)):
-            col.button(text, key=f"compare_{text}", on_click=set_overrides, args=(change,), use_container_width=True)
-        cols[-1].button("No comparison", key="compare_clear", on_click=set_overrides, args=({},), disabled=not overrides)
-        st.caption(
-            "A compare is a link too: the compared fields carry the prefix vs. in the URL, e.g. ?cell=rnn&vs.cell=lstm; "
-            "edit them there to compare any field."
-        )
+    # The buttons are drawn only while the row is open: a new tab's browser has that much less to build first.
+    row = st.expander("Compare with… (the same settings, one idea changed)", expanded=bool(overrides), key=OPEN_KEY, on_change="rerun")
+    if row.open:
+        with row:
+            cols = st.columns(len(presets(cfg)) + 1)
+            for col, (text, change) in zip(cols, presets(cfg)):
+                col.button(text, key=f"compare_{text}", on_click=set_overrides, args=(change,), use_container_width=True)
+            cols[-1].button("No comparison", key="compare_clear", on_click=set_overrides, args=({},), disabled=not overrides)
+            st.caption(
+                "A compare is a link too: the compared fields carry the prefix vs. in the URL, e.g. ?cell=rnn&vs.cell=lstm; "
+                "edit them there to compare any field."
+            )
     write_url(overrides)
     if not overrides:
         return None, None
