@@ -143,7 +143,8 @@ class TrainingRun:
         """(loss, gradient heatmap and clipping; a gate over training) with the new snapshots logged; None before any.
 
         The dashboard is rebuilt when a new snapshot arrived; the gate view, secondary, at most every
-        GATE_REDRAW_S while the run goes (each redraw costs the browser ~40 ms of its main thread).
+        GATE_REDRAW_S while the run goes (each redraw costs the browser ~40 ms of its main thread),
+        once more when the run ends by itself, and not after Stop, which freezes it as shown.
         """
         threshold = self.config.clip_threshold if self.config.clip == "norm" else None  # value clipping bounds elements
         with self.lock:
@@ -155,7 +156,7 @@ class TrainingRun:
             if version != self.version:
                 dashboard = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
                 gate_view = figs[1] if figs else None
-                if gate_view is None or self.status != "running" or time.monotonic() - gate_at >= GATE_REDRAW_S:
+                if gate_view is None or self.status not in ("running", "stopped") or time.monotonic() - gate_at >= GATE_REDRAW_S:
                     gate_view, gate_at = training_gates.gate_dashboard(self.log), time.monotonic()
                 self._figure = (self.version, (dashboard, gate_view), gate_at)
             return self._figure[1]
