@@ -95,7 +95,7 @@ def spec(fig, name: str = "chart", look: str = "default", live: bool = False) ->
     return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
-_sent: dict = {}  # key -> (figure, style, data, height) last sent: a live redraw of an unchanged figure reuses its JSON
+_sent: dict = {}  # key -> (figure, (style, live), data, height) last sent: a live redraw of an unchanged figure reuses its JSON
 
 
 def chart(fig, key: str, clicks: bool = False, live: bool = False):
@@ -104,15 +104,15 @@ def chart(fig, key: str, clicks: bool = False, live: bool = False):
     With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
     live: the chart streams (see spec).
     """
-    look = (style(), live)
+    look = style()
     last = _sent.get(key)
-    if last is not None and last[0] is fig and last[1] == look:  # the same figure object again (figures are never mutated)
+    if last is not None and last[0] is fig and last[1] == (look, live):  # the same figure object again (never mutated)
         data, height = last[2], last[3]
     else:
-        styled = theme.styled(fig, look[0])
+        styled = theme.styled(fig, look)
         layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
-        data, height = spec(styled, key.removeprefix("fig_"), look[0], live), int(layout.get("height") or DEFAULT_HEIGHT)
-        _sent[key] = (fig, look, data, height)
+        data, height = spec(styled, key.removeprefix("fig_"), look, live), int(layout.get("height") or DEFAULT_HEIGHT)
+        _sent[key] = (fig, (look, live), data, height)
     events = {"on_click_change": lambda: None} if clicks else {}
     result = _component(key=key, data=data, height=height, **events)
     return getattr(result, "click", None) if clicks else None

@@ -15,7 +15,7 @@ import streamlit as st
 import engine
 from engine import cost
 from engine.backend import resolve_device
-from viz import connectivity, decay, gates, gradients, graph, units
+from viz import connectivity, decay, gates, gradients, graph, theme, units
 from viz.downsample import pick_indices
 
 from . import admission
@@ -117,11 +117,7 @@ def figure_dict(view: str, cfg: engine.Config, conn: bool | str, **options) -> d
 
 def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -> go.Figure:
     """The figure again without Plotly's re-validation (~25 ms a figure): it was validated when first built."""
-    spec = figure_dict(view, cfg, conn, **options)
-    try:
-        return go.Figure(spec, _validate=False)
-    except TypeError:  # a Plotly without the private switch: validate again, slower but the same figure
-        return go.Figure(spec)
+    return theme.unvalidated_figure(figure_dict(view, cfg, conn, **options))
 
 
 PHASE_VALUES = {"recurrent_scale": (0.5, 1.5), "forget_bias": (-2.0, 6.0)}  # the swept range of each axis

@@ -51,7 +51,7 @@ async function drawQueued() {
         div.__config = config;
         await Plotly.react(div, fig.data, fig.layout, fresh ? Object.assign({ responsive: true }, JSON.parse(config)) : undefined);
       } catch (err) {
-        div.textContent = "This chart could not be drawn: " + err.message;
+        failed(div, err);
         continue;
       }
       if (!div.__listening) {
@@ -65,11 +65,15 @@ async function drawQueued() {
       await new Promise((resolve) => setTimeout(resolve, 0)); // a task boundary: the browser may paint and answer input
     }
   } catch (err) {
-    for (const div of queue.waiting) div.textContent = "This chart could not be drawn: " + err.message;
+    for (const div of queue.waiting) failed(div, err); // plotly.js did not load: no chart can be drawn
     queue.waiting.clear();
   } finally {
     queue.running = false;
   }
+}
+
+function failed(div, err) {
+  div.textContent = "This chart could not be drawn: " + err.message;
 }
 
 // Plotly's default "hide past div" for tick labels measures every label's box once per label on every redraw
