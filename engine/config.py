@@ -65,7 +65,11 @@ class Config:
 
     def __post_init__(self):
         for f in fields(self):
-            _check_field(f, getattr(self, f.name))
+            value = getattr(self, f.name)
+            _check_field(f, value)
+            # numpy integers and floats (np.int64(3), np.uint64(60), np.float32(0.9)) pass the checks as
+            # numbers.Integral / numbers.Real but break torch seeding, indexing and JSON: keep plain Python values
+            object.__setattr__(self, f.name, _plain(f, value))
         self._check_combinations()
 
     def _check_combinations(self):
@@ -189,6 +193,14 @@ def _check_field(f, value):
             raise ConfigError(f.name, f"must be between {lo} and {hi} (got {_show(value)})")
     elif not lo < value <= hi:
         raise ConfigError(f.name, f"must be greater than {lo} and at most {hi:g} (got {_show(value)})")
+
+
+def _plain(f, value):
+    """The checked value as the field's plain Python type: int, float or str."""
+    if f.metadata["choices"] is not None:
+        return str(value)
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    return int(value) if kind == "int" else float(value)
 
 
 def _show(value) -> str:
