@@ -3,8 +3,9 @@
 `st.plotly_chart` keys each chart by a hash of its figure, so in Streamlit 1.67 every new
 figure unmounts the chart and mounts a new one (Plotly.newPlot): while training streamed,
 the browser rebuilt the whole chart up to 20 times a second and the page's timers starved.
-Here the chart's identity is its key alone (a Streamlit v2 component, no iframe): a new
-figure reaches the same element, which Plotly.react restyles in place (ui/plotly_chart.js).
+Here the chart's identity is its key alone (a Streamlit v2 component, no iframe; see
+ui.streamlit_private.keyed_component): a new figure reaches the same element, which
+Plotly.react restyles in place (ui/plotly_chart.js).
 Plotly's own script is served once per page from the app's static folder (see
 provide_plotly_js: the same plotly.js version that plotly.py writes figures for).
 """
@@ -22,6 +23,8 @@ import plotly.io as pio
 import streamlit as st
 
 from viz import theme
+
+from . import streamlit_private
 
 DEFAULT_HEIGHT = 450  # plotly.js's own default height
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
@@ -50,7 +53,7 @@ def provide_plotly_js(static: Path = STATIC) -> str:
 
 
 SCRIPT_NAME = provide_plotly_js()
-_component = st.components.v2.component("rnnlab_plotly", js=LOADER.read_text() + SCRIPT.read_text(), isolate_styles=False)
+_component = streamlit_private.keyed_component("rnnlab_plotly", js=LOADER.read_text() + SCRIPT.read_text())
 
 
 def _preload_markdown() -> str:

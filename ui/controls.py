@@ -9,7 +9,6 @@ session (ui.links) so that a refused value gets a message naming it.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, fields
 
 import streamlit as st
@@ -19,7 +18,7 @@ from engine.backend import resolve_device
 from engine.cells import CELLS
 from engine.config import field_info
 
-from . import compare, lessons, limits, links, rules
+from . import compare, lessons, limits, links, rules, streamlit_private
 from .help import HELP
 
 CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
@@ -69,7 +68,7 @@ CONTROLS = {
 }
 # Setting a bound widget's value from a callback (settling, Reset, a link) is deliberate here: Streamlit's
 # "created with a default value but also had its value set via the Session State API" warning is noise.
-logging.getLogger("streamlit.elements.lib.policies").setLevel(logging.ERROR)
+streamlit_private.quiet_policy_warnings()
 HIDDEN_WHEN_IDLE = ("truncation", "k1", "k2")  # drawn only in their BPTT mode; their values persist meanwhile
 
 

@@ -124,21 +124,12 @@ def forget_in_url(keys) -> None:
     """Drop link values this page refused from the URL, and from the snapshot Streamlit seeds bound widgets from.
 
     Streamlit 1.67's binding crashes on some values it should refuse (`?steps=1` followed by 400
-    zeros: OverflowError in int(inf)); those never reach it. The snapshot is private API, so a
-    Streamlit without it simply keeps its own handling (tests/test_app.py checks the crash stays gone).
+    zeros: OverflowError in int(inf)); those never reach it. The snapshot is private API (see
+    ui.streamlit_private.forget_query_params; tests/test_app.py checks the crash stays gone).
     """
-    from streamlit.runtime.state.session_state_proxy import get_session_state
+    from .streamlit_private import forget_query_params
 
-    with get_session_state().query_params() as qp:
-        for key in keys:
-            if not qp.is_bound(key):  # a bound one is rewritten by its widget
-                try:
-                    del qp[key]  # also tells the browser to rewrite its URL
-                except KeyError:
-                    pass
-            initial = getattr(qp, "_initial_query_params", None)
-            if isinstance(initial, dict):
-                initial.pop(key, None)
+    forget_query_params(keys)
 
 
 def write_choices(values: dict, defaults: dict) -> None:

@@ -16,13 +16,12 @@ import time
 from dataclasses import dataclass, field
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 import engine
 from viz import gradients, training, training_gates
 
 from . import admission, charts, compare, compute
+from .streamlit_private import StopException, script_session_id, session_is_alive
 from .views import overflow_notice
 
 REFRESH_S = 0.03  # the fragment reruns this long after the last redraw ended: ~10 chart updates a second
@@ -52,9 +51,7 @@ class SessionGone:
         now = time.monotonic()
         if self.session_id is not None and now - self._checked > ALIVE_CHECK_S:
             self._checked = now
-            from streamlit.runtime import Runtime
-
-            if Runtime.exists() and not Runtime.instance().is_active_session(self.session_id):
+            if not session_is_alive(self.session_id):
                 self.event.set()
         return self.event.is_set()
 
@@ -80,8 +77,7 @@ class TrainingRun:
 
     def start(self) -> TrainingRun:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-        ctx = get_script_run_ctx()
-        self.stopper = SessionGone(ctx.session_id if ctx is not None else None)
+        self.stopper = SessionGone(script_session_id())
         self.thread = threading.Thread(target=self._work, name="training", daemon=True)
         self.thread.start()
         return self
