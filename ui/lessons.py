@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import importlib
 import math
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
-import tomllib
 
 from engine import Trace
 
