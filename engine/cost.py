@@ -1,7 +1,11 @@
 """What a run or a training costs before it starts: (seconds, bytes) on one CPU thread, so a page can refuse or queue it.
 
 The work is counted in terms the engine really does, then weighted by seconds per unit
-fitted on this machine (`bench/calibrate_cost.py` measures and prints COEF):
+fitted on the 2-core dev machine (`bench/calibrate_cost.py` measures and prints COEF), then
+scaled to the host: another machine of the same kind ran 2-2.6x slower than the fit, so a
+short probe (engine/calibration.py) times a few passes here and sets HOST, two factors, one
+for the per-call overhead terms (the interpreter, torch's dispatch) and one for the
+arithmetic terms (flops, bytes touched, eig/SVD). Until it has run, the factors are 1.
 
 - one pass: T forward steps and the backward visits of the truncation blocks (plus the
   last-loss-only sweep of many-to-many tasks), each step costing the cell registry's
@@ -23,6 +27,7 @@ vanishing networks can take several times the estimate. Short runs and float64 a
 from __future__ import annotations
 
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -67,6 +72,8 @@ COEF = {
     "snapshot": 0.00482,  # fixed cost of recording a training snapshot
 }
 TAPE_FACTOR = 2.25  # the tape keeps about this many times what one step's cost says it stores
+# Units paid per call (Python and torch's dispatch), not per flop or byte: a host scales them by its own factor.
+OVERHEAD_UNITS = ("run", "step", "back", "conn_step", "snapshot")
 
 
 class Estimate(NamedTuple):
@@ -76,11 +83,70 @@ class Estimate(NamedTuple):
     bytes: float
 
 
-def estimate(cfg: Config, connectivity: bool = False, train_steps: int = 0, every: int = 1, conn_rows=None, conn_batch=None) -> Estimate:
+class Parts(NamedTuple):
+    """Fitted seconds of some work, split into per-call overhead and arithmetic."""
+
+    overhead: float
+    arith: float
+
+
+class Scale(NamedTuple):
+    """This host's seconds per fitted second, for each part (1, 1: the dev machine the COEF were fitted on)."""
+
+    overhead: float = 1.0
+    arith: float = 1.0
+
+
+class HostScale:
+    """The Scale that estimate() applies: the fitted figures until this host's calibration sets its own (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._scale, self._calibrated = Scale(), False
+
+    def get(self) -> Scale:
+        with self._lock:
+            return self._scale
+
+    @property
+    def calibrated(self) -> bool:
+        with self._lock:
+            return self._calibrated
+
+    def set(self, scale: Scale) -> None:
+        with self._lock:
+            self._scale, self._calibrated = Scale(float(scale.overhead), float(scale.arith)), True
+
+
+HOST = HostScale()  # one per process: the server's background probe or `python -m engine calibrate` sets it
+
+
+def estimate(
+    cfg: Config,
+    connectivity: bool = False,
+    train_steps: int = 0,
+    every: int = 1,
+    conn_rows=None,
+    conn_batch=None,
+    scale: Scale | None = None,
+) -> Estimate:
     """Seconds and bytes of engine.run(cfg, connectivity, conn_rows, conn_batch), or with train_steps > 0 of
-    engine.train(cfg, train_steps, every, connectivity, ...) as a whole."""
+    engine.train(cfg, train_steps, every, connectivity, ...) as a whole, on this host (HOST) unless `scale` is given."""
     work, nbytes = work_units(cfg, connectivity, train_steps, every, conn_rows, conn_batch)
-    return Estimate(sum((COEF[name] if name in COEF else _fallback(name)) * units for name, units in work.items()), nbytes)
+    part, factor = fitted_parts(work), HOST.get() if scale is None else scale
+    return Estimate(factor.overhead * part.overhead + factor.arith * part.arith, nbytes)
+
+
+def fitted_parts(work: dict) -> Parts:
+    """Seconds of the work on the machine COEF was fitted on, overhead and arithmetic apart."""
+    overhead = arith = 0.0
+    for name, units in work.items():
+        seconds = (COEF[name] if name in COEF else _fallback(name)) * units
+        if name.split(":")[0] in OVERHEAD_UNITS:
+            overhead += seconds
+        else:
+            arith += seconds
+    return Parts(overhead, arith)
 
 
 def _fallback(name: str) -> float:
