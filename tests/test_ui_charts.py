@@ -6,8 +6,11 @@ import base64
 import html
 import json
 import re
+from pathlib import Path
 
+import plotly
 import plotly.graph_objects as go
+import plotly.offline
 
 from ui import charts
 
@@ -29,3 +32,24 @@ def test_live_charts_are_static_and_others_interactive():
     still = json.loads(charts.spec(fig, "train")["config"])
     assert live["staticPlot"] is True and "staticPlot" not in still
     assert {k: v for k, v in live.items() if k != "staticPlot"} == still  # the camera button's settings stay
+
+
+def _bundle(path, version: str) -> None:
+    """A stand-in bundle: the header comment plotly.js's cartesian bundle opens with, then a body nobody runs."""
+    path.write_text(f"/**\n* plotly.js (cartesian - minified) v{version}\n* Copyright 2012-2026, Plotly, Inc.\n*/\n(function(){{}})();\n")
+
+
+def test_a_cartesian_bundle_is_served_only_at_plotly_pys_own_plotlyjs_version(tmp_path):
+    version = plotly.offline.get_plotlyjs_version()
+    assert charts.provide_plotly_js(tmp_path) == charts.FULL  # nothing fetched: the package's full bundle, copied to serve
+    full = Path(plotly.__file__).parent / "package_data" / charts.FULL
+    assert charts.bundle_version(tmp_path / charts.FULL) == version == charts.bundle_version(full)
+    _bundle(tmp_path / charts.CARTESIAN, version)
+    assert charts.bundle_version(tmp_path / charts.CARTESIAN) == version
+    assert charts.provide_plotly_js(tmp_path) == charts.CARTESIAN
+    major, rest = version.split(".", 1)
+    for stale in (f"{int(major) - 1}.{rest}", f"{version}.1", "0.0.1"):  # an older plotly.py's bundle, a near miss
+        _bundle(tmp_path / charts.CARTESIAN, stale)
+        assert charts.provide_plotly_js(tmp_path) == charts.FULL, stale
+    (tmp_path / charts.CARTESIAN).write_text("/* no version here */")
+    assert charts.bundle_version(tmp_path / charts.CARTESIAN) is None and charts.provide_plotly_js(tmp_path) == charts.FULL

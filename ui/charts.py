@@ -15,11 +15,13 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import shutil
 from pathlib import Path
 
 import plotly
 import plotly.io as pio
+import plotly.offline
 import streamlit as st
 
 from viz import theme
@@ -36,13 +38,25 @@ CARTESIAN = "plotly-cartesian.min.js"  # plotly.js's cartesian bundle (scatter, 
 FULL = "plotly.min.js"  # the full bundle inside the plotly package: 4.8 MB, ~1 s more to evaluate on a page load
 
 
-def provide_plotly_js(static: Path = STATIC) -> str:
-    """The plotly.js the charts load: the cartesian bundle when `make` fetched it, else the plotly package's full one.
+def bundle_version(path: Path) -> str | None:
+    """The plotly.js version a bundle's header comment names ("* plotly.js (cartesian - minified) v4.1.1"); None if none."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(400).decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = re.search(r"^\* plotly\.js\b[^\n]*? v(\d+\.\d+\.\d+\S*)\s*$", head, re.MULTILINE)
+    return found.group(1) if found else None
 
-    Both are the plotly.js version plotly.py writes figures for (the Makefile fetches the
-    cartesian bundle of exactly that version from npm; without npm the full bundle serves).
+
+def provide_plotly_js(static: Path = STATIC) -> str:
+    """The plotly.js the charts load: the cartesian bundle `make` fetched, if it is plotly.py's version; else the full one.
+
+    plotly.py writes figures for one plotly.js version. A cartesian bundle of another version
+    (left from an older plotly.py) is not served: the plotly package's full bundle, always
+    plotly.py's own version, is.
     """
-    if (static / CARTESIAN).exists():
+    if bundle_version(static / CARTESIAN) == plotly.offline.get_plotlyjs_version():
         return CARTESIAN
     source = Path(plotly.__file__).parent / "package_data" / FULL
     target = static / FULL
