@@ -21,11 +21,14 @@ static/plotly-cartesian.min.js: $(BIN)/.runtime
 	D=$$(mktemp -d); \
 	if command -v npm >/dev/null 2>&1 && (cd $$D && npm pack -q plotly.js-cartesian-dist-min@$$V >/dev/null 2>&1) \
 	   && tar xzf $$D/plotly.js-cartesian-dist-min-$$V.tgz -C $$D package/plotly-cartesian.min.js; then \
-	  cp $$D/package/plotly-cartesian.min.js $@; echo "static: plotly.js $$V cartesian bundle"; \
+	  mkdir -p static && cp $$D/package/plotly-cartesian.min.js $@; echo "static: plotly.js $$V cartesian bundle"; \
 	else echo "static: npm unavailable, the charts use plotly's full bundle"; fi; rm -rf $$D
 
+# `make run` serves this machine only; `make run ADDRESS=0.0.0.0` serves the network. ui.serve is `streamlit run` with the
+# page's server guards (no Origin stall, security headers: README, "Hosting").
+ADDRESS ?= 127.0.0.1
 run: $(BIN)/.runtime static/plotly-cartesian.min.js
-	$(BIN)/python -m streamlit run app.py
+	$(BIN)/python -m ui.serve app.py --server.address $(ADDRESS)
 
 test: $(BIN)/.dev static/plotly-cartesian.min.js
 	$(BIN)/python -m ruff check .

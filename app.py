@@ -1,9 +1,10 @@
 """RNN Gradient Flow Lab: watch gradients flow backwards through time in RNN, LSTM and GRU networks.
 
-Run with `streamlit run app.py`. The sidebar builds one engine Config (also kept in the URL,
-so a link reproduces the view); the tabs read the same cached Trace, and only the open tab
-is drawn. Hosted demos can tighten the slider ranges with RNNLAB_MAX_SEQ_LEN,
-RNNLAB_MAX_HIDDEN, RNNLAB_MAX_BATCH and RNNLAB_MAX_STEPS (see ui/limits.py).
+Run with `python -m ui.serve` (`streamlit run app.py` with the server guards of ui/serve.py).
+The sidebar builds one engine Config (also kept in the URL, so a link reproduces the view); the
+tabs read the same cached Trace, and only the open tab is drawn. Hosted demos can tighten the
+slider ranges with RNNLAB_MAX_SEQ_LEN, RNNLAB_MAX_HIDDEN, RNNLAB_MAX_BATCH and RNNLAB_MAX_STEPS
+(see ui/limits.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
+from ui.streamlit_private import install_origin_check  # noqa: E402
+
+install_origin_check()  # a safety net for a plain `streamlit run app.py`; `python -m ui.serve` installs it before any request
+
 from ui import charts, compute, controls, lessons, live, present, views  # noqa: E402
-from ui.lesson_view import lesson_panel, lesson_select  # noqa: E402
+from ui.lesson_view import TOAST_KEY, lesson_panel, lesson_select, result_hidden, start_here  # noqa: E402
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
@@ -36,40 +41,72 @@ def main() -> None:
     folded = "collapsed" if present.requested() else "auto"
     st.set_page_config(page_title="RNN Gradient Flow Lab", page_icon=":material/timeline:", layout="wide", initial_sidebar_state=folded)
     charts.preload()
+    compute.calibrate_in_background()  # once per process, in a thread: the estimates become this server's
     with st.sidebar:
-        if present.toggle():
-            present.apply()
+        presenting = present.toggle()
+        present.apply(presenting)
     settings = controls.sidebar()
     with st.sidebar:
         lesson_select()
+    if message := st.session_state.pop(TOAST_KEY, None):
+        st.toast(message, icon=":material/school:")
+    slug = st.session_state.get(lessons.STATE_KEY)
+    lessons.write_url(slug)
+    lesson = lessons.get(slug) if slug else None
+    cfg = settings.config
+    trace = compute.trace_for(cfg, False) if lesson and cfg else None
+    if presenting and lesson:  # a slide: the lesson card beside the charts, both on one 1280x720 screen
+        card, stage = st.columns([5, 7], gap="medium")
+        with card:
+            present.bar()
+            lesson_panel(lesson, trace, present=True)
+            messages(settings)
+        with stage:
+            if cfg is None:
+                st.error(settings.error)
+            elif result_hidden(lesson):
+                st.info("Guess first: the chart and the measured claim appear when Reveal is pressed.", icon=":material/visibility_off:")
+            else:
+                tabs(cfg, settings)
+        return
+    if presenting:
+        present.bar()
     st.title("RNN Gradient Flow Lab")
     st.caption("How the gradient of the loss travels back through time, step by step, and what shrinks or grows it.")
+    if not lesson:
+        start_here()
+    messages(settings)
+    if cfg is None:
+        st.error(settings.error)
+        return
+    if lesson:
+        lesson_panel(lesson, trace)
+    tabs(cfg, settings)
+
+
+def messages(settings) -> None:
     for message in settings.errors:
         st.error(message)
     for message in settings.warnings:
         st.warning(message)
-    cfg = settings.config
-    if cfg is None:
-        st.error(settings.error)
-        return
-    slug = st.session_state.get(lessons.STATE_KEY)
-    lessons.write_url(slug)
-    if slug:
-        lesson_panel(lessons.get(slug), compute.trace_for(cfg, False))
+
+
+def tabs(cfg, settings) -> None:
+    """The views of one Config; only the open tab is drawn (a big setting first asks for a go-ahead)."""
     go_ahead = views.cost_gate(cfg)
-    tabs = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
+    shown = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
     for label, draw in VIEWS.items():
-        if draw is not None and tabs[label].open:
-            with tabs[label]:
+        if draw is not None and shown[label].open:
+            with shown[label]:
                 if go_ahead:
                     draw(cfg)
                 else:
                     st.info("Nothing computed yet for this setting: see the note above the tabs.")
-    if tabs["Learn"].open:
-        with tabs["Learn"]:
+    if shown["Learn"].open:
+        with shown["Learn"]:
             views.learn_tab()
-    if tabs["Training"].open:
-        with tabs["Training"]:
+    if shown["Training"].open:
+        with shown["Training"]:
             live.training_tab(cfg, settings.steps, settings.every, allowed=go_ahead)
 
 

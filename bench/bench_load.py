@@ -8,6 +8,12 @@ cross-talk check: every page must show the loss engine.run computes for its own 
 
 Run `python bench/bench_load.py [--sessions 20 60] [--replicas 1 2]` (needs Debian's nginx for 2).
 The clients run in this process: on a small machine they compete with the server for the cores.
+
+`--origin-stall`: 3 clients repeat websocket handshakes with a foreign Origin while this process
+polls /_stcore/health, against a server whose external-IP lookup hangs (tests/hanging_lookup_serve.py),
+started through the launcher and, for comparison, as a plain `streamlit run` (the lookup
+hangs 1 s a request, as Streamlit's own timeout makes it where packets are dropped); prints the health
+latency p50/p95/max and the handshakes refused (issue 22: a foreign Origin stalled the server).
 """
 
 from __future__ import annotations
@@ -154,11 +160,83 @@ def format_row(r: dict) -> str:
     )
 
 
+def origin_stall(guarded: bool, seconds: float = 10.0, clients: int = 3) -> dict:
+    """Health latency while `clients` threads repeat foreign-Origin handshakes, against a server whose IP lookup hangs."""
+    import tempfile
+    import urllib.request
+
+    from browser_support import streamlit_server
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    def handshake(url):
+        try:
+            with connect(url.replace("http://", "ws://") + "/_stcore/stream", origin="http://evil.example", open_timeout=60):
+                return 101
+        except InvalidStatus as err:
+            return err.response.status_code
+        except Exception:  # noqa: BLE001 - a timed-out handshake counts as not refused
+            return 0
+
+    with tempfile.TemporaryDirectory(prefix="rnnlab-origin-") as tmp:
+        marker = Path(tmp) / "lookups.txt"
+        launcher = (sys.executable, str(ROOT / "tests" / "hanging_lookup_serve.py"), str(marker), *(() if guarded else ("--unguarded",)))
+        with streamlit_server(timeout_s=120, launcher=launcher, env={"RNNLAB_HANG_S": "1"}) as url:
+            for _ in range(5):  # the quiet server's health latency, first
+                urllib.request.urlopen(url + "/_stcore/health", timeout=60).read()
+            stop, statuses = threading.Event(), []
+
+            def hammer():
+                while not stop.is_set():
+                    statuses.append(handshake(url))
+
+            threads = [threading.Thread(target=hammer, daemon=True) for _ in range(clients)]
+            for t in threads:
+                t.start()
+            times, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                began = time.perf_counter()
+                try:
+                    urllib.request.urlopen(url + "/_stcore/health", timeout=30).read()
+                except OSError:  # no answer within 30 s: counted as 30 s
+                    pass
+                times.append(time.perf_counter() - began)
+                time.sleep(0.05)
+            stop.set()
+            for t in threads:
+                t.join(70)
+        lookups = len(marker.read_text().splitlines()) if marker.exists() else 0
+    times.sort()
+    return {
+        "guarded": guarded,
+        "polls": len(times),
+        "p50": statistics.median(times),
+        "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+        "max": times[-1],
+        "handshakes": len(statuses),
+        "refused": statuses.count(403),
+        "lookups": lookups,
+    }
+
+
+def format_origin(r: dict) -> str:
+    how = "ui.serve (strict Origin check)" if r["guarded"] else "plain streamlit run"
+    return (
+        f"origin stall, {how}: /_stcore/health p50 {r['p50'] * 1000:.1f} ms, p95 {r['p95'] * 1000:.1f} ms, max {r['max'] * 1000:.0f} ms "
+        f"over {r['polls']} polls; {r['handshakes']} foreign-Origin handshakes, {r['refused']} refused; {r['lookups']} IP lookups"
+    )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, nargs="+", default=[20, 60])
     ap.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--origin-stall", action="store_true", help="only the foreign-Origin scenario (launcher vs plain streamlit run)")
     args = ap.parse_args(argv)
+    if args.origin_stall:
+        for guarded in (True, False):
+            print(format_origin(origin_stall(guarded)), flush=True)
+        return
     if any(r > 1 for r in args.replicas) and nginx_binary() is None:
         sys.exit("nginx not found (apt-get install -y nginx); or run with --replicas 1")
     want = {q: expected(q) for q in set(sum((queries(n) for n in args.sessions), []))}

@@ -39,6 +39,7 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 FIRST_LOAD_MS = 120_000  # the first session imports torch and the engine: slow on a loaded 2-core machine
 RERUN_MS = 60_000
+LAUNCHER = (sys.executable, "-m", "ui.serve")  # `streamlit run` with the page's server guards (ui/serve.py), as `make run` starts it
 
 # JS: every chart on the page as {title, ytype, traces: [{name, type, y, zrows, xaxis}]}; titles lose their <b> tags.
 CHARTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="rnnlabChart"].js-plotly-plot'))
@@ -87,10 +88,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_path: Path | None = None, timeout_s: float = 60.0, env: dict | None = None, args: tuple = (), script="app.py"):
-    """`streamlit run <script>` (plus extra options args) on a free local port; yields the base URL, always terminates it."""
+def streamlit_server(
+    log_path: Path | None = None,
+    timeout_s: float = 60.0,
+    env: dict | None = None,
+    args: tuple = (),
+    script="app.py",
+    launcher: tuple = LAUNCHER,
+):
+    """`streamlit run <script>` through the launcher (plus options args) on a free local port; yields the base URL, always ends it."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.port", str(port)]
+    cmd = [*launcher, str(script), "--server.headless", "true", "--server.port", str(port)]
     cmd += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args]
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # closed in the finally below
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -35,10 +36,13 @@ __all__ = [
     "POLICY_LOGGER",
     "StopException",
     "forget_query_params",
+    "install_http_guard",
+    "install_origin_check",
     "keyed_component",
     "quiet_policy_warnings",
     "script_session_id",
     "session_is_alive",
+    "strict_origin_allowed",
 ]
 
 # StopException (streamlit.runtime.scriptrunner_utils.exceptions, 1.67): what the script runner raises
@@ -121,3 +125,84 @@ def keyed_component(name: str, js: str):
     isolate_styles=False.
     """
     return st.components.v2.component(name, js=js, isolate_styles=False)
+
+
+# --- The server: origin check and HTTP guard (issue 22) -----------------------------------------------------------
+
+
+def strict_origin_allowed(origin: str | None, host: str | None) -> bool:
+    """Whether a websocket handshake may open: never a network lookup, so a foreign Origin cannot stall the server.
+
+    Replaces streamlit.web.server.starlette.starlette_websocket._is_origin_allowed (1.67), whose
+    cross-origin branch (server_util.is_url_from_allowed_origins) looks up the machine's external
+    IP with a blocking HTTP GET on the event loop (1 s timeout, http then https, not remembered
+    on failure): 3 clients with a foreign Origin stalled /_stcore/health for seconds. Here: the
+    Host must pass server.allowedHosts (Streamlit's own is_host_allowed), no Origin is allowed
+    (non-browser clients), the same origin is allowed, and any other origin only when it is in
+    server.corsAllowedOrigins exactly (scheme, host and port: `http://localhost:1` is refused too),
+    or when the operator turned CORS protection off (server.enableCORS=false).
+    """
+    from streamlit import config
+    from streamlit.web.server.starlette.starlette_websocket import is_host_allowed
+
+    if not is_host_allowed(host):
+        return False
+    if origin is None:
+        return True
+    parsed = _origin_key(origin)
+    if parsed is None:
+        return False
+    if host is not None and urlsplit(origin).netloc == host:
+        return True
+    if not config.get_option("server.enableCORS"):
+        return True
+    allowed = {_origin_key(o.strip()) for o in config.get_option("server.corsAllowedOrigins") or ()}
+    return parsed in allowed - {None}
+
+
+def _origin_key(origin: str) -> tuple | None:
+    """(scheme, host, port) of an origin, the port made explicit; None when it is not an http(s) origin."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower().rstrip("."), port or (443 if parts.scheme == "https" else 80)
+
+
+def install_origin_check() -> None:
+    """Put strict_origin_allowed in place of 1.67's starlette_websocket._is_origin_allowed (idempotent).
+
+    The websocket endpoint looks the name up in its module at every handshake, so replacing the
+    module attribute takes effect for the next handshake, even on a running server. If Streamlit
+    renamed it, this raises (tests/test_origin_guard.py fails) rather than leaving the stall in place.
+    """
+    from streamlit.web.server.starlette import starlette_websocket
+
+    if not callable(getattr(starlette_websocket, "_is_origin_allowed", None)):
+        raise RuntimeError("streamlit's starlette_websocket._is_origin_allowed is gone: update ui/streamlit_private.py")
+    starlette_websocket._is_origin_allowed = strict_origin_allowed
+
+
+def install_http_guard() -> None:
+    """Add ui.http_guard.GuardHeaders to the middleware Streamlit builds its server app with (idempotent).
+
+    Wraps 1.67's starlette_app.create_streamlit_middleware, which create_starlette_app calls by its
+    module name when the server starts: it must run before that (the launcher, `python -m ui.serve`).
+    """
+    from starlette.middleware import Middleware
+    from streamlit.web.server.starlette import starlette_app
+
+    from .http_guard import GuardHeaders
+
+    original = starlette_app.create_streamlit_middleware
+    if getattr(original, "rnnlab_guarded", False):
+        return
+
+    def create_streamlit_middleware():
+        return [Middleware(GuardHeaders), *original()]
+
+    create_streamlit_middleware.rnnlab_guarded = True
+    starlette_app.create_streamlit_middleware = create_streamlit_middleware
