@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .bptt import loss_and_grad
+from .clipping import safe_norm
 from .config import Config
 from .model import Model
 from .tasks import Batch
@@ -112,8 +113,10 @@ def compare(cfg: Config, mine: torch.Tensor, ref: torch.Tensor, first_step: int,
     """Relative error ||engine - autograd|| / ||autograd|| per (step, sequence); values beyond the run's dtype are not compared."""
     limit = float(np.finfo(cfg.dtype).max)
     with np.errstate(all="ignore"):
-        r = torch.linalg.vector_norm(ref, dim=-1).numpy()
-        diff = torch.linalg.vector_norm(mine - ref, dim=-1).numpy()
+        # scaled norms: torch's vector_norm squares, so below ~1e-154 both norms were 0 (a tiny gradient passed unchecked)
+        # and above ~1e154 the reference was inf (a float64 value skipped as "beyond float64's range")
+        r = safe_norm(ref.numpy(), axis=-1)
+        diff = safe_norm((mine - ref).numpy(), axis=-1)
         finite = np.isfinite(mine.numpy()).all(axis=-1)
     comparable = finite & np.isfinite(r) & (r <= limit)
     skipped = int((~comparable).sum())

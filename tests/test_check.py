@@ -68,9 +68,19 @@ def test_a_corrupted_backward_is_caught(monkeypatch):
 
 
 def test_an_overflowed_run_is_not_called_checked():
-    verdict = verify(Config(activation="linear", init="identity", recurrent_scale=8.0, seq_len=200))
+    """8^400 overflows float64 itself: the loss and every gradient value are non-finite, nothing is left to compare."""
+    verdict = verify(Config(activation="linear", init="identity", recurrent_scale=8.0, seq_len=400))
     assert not verdict.ok and np.isnan(verdict.max_rel_error)
     assert verdict.text.startswith("not checked")
+
+
+def test_gradients_beyond_float32_but_within_float64_are_checked():
+    """8^200 ~ 4e180 fits float64: the finite gradients (up to ~1e300) are compared, only the infinite ones are left out."""
+    verdict = verify(Config(activation="linear", init="identity", recurrent_scale=8.0, seq_len=200))
+    assert verdict.ok and verdict.max_rel_error < 1e-12, verdict.text
+    assert verdict.text.endswith("values beyond float64's range not compared")
+    skipped = int(verdict.text.rsplit("; ", 1)[1].split()[0])
+    assert 0 < skipped < 200 * 4
 
 
 def test_overlapping_blocks_beyond_the_work_cap_check_the_latest_steps():
