@@ -1,4 +1,4 @@
-"""Command line: `python -m engine run ... --json`, `python -m engine train ... --json`, `python -m engine phase ... --json`.
+"""Command line: `python -m engine run|train|phase|estimate ... --json`, and `python -m engine calibrate --json`.
 
 Options mirror the Config fields (kebab-cased) and come from the same field table, so the
 CLI, the URL and the UI can never disagree. A bad option or value exits with code 2 and
@@ -7,6 +7,10 @@ one line naming the option and the allowed range; so does running out of memory.
 BLAS and torch use one thread unless OMP_NUM_THREADS (or OPENBLAS/MKL_NUM_THREADS) says
 otherwise: the package sets that default on import (engine/__init__.py), as the app does.
 A run that took 45.6 s with the default thread pools took 4.2 s with one thread.
+
+`estimate` prints what a run (or, with --steps, a training) would cost before running it,
+in seconds of the dev machine the cost model was fitted on, or of this one with --calibrate;
+`calibrate` prints this machine's factors and what the probe cost (engine/calibration.py).
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ def build_parser() -> OneLineParser:
     run_p = sub.add_parser("run", help="one forward + BPTT pass: one JSON object")
     train_p = sub.add_parser("train", help="train and stream snapshots: one JSON line each")
     phase_p = sub.add_parser("phase", help="the phase diagram: the last step's gradient k steps back, for many scales at once")
-    for p in (run_p, train_p, phase_p):
+    est_p = sub.add_parser("estimate", help="seconds and bytes a run (or with --steps a training) would take, without running it")
+    cal_p = sub.add_parser("calibrate", help="time a few small passes (under 1 s of CPU): this machine's speed over the fitted cost model")
+    cal_p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
+    for p in (run_p, train_p, phase_p, est_p):
         for f in fields(Config):
             meta = f.metadata
             rng = f" ({meta['lo']}..{meta['hi']})" if meta["choices"] is None else ""
@@ -54,6 +61,9 @@ def build_parser() -> OneLineParser:
         p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
     train_p.add_argument("--steps", type=int, default=100, help="number of training steps (1..100000); default 100")
     train_p.add_argument("--every", type=int, default=10, help="emit a snapshot every K steps (and at the first and last); default 10")
+    est_p.add_argument("--steps", type=int, default=0, help="training steps to estimate (0..100000); default 0: one run")
+    est_p.add_argument("--every", type=int, default=10, help="the training's snapshot interval; default 10")
+    est_p.add_argument("--calibrate", action="store_true", help="measure this machine first (under 1 s of CPU) and estimate its seconds")
     phase_p.add_argument(
         "--scales",
         default="0.5:1.5:41",
@@ -97,13 +107,18 @@ def config_from(args) -> Config:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "calibrate":
+        return calibrate()
     try:
         cfg = config_from(args)
     except ConfigError as err:
         parser.error(f"argument {option(err.field)}: {err.reason}")
     for name in ("steps", "every"):
-        if args.command == "train" and not 1 <= getattr(args, name) <= 100_000:
-            parser.error(f"argument --{name}: must be an integer from 1 to 100000 (got {getattr(args, name)})")
+        lowest = 0 if (args.command, name) == ("estimate", "steps") else 1
+        if args.command in ("train", "estimate") and not lowest <= getattr(args, name) <= 100_000:
+            parser.error(f"argument --{name}: must be an integer from {lowest} to 100000 (got {getattr(args, name)})")
+    if args.command == "estimate":
+        return estimate(cfg, args)
     if args.command == "phase":
         from .phase import check_values
 
@@ -134,6 +149,37 @@ def main(argv=None) -> int:
         parser.error(str(err))
     except BrokenPipeError:
         pass
+    return 0
+
+
+def calibrate() -> int:
+    """Probe this machine and print its factors, the probe's CPU seconds and each probe's fitted and measured time."""
+    import json
+
+    import torch
+
+    from .calibration import calibrate as probe
+
+    found = probe().to_dict()
+    found["torch_threads"] = torch.get_num_threads()
+    print(json.dumps(found))
+    return 0
+
+
+def estimate(cfg: Config, args) -> int:
+    """Print {"seconds", "bytes", "calibrated", "scale"} of the run or training the options describe."""
+    import json
+
+    from . import cost
+
+    if args.calibrate:
+        from .calibration import calibrate as probe
+
+        probe()
+    seconds, nbytes = cost.estimate(cfg, connectivity=args.connectivity, train_steps=args.steps, every=args.every)
+    scale = cost.HOST.get()
+    out = {"seconds": seconds, "bytes": nbytes, "calibrated": cost.HOST.calibrated, "scale": scale._asdict(), "config": cfg.to_dict()}
+    print(json.dumps(out))
     return 0
 
 

@@ -112,10 +112,10 @@ def fit(parts: list[cost.Parts], measured: list[float]) -> cost.Scale:
     return cost.Scale(a, b)
 
 
-def calibrate(host: cost.HostScale = cost.HOST, **probe_args) -> Calibration:
-    """Probe this machine and make estimate() use what it found."""
+def calibrate(host: cost.HostScale | None = None, **probe_args) -> Calibration:
+    """Probe this machine and make estimate() use what it found (cost.HOST unless `host` is given)."""
     found = probe(**probe_args)
-    host.set(found.scale)
+    (cost.HOST if host is None else host).set(found.scale)
     return found
 
 

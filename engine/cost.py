@@ -26,11 +26,13 @@ vanishing networks can take several times the estimate. Short runs and float64 a
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
 from .cells import get_cell
 from .config import Config
@@ -123,7 +125,7 @@ HOST = HostScale()  # one per process: the server's background probe or `python 
 
 def estimate(
     cfg: Config,
-    connectivity: bool = False,
+    connectivity: bool | str = False,
     train_steps: int = 0,
     every: int = 1,
     conn_rows=None,
@@ -131,7 +133,10 @@ def estimate(
     scale: Scale | None = None,
 ) -> Estimate:
     """Seconds and bytes of engine.run(cfg, connectivity, conn_rows, conn_batch), or with train_steps > 0 of
-    engine.train(cfg, train_steps, every, connectivity, ...) as a whole, on this host (HOST) unless `scale` is given."""
+    engine.train(cfg, train_steps, every, connectivity, ...) as a whole, on this host (HOST) unless `scale` is given.
+
+    connectivity="full" is engine.run's conn_full=True: every row reaches back to step 0 despite truncation.
+    """
     work, nbytes = work_units(cfg, connectivity, train_steps, every, conn_rows, conn_batch)
     part, factor = fitted_parts(work), HOST.get() if scale is None else scale
     return Estimate(factor.overhead * part.overhead + factor.arith * part.arith, nbytes)
@@ -170,7 +175,8 @@ def work_units(cfg: Config, connectivity=False, train_steps=0, every=1, conn_row
     }
     cubes = cell.recurrent_blocks * float(H) ** 3
     init = {"spectra": cubes} if cfg.init in ("normal", "torch") else {"qr": cubes} if cfg.init == "orthogonal" else {}
-    conn, conn_bytes = connectivity_units(cfg, cell, itemsize, conn_rows, conn_batch) if connectivity else ({}, 0.0)
+    full = connectivity == "full"  # connectivity ignoring truncation (engine.run's conn_full)
+    conn, conn_bytes = connectivity_units(cfg, cell, itemsize, conn_rows, conn_batch, full) if connectivity else ({}, 0.0)
     params = param_count(cell, H, I, TASKS[cfg.task].output_size)
     tape = cfg.seq_len * per.bytes * TAPE_FACTOR
     work = {f"run:{cfg.cell}": 1.0}
@@ -215,7 +221,7 @@ def backward_visits(cfg: Config) -> int:
     return visits
 
 
-def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=None) -> tuple[dict, float]:
+def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=None, full: bool = False) -> tuple[dict, float]:
     """Work and bytes of the connectivity pass: every alive row carried one step back, for each step k."""
     T = cfg.seq_len
     rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
@@ -223,13 +229,16 @@ def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=No
         return {}, 0.0
     nb = cfg.batch_size if max_batch is None else min(cfg.batch_size, int(max_batch))
     lowest = np.zeros(len(rows), dtype=np.int64)
-    if cfg.tbptt is not None:
+    if cfg.tbptt is not None and not full:
         blocks = cfg.truncation_blocks()
         lowest = np.array([next(lo for _, lo, first in blocks if t >= first) for t in rows], dtype=np.int64)
     row_steps = float(np.sum(rows - lowest + 1))
+    alive = np.zeros(T + 1, dtype=np.int64)  # rows alive at step k: +1 where a row's reach starts, -1 past its end
+    np.add.at(alive, lowest, 1)
+    np.add.at(alive, rows + 1, -1)
     per = cell.cost(cfg.hidden_size, nb, TASKS[cfg.task].input_size, itemsize)
     work = {
-        f"conn_step:{cfg.cell}": float(rows.max() - lowest.min() + 1),
+        f"conn_step:{cfg.cell}": float(np.count_nonzero(np.cumsum(alive)[:T])),  # the steps k where some row is carried
         "conn_flop": row_steps * per.flops,
         "conn_elem": row_steps * per.bytes / itemsize,
     }
@@ -244,7 +253,29 @@ def snapshot_count(steps: int, every: int) -> int:
 
 
 def param_count(cell, H: int, I: int, O: int) -> int:
-    """Parameters of the cell and its read-out, from its blocks (diagonal cells: a few vectors per unit)."""
-    G = max(cell.recurrent_blocks, 1)
-    recurrent = cell.recurrent_blocks * H * H if cell.recurrent_blocks else 4 * H
-    return int(recurrent + G * H * (I + 2) + O * (H + 1))
+    """Parameters of the cell and its read-out (O x H weights and O biases)."""
+    a, b, c, d, e = _param_polynomial(cell.name)
+    return int(a * H * H + b * H * I + c * H + d * I + e + O * (H + 1))
+
+
+@functools.cache
+def _param_polynomial(name: str) -> tuple:
+    """The cell's parameter count as a polynomial in (H^2, H*I, H, I, 1), read from its own init_params at six tiny sizes.
+
+    Exact for any cell whose tensors are at most H x H or H x I blocks, vectors and scalars (all of
+    ours: the LRU's output map alone has 2 H^2); a cell beyond that shape is refused here, loudly.
+    """
+    cell = get_cell(name)
+
+    def zeros(*shape):
+        return torch.zeros(*shape, dtype=torch.float64)
+
+    rows, counts = [], []
+    for H, I in ((1, 1), (2, 1), (3, 1), (1, 2), (2, 3), (3, 2)):
+        params = cell.init_params(Config(cell=name, hidden_size=H, init="identity"), I, torch.Generator().manual_seed(0), zeros)
+        rows.append((H * H, H * I, H, I, 1))
+        counts.append(sum(p.numel() for p in params.values()))
+    coef = np.linalg.lstsq(np.array(rows, dtype=np.float64), np.array(counts, dtype=np.float64), rcond=None)[0].round()
+    if not np.array_equal(np.array(rows) @ coef, counts):
+        raise ValueError(f"cell {name!r}: its parameter count is not a polynomial in H^2, H*I, H, I")
+    return tuple(int(v) for v in coef)

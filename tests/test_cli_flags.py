@@ -58,11 +58,13 @@ def numbers(d: dict) -> dict:
 
 def test_every_flag_of_the_parser_has_a_case():
     flags = flags_of(build_parser())
-    assert set(flags) == {"run", "train", "phase"}
+    assert set(flags) == {"run", "train", "phase", "estimate", "calibrate"}
     wanted = {"--" + name.replace("_", "-") for name in FIELD_CASES}
     assert flags["run"] == wanted | {"--connectivity", "--json"}, "a new flag needs a case in this file"
     assert flags["train"] == wanted | OTHER_FLAGS, "a new flag needs a case in this file"
     assert flags["phase"] == wanted | {"--json", "--scales", "--axis"}, "a new flag needs a case in tests/test_phase_cli.py"
+    estimate = wanted | OTHER_FLAGS | {"--calibrate"}
+    assert flags["estimate"] == estimate and flags["calibrate"] == {"--json"}, "a new flag needs a case in tests/test_cost.py"
 
 
 @pytest.mark.parametrize("name", sorted(FIELD_CASES))
