@@ -3,6 +3,8 @@
 The cache is bounded in bytes (ui/bytecache.py, RNNLAB_CACHE_MB) and shared by every session
 of the process; a pass that is not cached waits for one of the process's job slots
 (ui/admission.py, RNNLAB_MAX_JOBS) and says "queued, position k" on the page meanwhile.
+Estimates are this server's: the first page starts a short probe in the background
+(engine/calibration.py) that scales the cost model to this machine.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import engine
-from engine import cost
+from engine import calibration, cost
 from engine.backend import resolve_device
 from viz import connectivity, decay, gates, gradients, graph, theme, units
 from viz.downsample import pick_indices
@@ -49,11 +51,24 @@ def estimate(cfg: engine.Config, conn: bool | str = False, train_steps: int = 0,
     """(seconds, bytes) on one CPU thread of what trace_for(cfg, conn) computes, or of a whole training (engine/cost.py).
 
     Counts the eig + SVD of every H x H block (H^3), connectivity's T^2 / 2 row-steps (on the
-    subset trace_for uses for long sequences) and, with train_steps, every step and snapshot.
+    subset trace_for uses for long sequences) and, with train_steps, every step and snapshot;
+    in seconds of this server once its calibration has run (calibrate_in_background).
     """
     subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn and conn_reduced(cfg) else {}
-    seconds, nbytes = cost.estimate(cfg, connectivity=bool(conn), train_steps=train_steps, every=every, **subset)
+    seconds, nbytes = cost.estimate(cfg, connectivity=conn, train_steps=train_steps, every=every, **subset)
     return seconds, nbytes
+
+
+def calibrate_in_background() -> None:
+    """Measure this server's speed once per process, beside the pages, never before one (the fitted figures serve meanwhile)."""
+    calibration.SERVER.start()
+
+
+def estimate_source() -> str:
+    """Where the page's estimated seconds come from, in words to show beside them."""
+    if cost.HOST.calibrated:
+        return "estimated on this server"
+    return "estimated from the developers' machine: this server is still measuring its own speed"
 
 
 def affordable(cfg: engine.Config) -> bool:

@@ -20,7 +20,7 @@ def cost_gate(cfg) -> bool:
     if compute.affordable(cfg):
         return True
     seconds, nbytes = compute.estimate(cfg)
-    cost = f"about {seconds:.0f} s and {nbytes / 1e9:.1f} GB of memory for one forward + BPTT pass"
+    cost = f"about {seconds:.0f} s and {nbytes / 1e9:.1f} GB of memory for one forward + BPTT pass, {compute.estimate_source()}"
     if nbytes > compute.MEMORY_SHARE * compute.machine_memory():
         st.error(f"This setting needs {cost}: more than this machine can spare. Reduce T, H or B.")
         return False
