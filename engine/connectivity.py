@@ -87,6 +87,13 @@ def _mean_norm(a: torch.Tensor) -> np.ndarray:
     """Batch mean of per-sequence L2 norms, (R, B, n) -> (R,), squares summed in float64.
 
     float32 squares would underflow to 0 below ~1e-19 and overflow above ~1e19: vanishing
-    and exploding gradients are exactly what this matrix shows.
+    and exploding gradients are exactly what this matrix shows. float64 values are scaled by
+    their largest magnitude first, for the same reason one range further out (~1e-154, ~1e154).
     """
-    return torch.linalg.vector_norm(a, dim=-1, dtype=torch.float64).mean(-1).cpu().numpy()
+    if a.dtype != torch.float64:  # a float32 value squared always fits float64
+        return torch.linalg.vector_norm(a, dim=-1, dtype=torch.float64).mean(-1).cpu().numpy()
+    m = a.abs().amax(-1, keepdim=True)  # NaN if any element is
+    ok = torch.isfinite(m) & (m > 0)
+    scale = torch.where(ok, m, torch.ones_like(m))
+    n = torch.where(ok, torch.linalg.vector_norm(a / scale, dim=-1, keepdim=True) * scale, m)  # inf / NaN stay as they are
+    return n.squeeze(-1).mean(-1).cpu().numpy()
