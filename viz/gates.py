@@ -50,7 +50,7 @@ def _panels(trace):
         return [("h", hidden, (-1.0, 1.0), DIVERGING)]
     if with_phi and act == "sigmoid":
         return [("h", hidden, (0.0, 1.0), SEQUENTIAL)]
-    v = gaps(hidden)
+    v = gaps(hidden).astype(np.float32)  # the range of the values as drawn (float32), so the extreme cells sit inside it
     ok = v[np.isfinite(v)]
     lo, hi = (float(ok.min()), float(ok.max())) if ok.size else (0.0, 1.0)
     if hi <= lo:
