@@ -137,6 +137,13 @@ def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, h
     return st.number_input(c.label, kind(lo), kind(hi), value=kind(default), step=kind(c.step), format=c.fmt, **common)
 
 
+def set_from_page(values: dict) -> None:
+    """Set controls from a button on the page (a lesson step's), in a callback: settled as if the last one moved here."""
+    for name, value in values.items():
+        st.session_state[name] = value
+    _on_change(list(values)[-1], limits.caps())
+
+
 def request(name: str, value) -> None:
     """Set a control from the page (a click on a chart): applied before the widgets are drawn again, at once."""
     st.session_state.setdefault("_requests", {})[name] = value

@@ -1,4 +1,10 @@
-"""The lesson panel at the top of the page, and the lists that open a lesson (Learn tab, sidebar)."""
+"""The lesson card (all steps on the page; one step at a time in presentation mode), the way in, and the lesson pickers.
+
+Every control a step names is a button in the card (ui/lesson_steps.toml), so a lecturer never
+needs the sidebar. In presentation mode the card is a slide: one step, its buttons, the claim
+measured on the run shown, Previous / Next walking the steps and then the lessons; a step with a
+question hides its result until the class has guessed and Reveal is pressed.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ import streamlit as st
 
 from engine import Config, Trace
 
-from . import lessons
+from . import compare, lesson_steps, lessons
 from .lessons import Claim, Lesson
+
+STEP_KEY = "_lesson_step"  # session state: the step shown in presentation mode (0-based)
+TOAST_KEY = "_toast"  # session state: a message for st.toast on the next run (app.py shows it once)
+START_TAB = "Gradient flow"  # the chart every lesson's claim is about
 
 
 def changed_settings(lesson: Lesson, config: Config) -> dict:
@@ -22,60 +32,168 @@ def changed_settings(lesson: Lesson, config: Config) -> dict:
     }
 
 
+def open_lesson(slug: str, step: int = 0) -> None:
+    """A button's on_click: the lesson's settings, its step (-1: the last), its chart; said in a toast, not a banner.
+
+    A banner above the chart would push it down on every Next; the comparison and the guesses of
+    this lesson start afresh, as its settings do.
+    """
+    lesson = lessons.get(slug)
+    state = st.session_state
+    lessons.apply_settings(lesson.settings)
+    state[lessons.STATE_KEY] = slug
+    state[STEP_KEY] = step % len(lesson.steps)
+    state[lesson_steps.TAB_KEY] = START_TAB
+    compare.set_overrides({})
+    lesson_steps.forget(slug)
+    number = lessons.LESSONS.index(lesson) + 1
+    state[TOAST_KEY] = f"Lesson {number}: {lesson.title}. Its settings are applied."
+
+
+def _go(slug: str, step: int) -> None:
+    """Previous / Next in presentation mode: another step of the open lesson, or another lesson's step."""
+    if slug == st.session_state.get(lessons.STATE_KEY):
+        st.session_state[STEP_KEY] = step
+    else:
+        open_lesson(slug, step)
+
+
+def shown_step(lesson: Lesson) -> int:
+    """The step on screen in presentation mode (0-based, within the lesson)."""
+    return min(max(int(st.session_state.get(STEP_KEY, 0)), 0), len(lesson.steps) - 1)
+
+
+def result_hidden(lesson: Lesson) -> bool:
+    """Presentation mode: whether the shown step waits for the class's guess (its chart and claim hidden until Reveal)."""
+    return not lesson_steps.revealed(lesson.slug, shown_step(lesson) + 1)
+
+
 def lesson_panel(
     lesson: Lesson,
     trace: Trace | None,
     on_next: Callable[[], None] | None = None,
     on_prev: Callable[[], None] | None = None,
+    present: bool = False,
 ) -> Claim | None:
-    """Title, steps, the claim checked on the run shown, and Previous / Next; returns the claim (None without a run).
+    """The lesson card; returns the claim measured on the run shown (None without a run, or while a guess is pending).
 
-    on_next / on_prev default to opening the neighbouring lesson (its settings applied).
+    on_next / on_prev default to opening the neighbouring lesson (its settings applied); in
+    presentation mode they walk the steps first.
     """
-    prev, nxt = lessons.neighbours(lesson.slug)
     number = lessons.LESSONS.index(lesson) + 1
-    claim = None
     with st.container(border=True, key="lesson_panel"):
         st.markdown(f"**Lesson {number} of {len(lessons.LESSONS)}: {lesson.title}**")
-        st.markdown("\n".join(f"{k}. {step}" for k, step in enumerate(lesson.steps, 1)))
-        st.markdown(f"**Claim:** {lesson.claim}")
-        if trace is None:
-            st.info("The claim is checked once the run is shown.")
+        if present:
+            claim = _one_step(lesson, trace)
         else:
-            claim = lessons.check(lesson, trace)
-            (st.success if claim.held else st.error)(claim.text)
-            moved = changed_settings(lesson, trace.config)
-            if moved:
-                said = ", ".join(f"{name} {was} → {now}" for name, (was, now) in moved.items())
-                st.caption(f"You changed the lesson's settings ({said}); the claim above is measured on the run as shown.")
-        cols = st.columns(4)
-        cols[0].button(
-            "← Previous",
-            key="lesson_prev",
-            disabled=prev is None,
-            on_click=on_prev or (lessons.open_lesson if prev else None),
-            args=() if on_prev or prev is None else (prev.slug,),
-            width="stretch",
+            st.markdown("\n".join(f"{k}. {step}" for k, step in enumerate(lesson.steps, 1)))
+            _buttons([c for k in range(1, len(lesson.steps) + 1) for c in lesson_steps.controls_for(lesson.slug, k)])
+            claim = _claim(lesson, trace)
+        _navigation(lesson, on_next, on_prev, present)
+        if not present:
+            st.caption(f"Link to this lesson: `{lessons.lesson_link(lesson)}`")
+    return claim
+
+
+def _one_step(lesson: Lesson, trace: Trace | None) -> Claim | None:
+    """Presentation mode: the shown step, its buttons, then its question (until Reveal) or the claim."""
+    k = shown_step(lesson) + 1
+    st.caption(f"Step {k} of {len(lesson.steps)} · link: `{lessons.lesson_link(lesson)}`")
+    predict = lesson_steps.predict_for(lesson.slug, k)
+    if not lesson_steps.revealed(lesson.slug, k):
+        st.markdown(f"**Predict:** {predict.question}")
+        guess_key = f"guess_{lesson.slug}_{k}"
+        st.radio("Your guess", predict.options, index=None, key=guess_key, label_visibility="collapsed")
+        _buttons(lesson_steps.controls_for(lesson.slug, k))
+        st.button(
+            "Reveal",
+            key="lesson_reveal",
+            type="primary",
+            icon=":material/visibility:",
+            on_click=lambda: lesson_steps.reveal(lesson.slug, k, st.session_state.get(guess_key)),
         )
-        cols[1].button(
-            "Next →",
-            key="lesson_next",
-            disabled=nxt is None,
-            on_click=on_next or (lessons.open_lesson if nxt else None),
-            args=() if on_next or nxt is None else (nxt.slug,),
-            width="stretch",
+        return None
+    st.markdown(lesson.steps[k - 1])
+    _buttons(lesson_steps.controls_for(lesson.slug, k))
+    if predict is not None:
+        guess, answer = lesson_steps.guess(lesson.slug, k), predict.answer
+        said = "no guess" if guess is None else f"your guess “{guess}” " + ("✓" if guess == answer else "✗")
+        st.markdown(f"**Answer:** {answer} ({said})")
+    return _claim(lesson, trace)
+
+
+def _claim(lesson: Lesson, trace: Trace | None) -> Claim | None:
+    """The lesson's claim, and the same claim measured on the run shown."""
+    st.markdown(f"**Claim:** {lesson.claim}")
+    if trace is None:
+        st.info("The claim is checked once the run is shown.")
+        return None
+    claim = lessons.check(lesson, trace)
+    (st.success if claim.held else st.error)(claim.text)
+    moved = changed_settings(lesson, trace.config)
+    if moved:
+        said = ", ".join(f"{name} {was} → {now}" for name, (was, now) in moved.items())
+        st.caption(f"You changed the lesson's settings ({said}); the claim above is measured on the run as shown.")
+    return claim
+
+
+def _buttons(step_controls: list) -> None:
+    """The controls a step names, as one row of buttons (each sets the same keys as its sidebar widget)."""
+    if not step_controls:
+        return
+    with st.container(horizontal=True, key="lesson_step_controls"):
+        for c in step_controls:
+            st.button(c.label, key=f"step_{c.lesson}_{c.step}_{c.label}", on_click=lesson_steps.apply, args=(c,), icon=":material/tune:")
+
+
+def _navigation(lesson: Lesson, on_next, on_prev, present: bool) -> None:
+    """Previous / Next (in presentation mode: the steps, then the lessons), the lesson's settings again, Close."""
+    prev, nxt = lessons.neighbours(lesson.slug)
+    k, last = shown_step(lesson), len(lesson.steps) - 1
+    if present and on_next is None:
+        to = (lesson.slug, k + 1) if k < last else (nxt.slug, 0) if nxt else None
+        on_next, next_args, next_off = (_go, to, False) if to else (None, (), True)
+        back = (lesson.slug, k - 1) if k > 0 else (prev.slug, -1) if prev else None
+        on_prev, prev_args, prev_off = (_go, back, False) if back else (None, (), True)
+    else:
+        next_args, next_off = ((), False) if on_next else ((nxt.slug,), False) if nxt else ((), True)
+        prev_args, prev_off = ((), False) if on_prev else ((prev.slug,), False) if prev else ((), True)
+        on_next = on_next or (open_lesson if nxt else None)
+        on_prev = on_prev or (open_lesson if prev else None)
+    with st.container(horizontal=True, key="lesson_nav"):
+        st.button("← Previous", key="lesson_prev", disabled=prev_off, on_click=on_prev, args=prev_args)
+        st.button(
+            "Next →", key="lesson_next", type="primary" if present else "secondary", disabled=next_off, on_click=on_next, args=next_args
         )
-        cols[2].button(
+        st.button(
             "Lesson settings again",
             key="lesson_again",
-            on_click=lessons.open_lesson,
-            args=(lesson.slug,),
+            on_click=open_lesson,
+            args=(lesson.slug, k),
             help="Put every control back to this lesson's settings.",
-            width="stretch",
+            icon=":material/restart_alt:",
         )
-        cols[3].button("Close lesson", key="lesson_close", on_click=lessons.close_lesson, width="stretch")
-        st.caption(f"Link to this lesson: `{lessons.lesson_link(lesson)}`")
-    return claim
+        st.button("Close lesson", key="lesson_close", on_click=lessons.close_lesson, icon=":material/close:")
+
+
+def start_here() -> None:
+    """The way in on a page without a lesson: the first lesson one click away, alone or as a lecture."""
+    first = lessons.LESSONS[0]
+
+    def lecture():
+        st.session_state["present"] = True  # ui.present's toggle
+        open_lesson(first.slug)
+
+    with st.container(horizontal=True, key="start_here"):
+        st.button(
+            f"Start here: {first.title}",
+            key="start_first",
+            type="primary",
+            icon=":material/school:",
+            on_click=open_lesson,
+            args=(first.slug,),
+        )
+        st.button("Present the lessons (projector)", key="start_lecture", icon=":material/co_present:", on_click=lecture)
 
 
 def lesson_list(key: str = "learn") -> None:
@@ -83,7 +201,7 @@ def lesson_list(key: str = "learn") -> None:
     for k, lesson in enumerate(lessons.LESSONS, 1):
         left, right = st.columns([4, 1])
         left.markdown(f"{k}. **{lesson.title}**: {lesson.claim}")
-        right.button("Open", key=f"{key}_open_{lesson.slug}", on_click=lessons.open_lesson, args=(lesson.slug,), width="stretch")
+        right.button("Open", key=f"{key}_open_{lesson.slug}", on_click=open_lesson, args=(lesson.slug,), width="stretch")
 
 
 def lesson_select(key: str = "lesson_select") -> None:
@@ -92,7 +210,7 @@ def lesson_select(key: str = "lesson_select") -> None:
     def _open():
         slug = st.session_state[key]
         if slug:
-            lessons.open_lesson(slug)
+            open_lesson(slug)
 
     titles = {lesson.slug: lesson.title for lesson in lessons.LESSONS}
     current = st.session_state.get(lessons.STATE_KEY)

@@ -1,22 +1,44 @@
 """Presentation mode for projectors: larger type on the page and in the charts, no Streamlit chrome, sidebar folded.
 
-On from `?present=1` or the sidebar toggle; the charts switch to viz.theme's projector style
-(fonts >= 18 px, thicker lines, Okabe-Ito colours) through ui.charts.style().
+On from `?present=1`, the sidebar toggle or "Present the lessons"; the charts switch to viz.theme's
+projector style (fonts >= 18 px, thicker lines, Okabe-Ito colours) through ui.charts.style(). The
+header that holds Streamlit's own sidebar button is hidden, so the page carries its own: "⚙ Settings"
+opens the sidebar (ui/settings_button.js) and "Leave presentation" ends the mode, no URL editing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 PARAM = "present"
-CSS = """<style>
-[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], footer { display: none !important; }
-[data-testid="stMain"] { font-size: 1.35rem; }
-[data-testid="stMain"] h1 { font-size: 3.2rem; }
-[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
-[data-testid="stMain"] button p, [data-testid="stMain"] [role="tab"] p { font-size: 1.3rem; }
-[data-testid="stMainBlockContainer"] { padding-top: 1rem; }
+LESSON_PX = 24  # the smallest text of the lesson card on a projector (steps, claim, captions, link, buttons)
+# Always on: a folded sidebar is moved off screen, not hidden, so Tab walked through its ~40 controls first.
+PAGE_CSS = """<style>
+[data-testid="stSidebar"][data-collapsed="true"] { visibility: hidden; }
 </style>"""
+CSS = f"""<style>
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], footer {{ display: none !important; }}
+[data-testid="stMain"] {{ font-size: 1.35rem; }}
+[data-testid="stMain"] h1 {{ font-size: 3.2rem; }}
+[data-testid="stMain"] [data-testid="stMetricValue"] {{ font-size: 2.6rem; }}
+[data-testid="stMain"] button p, [data-testid="stMain"] [role="tab"] p {{ font-size: 1.3rem; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 1rem; padding-bottom: 2rem; }}
+.st-key-lesson_panel p, .st-key-lesson_panel li, .st-key-lesson_panel label, .st-key-lesson_panel code,
+.st-key-lesson_panel [data-testid="stCaptionContainer"], .st-key-lesson_panel button p,
+.st-key-lesson_panel [data-testid="stAlertContentSuccess"] p, .st-key-lesson_panel [data-testid="stAlertContentError"] p
+{{ font-size: {LESSON_PX}px !important; line-height: 1.35; }}
+.st-key-lesson_panel code {{ padding: 0 0.2em; }}
+.st-key-lesson_panel [data-testid="stMarkdownContainer"] p {{ margin-bottom: 0.25rem; }}
+.rnnlab-settings {{ font: inherit; font-size: 1.3rem; line-height: 1.6; padding: 0.25rem 0.75rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: transparent; color: inherit; cursor: pointer; }}
+.rnnlab-settings:hover {{ border-color: rgb(255, 75, 75); color: rgb(255, 75, 75); }}
+.rnnlab-settings:focus-visible {{ outline: 2px solid rgb(255, 75, 75); outline-offset: 2px; }}
+</style>"""
+_settings_button = st.components.v2.component(
+    "rnnlab_settings", js=Path(__file__).with_name("settings_button.js").read_text(), isolate_styles=False
+)
 
 
 def requested() -> bool:
@@ -38,6 +60,18 @@ def toggle() -> bool:
     return on
 
 
-def apply() -> None:
-    """The page's styles for the projector (only while the mode is on)."""
-    st.html(CSS)
+def apply(on: bool) -> None:
+    """The page's styles: always the folded sidebar out of the tab order; for the projector, only while the mode is on."""
+    st.html(PAGE_CSS + (CSS if on else ""))
+
+
+def leave() -> None:
+    """The "Leave presentation" button's on_click: the toggle goes off (and present=1 leaves the URL)."""
+    st.session_state[PARAM] = False
+
+
+def bar() -> None:
+    """The lecturer's way out of the slide: "⚙ Settings" opens the folded sidebar, "Leave presentation" ends the mode."""
+    with st.container(horizontal=True, key="present_bar"):
+        _settings_button(key="present_settings", width="content")
+        st.button("Leave presentation", key="present_leave", on_click=leave, icon=":material/close_fullscreen:")
