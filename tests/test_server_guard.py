@@ -8,6 +8,7 @@ guard (a stalled event loop answers nothing for the hang's 30 s); headers and 40
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import urllib.error
@@ -79,6 +80,23 @@ def test_same_origin_and_no_origin_still_connect(server):
     assert handshake(url, url) == 101
     assert handshake(url, None) == 101
     assert not marker.exists()
+
+
+def test_a_rebound_host_name_is_refused(server):
+    """DNS rebinding: a page of evil.example, its name now resolving to this server, is 'same origin' for the browser."""
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+
+    def as_host(name: str) -> int:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=GUARD_S)
+        try:
+            with connect(f"ws://{name}:{port}/_stcore/stream", sock=sock, origin=f"http://{name}:{port}", open_timeout=GUARD_S):
+                return 101
+        except InvalidStatus as err:
+            return err.response.status_code
+
+    assert as_host("evil.example") == 403
+    assert as_host("localhost") == 101  # .streamlit/config.toml's server.allowedHosts: local use works as it is
 
 
 def test_every_response_carries_the_security_headers(server):

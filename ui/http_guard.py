@@ -7,9 +7,10 @@ deploy/nginx.conf in front of the replicas (tests/test_http_guard.py checks the 
 Embedding: lecturers put pages into course sites, so any https origin may frame the page
 (CSP frame-ancestors 'self' https:). X-Frame-Options is not sent: it can only say DENY or
 SAMEORIGIN, which would forbid exactly those embeds, and browsers that know frame-ancestors ignore it.
-Scripts: Streamlit's index.html and ui/charts.py's plotly.js preload are inline scripts, so
-script-src needs 'unsafe-inline'; everything else (connections, frames, forms, plugins, the base
-URL) is held to this origin.
+Scripts: Streamlit's index.html and ui/charts.py's plotly.js preload are inline scripts
+('unsafe-inline'), Streamlit loads a v2 component's JavaScript from a blob: URL and compiles
+WebAssembly ('wasm-unsafe-eval'); the page icon (a Material symbol) comes from fonts.gstatic.com.
+Everything else (connections, frames, forms, plugins, the base URL) is held to this origin.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 CSP = "; ".join(
     (
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
+        "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' data: blob: https://fonts.gstatic.com",
         "font-src 'self' data:",
         "connect-src 'self'",
         "worker-src 'self' blob:",
