@@ -386,3 +386,39 @@ def test_estimate_by_default_is_the_hosts(monkeypatch):
     part = cost.fitted_parts(cost.work_units(cfg)[0])
     assert part.arith > 0.99 * sum(part)  # the H^3 factorisations are arithmetic
     assert cost.estimate(cfg).seconds == pytest.approx(part.overhead + 2 * part.arith)
+
+
+# ---- the page ----
+
+
+def test_the_page_starts_the_probe_once_and_shows_this_servers_estimate(monkeypatch):
+    """Admission and the cost gate read the calibrated figures; the page says where they come from."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui import compute
+
+    calls = []
+    monkeypatch.setattr(calibration, "SERVER", calibration.Starter(lambda: calls.append(1), delay_s=0))
+    monkeypatch.setattr(cost, "HOST", cost.HostScale())
+    big = {"cell": "lstm", "seq_len": "2", "hidden_size": "1024", "batch_size": "2", "init": "normal"}  # 4 eig + SVD of 1024 x 1024
+    cfg = C(cell="lstm", seq_len=2, hidden_size=1024, batch_size=2, init="normal")
+    fitted = cost.estimate(cfg).seconds
+    monkeypatch.setattr(compute, "LONG_RUN_S", 2 * fitted)
+    assert compute.affordable(cfg)
+    cost.HOST.set(cost.Scale(1.0, 3.0))
+    assert not compute.affordable(cfg)  # this server is slower: the same setting now waits for a go-ahead
+    monkeypatch.setattr(cost, "HOST", cost.HostScale())
+    monkeypatch.setattr(compute, "LONG_RUN_S", 0.0)  # the page computes nothing here: it shows the estimate
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.query_params.update(big)
+    at.run()
+    assert f"about {fitted:.0f} s" in at.warning[0].value and "this server is still measuring its own speed" in at.warning[0].value
+    cost.HOST.set(cost.Scale(1.0, 3.0))
+    at.run()
+    calibrated = cost.estimate(cfg).seconds
+    assert calibrated > 2.5 * fitted  # the H^3 factorisations are arithmetic
+    assert f"about {calibrated:.0f} s" in at.warning[0].value and "estimated on this server" in at.warning[0].value
+    calibration.SERVER.thread.join(30)
+    assert calls == [1]  # two page runs, one probe
