@@ -2,7 +2,8 @@
 
 Options mirror the Config fields (kebab-cased) and come from the same field table, so the
 CLI, the URL and the UI can never disagree. A bad option or value exits with code 2 and
-one line naming the option and the allowed range; so does running out of memory.
+one line naming the option and the allowed range; so does work whose estimated memory
+(engine/cost.py) exceeds what is free now (engine/memory.py), refused before allocating.
 
 BLAS and torch use one thread unless OMP_NUM_THREADS (or OPENBLAS/MKL_NUM_THREADS) says
 otherwise: the package sets that default on import (engine/__init__.py), as the app does.
@@ -20,6 +21,7 @@ import sys
 from dataclasses import fields
 
 from .config import Config, ConfigError, parse_value
+from .memory import TooBig
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -139,6 +141,8 @@ def main(argv=None) -> int:
         else:
             for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity):
                 print(to_json(snap), flush=True)
+    except TooBig as err:  # the estimate exceeds the free memory: refused before allocating
+        parser.error(str(err))
     except MemoryError:
         parser.error(f"out of memory: this setting needs about {estimate_gb(cfg):.1f} GB; reduce --seq-len, --hidden-size or --batch-size")
     except RuntimeError as err:  # torch's allocator says it with a RuntimeError

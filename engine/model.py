@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import memory
 from .backend import keep_freed_memory, resolve_device
 from .bptt import forward_backward
 from .cells import get_cell
 from .clipping import clip_grads, safe_norm
 from .config import Config
 from .connectivity import connectivity
+from .cost import estimate
 from .tasks import TASKS, Batch, make_batch
 from .theory import bptt_bound, decay_factor
 from .trace import Trace
@@ -186,7 +188,9 @@ def run(cfg: Config, connectivity: bool = False, conn_rows=None, conn_batch: int
     connectivity=True also records conn_x / conn_h. Under truncated BPTT they show what the
     truncated training gradient carries (exactly zero beyond each loss step's horizon), unless
     conn_full=True asks for the full dependence; trace.conn_truncated says which.
+    Raises engine.memory.TooBig (a MemoryError) before allocating when the estimate exceeds the free memory.
     """
+    memory.check_config(cfg, estimate(cfg, connectivity, conn_rows=conn_rows, conn_batch=conn_batch).bytes)
     model = Model(cfg)
     batch = model.batch(0)
     p = model.forward_backward(batch)

@@ -15,8 +15,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from . import memory
 from .bptt import loss_and_grad
 from .config import Config, ConfigError
+from .cost import estimate
 from .model import Model, initial_params
 from .trace import _plain
 
@@ -99,6 +101,7 @@ def _configs(cfg: Config, values, axis: str):
 def phase(cfg: Config, scales, axis: str = "recurrent_scale") -> Phase:
     """Sweep `axis` over `scales` from cfg: one batched forward + BPTT of the last step's loss for all values at once."""
     values, cfgs = _configs(cfg, scales, axis)
+    memory.check_config(cfg, estimate(cfg).bytes * len(values), "this phase diagram")  # all values' tapes at once
     model = Model(cfg)  # the data, device and dtype; they do not depend on the swept value
     cell, T = model.cell, cfg.seq_len
     raw = [initial_params(c, cell) for c in cfgs]  # float64, exactly as run() draws them for each value

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from . import memory
 from .config import Config
+from .cost import estimate
 from .model import Model
 from .optim import make_optimizer
 from .trace import Snapshot
@@ -38,6 +40,8 @@ def train(
         raise ValueError(f"steps: must be an integer from 1 to 100000 (got {steps!r})")
     if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100_000:
         raise ValueError(f"every: must be an integer from 1 to 100000 (got {every!r})")
+    need = estimate(cfg, connectivity, train_steps=steps, every=every, conn_rows=conn_rows, conn_batch=conn_batch).bytes
+    memory.check_config(cfg, need, "this training")  # TooBig (a MemoryError) before allocating
     model = Model(cfg)
     tensors = list(model.params.values())
     optimizer = make_optimizer(cfg.optimizer, tensors, cfg.lr)

@@ -44,7 +44,8 @@ def test_out_of_memory_is_exit_code_2_and_one_line():
     done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, preexec_fn=limit)
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: out of memory: this setting needs about")
+    # Refused by the estimate against the free memory (engine/memory.py), or, where more is free, by the failed allocation
+    assert len(lines) == 1 and lines[0].startswith(("error: this setting needs about", "error: out of memory: this setting needs about"))
 
 
 def test_a_memory_error_from_numpy_is_the_same_one_line(monkeypatch, capsys):
