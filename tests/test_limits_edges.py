@@ -19,7 +19,7 @@ from engine import Config, ConfigError
 from engine.__main__ import build_parser, config_from, main, parse_scales
 from engine.config import field_info
 from engine.phase import MAX_VALUES
-from ui import limits, links
+from ui import lessons, limits, links
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGED = tuple(f.name for f in fields(Config) if f.metadata["lo"] is not None)
@@ -252,3 +252,11 @@ def test_the_real_cli_runs_t_2000_and_refuses_2001():
     bad = cli("run", "--seq-len", "2001", *small)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == ["error: argument --seq-len: must be an integer from 1 to 2000 (got 2001)"]
+
+
+def test_a_lesson_at_a_host_cap_is_taken_without_a_note_and_one_above_is_clamped_with_one():
+    cap = limits.caps({"RNNLAB_MAX_SEQ_LEN": "300"})
+    values, notes = lessons.resolve({"seq_len": 300}, cap)
+    assert values["seq_len"] == 300 and notes == []
+    values, notes = lessons.resolve({"seq_len": 301}, cap)
+    assert values["seq_len"] == 300 and len(notes) == 1 and "seq_len up to 300" in notes[0]

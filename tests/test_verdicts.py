@@ -25,6 +25,7 @@ from engine.trace import TrainingLog
 from engine.training import train
 from ui import lessons
 from viz.bound import why_no_explosion
+from viz.decay import decay_summary_text
 from viz.gradients import decay_summary
 from viz.notes import range_words
 from viz.training import clip_bins, clip_chart
@@ -368,3 +369,11 @@ def test_why_no_explosion_speaks_only_when_the_bound_allows_growth_the_data_do_n
     assert why_no_explosion(fake(1.011, smax=1.2)) is None  # the data grow: nothing to explain
     assert why_no_explosion(fake(1.0, smax=1.2, nonfinite=True)) is None
     assert why_no_explosion(fake(None, smax=1.2)) is None
+
+
+def test_one_unit_above_one_is_counted_and_exactly_one_is_not():
+    tr = run(Config(cell="lru", init="identity", recurrent_scale=0.9, seq_len=12, hidden_size=5, batch_size=2))
+    one = replace(tr, unit_decay=np.array([0.5, 0.6, 0.7, 0.8, 1.0 + 1e-9]))
+    assert "; 1 of them above 1." in decay_summary_text(one)
+    edge = replace(tr, unit_decay=np.array([0.5, 0.6, 0.7, 0.8, 1.0]))
+    assert "above 1" not in decay_summary_text(edge) and "1 unit has |λᵢ| = 1 exactly" in decay_summary_text(edge)
