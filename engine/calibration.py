@@ -39,7 +39,9 @@ WARM_UP = Config(seq_len=4, hidden_size=4, batch_size=2)  # a process's first pa
 ROUNDS = 5  # each probe's time is the fastest of this many rounds ...
 BUDGET_S = 0.8  # ... unless another round would take the probe past this much CPU
 LOWEST, HIGHEST = 0.2, 10.0  # a factor outside this range is a disturbed measurement, not a machine
-START_DELAY_S = 2.0  # the server's probe waits this long, so the first page renders without it
+# The server's probe waits until the process is quiet (its first page drawn): at least FIRST_WAIT_S, then until
+# a QUIET_WINDOW_S window in which the process used under QUIET_SHARE of a core, at most LONGEST_WAIT_S in all.
+FIRST_WAIT_S, QUIET_WINDOW_S, QUIET_SHARE, LONGEST_WAIT_S = 1.0, 0.5, 0.25, 30.0
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +121,23 @@ def calibrate(host: cost.HostScale | None = None, **probe_args) -> Calibration:
     return found
 
 
-class Starter:
-    """Runs the probe once per process, in a daemon thread, after a delay: the page is never kept waiting for it."""
+def quiet_moment(clock=time.monotonic, cpu=time.process_time, sleep=time.sleep) -> float:
+    """Wait for a moment when this process is nearly idle (a cold server's first page costs seconds of CPU); -> seconds waited."""
+    start = clock()
+    sleep(FIRST_WAIT_S)
+    while clock() - start < LONGEST_WAIT_S:
+        used, begun = cpu(), clock()
+        sleep(QUIET_WINDOW_S)
+        if cpu() - used < QUIET_SHARE * (clock() - begun):
+            break
+    return clock() - start
 
-    def __init__(self, calibrate_fn: Callable[[], Calibration] = calibrate, delay_s: float = START_DELAY_S):
-        self._calibrate, self.delay_s = calibrate_fn, delay_s
+
+class Starter:
+    """Runs the probe once per process, in a daemon thread, at a quiet moment: the page is never kept waiting for it."""
+
+    def __init__(self, calibrate_fn: Callable[[], Calibration] = calibrate, wait: Callable[[], object] = quiet_moment):
+        self._calibrate, self._wait = calibrate_fn, wait
         self._lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.result: Calibration | None = None
@@ -137,7 +151,7 @@ class Starter:
             return self.thread
 
     def _work(self) -> None:
-        time.sleep(self.delay_s)
+        self._wait()
         try:
             self.result = self._calibrate()
         except Exception:  # the fitted figures stay; a failed probe must not take the page down

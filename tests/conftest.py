@@ -17,4 +17,4 @@ def fitted_cost_figures(monkeypatch):
     from engine import calibration, cost
 
     monkeypatch.setattr(cost, "HOST", cost.HostScale())
-    monkeypatch.setattr(calibration, "SERVER", calibration.Starter(lambda: None, delay_s=0))
+    monkeypatch.setattr(calibration, "SERVER", calibration.Starter(lambda: None, wait=lambda: None))

@@ -9,6 +9,7 @@ really keeps. The seconds are checked against measured times by `bench/calibrate
 from __future__ import annotations
 
 import json
+import math
 import threading
 
 import numpy as np
@@ -312,7 +313,7 @@ def test_the_background_starter_probes_once_and_the_fitted_figures_serve_until_t
         release.wait(30)
         return calibration.calibrate(host=host, timer=clock, work=clock.work)
 
-    starter = calibration.Starter(slow_calibrate, delay_s=0)
+    starter = calibration.Starter(slow_calibrate, wait=lambda: None)
     starters = [threading.Thread(target=starter.start) for _ in range(8)]
     for t in starters:
         t.start()
@@ -326,13 +327,46 @@ def test_the_background_starter_probes_once_and_the_fitted_figures_serve_until_t
     assert starter.result.scale == host.get()
 
 
+class BusyProcess:
+    """A fake process clock: busy (0.9 of a core) until `busy_until` seconds, then idle (0.05)."""
+
+    def __init__(self, busy_until: float):
+        self.now = self.used = 0.0
+        self.busy_until = busy_until
+
+    def clock(self) -> float:
+        return self.now
+
+    def cpu(self) -> float:
+        return self.used
+
+    def sleep(self, seconds: float) -> None:
+        self.used += seconds * (0.9 if self.now < self.busy_until else 0.05)
+        self.now += seconds
+
+
+@pytest.mark.parametrize("busy_until", [0.0, 1.0, 3.2, 12.0])
+def test_the_server_probe_waits_for_the_first_page_to_be_drawn(busy_until):
+    """It starts in the first quiet window after the first wait: never while the process is busy with a page."""
+    proc = BusyProcess(busy_until)
+    waited = calibration.quiet_moment(proc.clock, proc.cpu, proc.sleep)
+    first, window = calibration.FIRST_WAIT_S, calibration.QUIET_WINDOW_S
+    assert waited >= max(first, busy_until) and waited == first + window * math.ceil(max(busy_until - first, 0) / window + 1)
+
+
+def test_a_process_that_never_quiets_down_is_probed_after_the_longest_wait():
+    proc = BusyProcess(float("inf"))
+    waited = calibration.quiet_moment(proc.clock, proc.cpu, proc.sleep)
+    assert calibration.LONGEST_WAIT_S <= waited < calibration.LONGEST_WAIT_S + calibration.QUIET_WINDOW_S
+
+
 def test_a_failed_probe_leaves_the_fitted_figures():
     host = cost.HostScale()
 
     def broken():
         raise RuntimeError("no engine here")
 
-    starter = calibration.Starter(broken, delay_s=0)
+    starter = calibration.Starter(broken, wait=lambda: None)
     starter.start().join(30)
     assert starter.result is None and host.get() == cost.Scale() and not host.calibrated
 
@@ -400,7 +434,7 @@ def test_the_page_starts_the_probe_once_and_shows_this_servers_estimate(monkeypa
     from ui import compute
 
     calls = []
-    monkeypatch.setattr(calibration, "SERVER", calibration.Starter(lambda: calls.append(1), delay_s=0))
+    monkeypatch.setattr(calibration, "SERVER", calibration.Starter(lambda: calls.append(1), wait=lambda: None))
     monkeypatch.setattr(cost, "HOST", cost.HostScale())
     big = {"cell": "lstm", "seq_len": "2", "hidden_size": "1024", "batch_size": "2", "init": "normal"}  # 4 eig + SVD of 1024 x 1024
     cfg = C(cell="lstm", seq_len=2, hidden_size=1024, batch_size=2, init="normal")
