@@ -56,9 +56,8 @@ def main() -> None:
     cfg = settings.config
     trace = compute.trace_for(cfg, False) if lesson and cfg else None
     if presenting and lesson:  # a slide: the lesson card beside the charts, both on one 1280x720 screen
-        card, stage = st.columns([5, 7], gap="medium")
+        card, stage = st.columns([5, 7], gap="medium")  # the chart wider than a phone layout (ui/plotly_fit.js: 600 px)
         with card:
-            present.bar()
             lesson_panel(lesson, trace, present=True)
             messages(settings)
         with stage:

@@ -190,7 +190,7 @@ def _try_buttons(at):
 
 
 def test_every_try_button_sets_the_controls_it_names(at):
-    """Each "Set the controls" button writes exactly the settings in its link (on top of the defaults) into the widget state."""
+    """Each "Set the controls" button writes exactly the settings in its link (on top of the defaults), and opens the chart."""
     from urllib.parse import parse_qsl
 
     from ui import limits, links
@@ -208,6 +208,7 @@ def test_every_try_button_sets_the_controls_it_names(at):
         assert not app.exception
         for name, value in wanted.items():
             assert app.session_state[name] == value, (button.key, name)
+        assert app.session_state["tab"] == "Gradient flow", button.key  # the page then shows the chart that changed
 
 
 def test_tbptt_formula_is_the_engine_rule():

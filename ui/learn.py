@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .lesson_view import lesson_list
+from .lesson_steps import TAB_KEY
+from .lesson_view import START_TAB, lesson_list
 from .lessons import apply_settings, link_for
 
 
@@ -37,11 +38,17 @@ def _try(*items) -> None:
             right.button(
                 "Set the controls",
                 key="try_" + link_for(settings),
-                on_click=apply_settings,
+                on_click=_set_and_show,
                 args=(settings,),
                 help=f"Every other control goes back to its default. As a link: {link_for(settings)}",
                 width="stretch",
             )
+
+
+def _set_and_show(settings: dict) -> None:
+    """A "Set the controls" button: the settings, then the Gradient flow tab, where the change shows (not Learn, where nothing moves)."""
+    apply_settings(settings)
+    st.session_state[TAB_KEY] = START_TAB
 
 
 def recurrence() -> None:

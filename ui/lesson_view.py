@@ -15,6 +15,7 @@ import streamlit as st
 from engine import Config, Trace
 
 from . import compare, lesson_steps, lessons
+from . import present as presentation
 from .lessons import Claim, Lesson
 
 STEP_KEY = "_lesson_step"  # session state: the step shown in presentation mode (0-based)
@@ -81,6 +82,10 @@ def lesson_panel(
     presentation mode they walk the steps first.
     """
     number = lessons.LESSONS.index(lesson) + 1
+    if present:  # the slide's controls first: the lecturer finds Next (and the way out) at the same place on every step
+        with st.container(horizontal=True, key="lesson_bar"):
+            _navigation(lesson, on_next, on_prev, present)
+            presentation.buttons()
     with st.container(border=True, key="lesson_panel"):
         st.markdown(f"**Lesson {number} of {len(lessons.LESSONS)}: {lesson.title}**")
         if present:
@@ -89,19 +94,21 @@ def lesson_panel(
             st.markdown("\n".join(f"{k}. {step}" for k, step in enumerate(lesson.steps, 1)))
             _buttons([c for k in range(1, len(lesson.steps) + 1) for c in lesson_steps.controls_for(lesson.slug, k)])
             claim = _claim(lesson, trace)
-        _navigation(lesson, on_next, on_prev, present)
-        if not present:
-            st.caption(f"Link to this lesson: `{lessons.lesson_link(lesson)}`")
+        with st.container(horizontal=True, key="lesson_nav"):
+            if not present:
+                _navigation(lesson, on_next, on_prev, present)
+            _again_and_close(lesson)
+        st.caption(f"Link to this lesson: `{lessons.lesson_link(lesson)}`")
     return claim
 
 
 def _one_step(lesson: Lesson, trace: Trace | None) -> Claim | None:
     """Presentation mode: the shown step, its buttons, then its question (until Reveal) or the claim."""
     k = shown_step(lesson) + 1
-    st.caption(f"Step {k} of {len(lesson.steps)} · link: `{lessons.lesson_link(lesson)}`")
+    step = f"**Step {k} of {len(lesson.steps)}.**"
     predict = lesson_steps.predict_for(lesson.slug, k)
     if not lesson_steps.revealed(lesson.slug, k):
-        st.markdown(f"**Predict:** {predict.question}")
+        st.markdown(f"{step} **Predict:** {predict.question}")
         guess_key = f"guess_{lesson.slug}_{k}"
         st.radio("Your guess", predict.options, index=None, key=guess_key, label_visibility="collapsed")
         _buttons(lesson_steps.controls_for(lesson.slug, k))
@@ -113,7 +120,7 @@ def _one_step(lesson: Lesson, trace: Trace | None) -> Claim | None:
             on_click=lambda: lesson_steps.reveal(lesson.slug, k, st.session_state.get(guess_key)),
         )
         return None
-    st.markdown(lesson.steps[k - 1])
+    st.markdown(f"{step} {lesson.steps[k - 1]}")
     _buttons(lesson_steps.controls_for(lesson.slug, k))
     if predict is not None:
         guess, answer = lesson_steps.guess(lesson.slug, k), predict.answer
@@ -123,18 +130,21 @@ def _one_step(lesson: Lesson, trace: Trace | None) -> Claim | None:
 
 
 def _claim(lesson: Lesson, trace: Trace | None) -> Claim | None:
-    """The lesson's claim, and the same claim measured on the run shown."""
-    st.markdown(f"**Claim:** {lesson.claim}")
+    """The claim that covers the run shown (the lesson's, or the one for a step's settings), measured on it.
+
+    On settings no claim covers, the card says what the claim covers and what this run shows, in
+    a neutral box: doing what a step asks, or exploring, is never marked as a failure (lessons.verdict).
+    """
     if trace is None:
+        st.markdown(f"**Claim:** {lesson.claim}")
         st.info("The claim is checked once the run is shown.")
         return None
-    claim = lessons.check(lesson, trace)
-    (st.success if claim.held else st.error)(claim.text)
-    moved = changed_settings(lesson, trace.config)
-    if moved:
-        said = ", ".join(f"{name} {was} → {now}" for name, (was, now) in moved.items())
-        st.caption(f"You changed the lesson's settings ({said}); the claim above is measured on the run as shown.")
-    return claim
+    shown = lessons.verdict(lesson, trace)
+    st.markdown(f"**Claim:** {shown.claim}")
+    {"held": st.success, "failed": st.error, "other": st.info}[shown.status](shown.text)
+    if shown.note:
+        st.caption(shown.note)
+    return shown.result
 
 
 def _buttons(step_controls: list) -> None:
@@ -147,7 +157,7 @@ def _buttons(step_controls: list) -> None:
 
 
 def _navigation(lesson: Lesson, on_next, on_prev, present: bool) -> None:
-    """Previous / Next (in presentation mode: the steps, then the lessons), the lesson's settings again, Close."""
+    """Previous / Next: in presentation mode the steps, then the lessons; else the lessons (their settings applied)."""
     prev, nxt = lessons.neighbours(lesson.slug)
     k, last = shown_step(lesson), len(lesson.steps) - 1
     if present and on_next is None:
@@ -160,20 +170,21 @@ def _navigation(lesson: Lesson, on_next, on_prev, present: bool) -> None:
         prev_args, prev_off = ((), False) if on_prev else ((prev.slug,), False) if prev else ((), True)
         on_next = on_next or (open_lesson if nxt else None)
         on_prev = on_prev or (open_lesson if prev else None)
-    with st.container(horizontal=True, key="lesson_nav"):
-        st.button("← Previous", key="lesson_prev", disabled=prev_off, on_click=on_prev, args=prev_args)
-        st.button(
-            "Next →", key="lesson_next", type="primary" if present else "secondary", disabled=next_off, on_click=on_next, args=next_args
-        )
-        st.button(
-            "Lesson settings again",
-            key="lesson_again",
-            on_click=open_lesson,
-            args=(lesson.slug, k),
-            help="Put every control back to this lesson's settings.",
-            icon=":material/restart_alt:",
-        )
-        st.button("Close lesson", key="lesson_close", on_click=lessons.close_lesson, icon=":material/close:")
+    st.button("← Previous", key="lesson_prev", disabled=prev_off, on_click=on_prev, args=prev_args)
+    kind = "primary" if present else "secondary"
+    st.button("Next →", key="lesson_next", type=kind, disabled=next_off, on_click=on_next, args=next_args)
+
+
+def _again_and_close(lesson: Lesson) -> None:
+    st.button(
+        "Lesson settings again",
+        key="lesson_again",
+        on_click=open_lesson,
+        args=(lesson.slug, shown_step(lesson)),
+        help="Put every control back to this lesson's settings.",
+        icon=":material/restart_alt:",
+    )
+    st.button("Close lesson", key="lesson_close", on_click=lessons.close_lesson, icon=":material/close:")
 
 
 def start_here() -> None:

@@ -70,8 +70,13 @@ def leave() -> None:
     st.session_state[PARAM] = False
 
 
+def buttons() -> None:
+    """ "⚙ Settings" opens the folded sidebar, "Leave presentation" ends the mode: drawn in the row they are called in."""
+    _settings_button(key="present_settings", width="content")
+    st.button("Leave presentation", key="present_leave", on_click=leave)
+
+
 def bar() -> None:
-    """The lecturer's way out of the slide: "⚙ Settings" opens the folded sidebar, "Leave presentation" ends the mode."""
+    """The lecturer's way out of a page without a lesson: the two buttons in a row of their own."""
     with st.container(horizontal=True, key="present_bar"):
-        _settings_button(key="present_settings", width="content")
-        st.button("Leave presentation", key="present_leave", on_click=leave, icon=":material/close_fullscreen:")
+        buttons()

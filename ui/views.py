@@ -74,15 +74,21 @@ def metrics(trace) -> None:
 def gradient_tab(cfg) -> None:
     """Tab 1: how ||dL/dh_t|| changes going back in time, in a chart, in words and in numbers."""
     trace = compute.trace_for(cfg, False)
-    overflow_notice(trace)
-    other, label = compare.panel(cfg)
-    if other is not None and not compute.affordable(other):
-        st.warning(f"The compared settings ({label}) would take too long to compute here; shown alone.")
-        other = None
-    if other is None:
-        chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
-    else:
-        charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
+    first, second = st.container(), st.container()
+    # On a projector the chart comes first, so that it shares the screen with the lesson card; its own notes mark an
+    # overflow, and the words and the Compare row follow it.
+    notes, figure = (second, first) if charts.style() == "present" else (first, second)
+    with notes:
+        overflow_notice(trace)
+        other, label = compare.panel(cfg)
+        if other is not None and not compute.affordable(other):
+            st.warning(f"The compared settings ({label}) would take too long to compute here; shown alone.")
+            other = None
+    with figure:
+        if other is None:
+            chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
+        else:
+            charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
     metrics(trace)  # after the chart: on a phone the chart comes first
     badge(cfg)
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
