@@ -52,7 +52,7 @@ def test_concurrent_callers_of_one_key_share_one_computation():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(5)
+        t.join(30)  # a guard against a hang, nothing timed
     assert len(calls) == 1 and len(results) == 8 and all(r is results[0] for r in results)
 
 

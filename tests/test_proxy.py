@@ -28,7 +28,8 @@ def serving(pool) -> list[int]:
     return [i for i, r in enumerate(pool) if r.connections() > 0]
 
 
-def wait_for(condition, timeout_s: float = 10.0):
+def wait_for(condition, timeout_s: float = 30.0):
+    """Poll condition until it holds; timeout_s only guards against a hang (a busy machine is slow, not wrong)."""
     deadline = time.monotonic() + timeout_s
     while not (value := condition()) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -71,6 +71,7 @@ class TrainingRun:
     pending: list = field(default_factory=list, repr=False)  # snapshots the worker made since the last redraw
     label: str = ""  # for a compared run: how its settings differ ("vs. cell=lstm")
     queued: int = 0  # place in this server's line of engine jobs while the run waits for a slot (0: not waiting)
+    stopped_at: int | None = None  # steps on screen when Stop was handled: the run's last step shown, and its last logged
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (version, figures, when the gate view was built)
@@ -128,10 +129,11 @@ class TrainingRun:
         Snapshots computed since the last redraw were never shown: they are dropped, so the page
         stops exactly where the user saw it, and the step count it reports matches the charts.
         """
-        with self.lock:
+        with self.lock:  # one hold: no snapshot slips in between the clear and the status change
             if self.status == "running":
                 self.pending.clear()
-        self._end("stopped", reason)
+                self.status, self.reason = "stopped", reason
+                self.stopped_at = len(self.log.history.get("step", ()))
         if self.stopper is not None:
             self.stopper.set()
 
