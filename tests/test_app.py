@@ -12,7 +12,7 @@ from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
-from ui import compute, controls, limits, links, live, rules
+from ui import admission, compute, controls, limits, links, live, rules
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 OVERFLOW = {"cell": "rnn", "activation": "linear", "recurrent_scale": "1.5", "seq_len": "500"}
@@ -448,12 +448,25 @@ def test_a_lesson_link_sets_its_controls_shows_its_claim_and_walks_on():
     assert at.session_state["_lesson"] == "exploding" and not at.exception
 
 
+class SteppingClock:
+    """Stands in for the time module inside ui.admission: every reading is 0.125 s after the one before (no real clock)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 0.125
+        return self.now
+
+
 def test_a_training_run_stops_at_the_servers_time_budget_and_says_so(monkeypatch):
     monkeypatch.setenv("RNNLAB_RUN_BUDGET_S", "0.5")
-    at = page({"steps": "5000", "seq_len": "200"}, tab="Training")
+    monkeypatch.setattr(admission, "time", SteppingClock())
+    at = page({"steps": "5000", "seq_len": "200", "every": "1"}, tab="Training")
     at.button(key="train_start").click().run()
     run = finish(at)
-    assert run.status == "stopped" and 0 < run.done < 5000
+    # The budget starts at reading 1 (ends at 0.625); the engine asks it before each step: 0.25, 0.375, 0.5 go on, 0.625 stops.
+    assert run.status == "stopped" and run.done == 3
     assert "this server stops a training run after 0.5 s (RNNLAB_RUN_BUDGET_S)" in at.warning[0].value
 
 
