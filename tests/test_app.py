@@ -92,7 +92,7 @@ def test_lstm_shows_cell_state_gradient_and_gates():
     assert not any("∂L/∂cₜ" in d["name"] for d in grad_fig(at)["data"])
     at.sidebar.radio(key="cell").set_value("lstm").run()
     assert np.isfinite(series(grad_fig(at), "‖∂L/∂cₜ‖")).all()
-    assert at.sidebar.selectbox(key="activation").disabled and not at.sidebar.slider(key="forget_bias").disabled
+    assert at.sidebar.selectbox(key="activation").disabled and not at.sidebar.number_input(key="forget_bias").disabled
     at.session_state["tab"] = "Unrolled graph"
     at.run()
     assert len(figures(at)) == 2  # the unrolled graph and one LSTM cell in detail

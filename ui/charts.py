@@ -32,6 +32,7 @@ DEFAULT_HEIGHT = 450  # plotly.js's own default height
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
 SCRIPT = Path(__file__).with_name("plotly_chart.js")
 LOADER = Path(__file__).with_name("plotly_loader.js")
+FIT = Path(__file__).with_name("plotly_fit.js")  # wraps text to the drawn width; phone layout; touch scrolls the page
 
 
 CARTESIAN = "plotly-cartesian.min.js"  # plotly.js's cartesian bundle (scatter, bar, heatmap, contour): 1.5 MB
@@ -67,7 +68,7 @@ def provide_plotly_js(static: Path = STATIC) -> str:
 
 
 SCRIPT_NAME = provide_plotly_js()
-_component = streamlit_private.keyed_component("rnnlab_plotly", js=LOADER.read_text() + SCRIPT.read_text())
+_component = streamlit_private.keyed_component("rnnlab_plotly", js=LOADER.read_text() + FIT.read_text() + SCRIPT.read_text())
 
 
 def _preload_markdown() -> str:
@@ -112,7 +113,7 @@ def spec(fig, name: str = "chart", look: str = "default", live: bool = False) ->
     return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
-_sent: dict = {}  # key -> (figure, (style, live), data, height) last sent: a live redraw of an unchanged figure reuses its JSON
+_sent: dict = {}  # key -> (figure, (style, live), data) last sent: a live redraw of an unchanged figure reuses its JSON
 
 
 def chart(fig, key: str, clicks: bool = False, live: bool = False):
@@ -124,12 +125,13 @@ def chart(fig, key: str, clicks: bool = False, live: bool = False):
     look = style()
     last = _sent.get(key)
     if last is not None and last[0] is fig and last[1] == (look, live):  # the same figure object again (never mutated)
-        data, height = last[2], last[3]
+        data = last[2]
     else:
         styled = theme.styled(fig, look)
         layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
-        data, height = spec(styled, key.removeprefix("fig_"), look, live), int(layout.get("height") or DEFAULT_HEIGHT)
-        _sent[key] = (fig, (look, live), data, height)
+        data = spec(styled, key.removeprefix("fig_"), look, live)
+        data["height"] = int(layout.get("height") or DEFAULT_HEIGHT)  # reserved until drawn; the drawn figure may grow (wrapped text)
+        _sent[key] = (fig, (look, live), data)
     events = {"on_click_change": lambda: None} if clicks else {}
-    result = _component(key=key, data=data, height=height, **events)
+    result = _component(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/plotly_fit.js fits it)
     return getattr(result, "click", None) if clicks else None

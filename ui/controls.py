@@ -38,6 +38,7 @@ class Control:
     step: float | None = None
     fmt: str | None = None
     labels: dict | None = None  # choice -> label shown
+    dial: tuple | None = None  # (lo, hi, step) of a slider beside a number box, over the values that matter
 
 
 CONTROLS = {
@@ -47,8 +48,10 @@ CONTROLS = {
         Control("activation", "Activation φ (RNN, IndRNN)", "select"),
         Control("hidden_size", "Hidden size H", "number", 1),
         Control("init", "Initialisation of W_hh", "select"),
-        Control("recurrent_scale", "Recurrent scale ρ", "slider", 0.05),
-        Control("forget_bias", "Forget-gate bias (LSTM only)", "slider", 0.25),
+        # Fine values: the number box holds the exact value (any in the field's range, bound to the URL); the slider
+        # beside it spans the range where the behaviour changes (1.0 for the scale; 0 to a few for the forget bias).
+        Control("recurrent_scale", "Recurrent scale ρ", "number", 0.01, "%.6g", dial=(0.05, 1.95, 0.05)),
+        Control("forget_bias", "Forget-gate bias (LSTM only)", "number", 0.1, "%.6g", dial=(-2.0, 4.0, 0.1)),
         Control("task", "Task", "select", labels=TASK_LABELS),
         Control("seq_len", "Sequence length T", "number", 1),
         Control("batch_size", "Batch size B", "number", 1),
@@ -120,7 +123,15 @@ def reset(cap: dict) -> None:
 
 
 def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, help_text: str | None = None):
+    if c.dial is not None:
+        return _with_dial(c, cap, rng, default, disabled, help_text)
+    return _field(c, cap, rng, default, disabled, help_text)
+
+
+def _field(c: Control, cap: dict, rng: dict, default, disabled: bool, help_text: str | None, label_visibility: str = "visible"):
+    """The widget of a Config field (or of bptt, steps, every): its key is the field's name."""
     common = dict(key=c.name, help=help_text or HELP[c.name], disabled=disabled, on_change=_on_change, args=(c.name, cap))
+    common["label_visibility"] = label_visibility
     if c.name in HIDDEN_WHEN_IDLE:
         common["persist_state"] = "page"
     if c.kind in ("radio", "select"):  # not bound: Streamlit would write the label ("LSTM") into the URL, not the value
@@ -135,6 +146,42 @@ def _widget(c: Control, cap: dict, rng: dict, default, disabled: bool = False, h
         return st.slider(c.label, lo, hi, value=default, step=c.step, **common)
     kind = int if isinstance(default, int) else float
     return st.number_input(c.label, kind(lo), kind(hi), value=kind(default), step=kind(c.step), format=c.fmt, **common)
+
+
+DIAL = "_dial"  # a dial's key: the field's name and this suffix (not a Config field, not in the URL)
+
+
+def _dialled(name: str, cap: dict) -> None:
+    """The slider beside a number box moved: the box (the Config field) takes its value, then settles as if moved."""
+    st.session_state[name] = float(st.session_state[name + DIAL])
+    _on_change(name, cap)
+
+
+def _with_dial(c: Control, cap: dict, rng: dict, default, disabled: bool = False, help_text: str | None = None):
+    """A fine setting: a slider over the values that matter, and beside it the number box that holds the exact value.
+
+    The box is the Config field's widget (key, URL parameter, the field's whole range); the slider
+    mirrors it, held at its nearest end when the value lies beyond its span, and writes to it when moved.
+    """
+    lo, hi, step = c.dial
+    state = st.session_state
+    value = float(state.get(c.name, default))
+    state[c.name + DIAL] = min(max(value, lo), hi)
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        st.slider(
+            c.label,
+            lo,
+            hi,
+            step=step,
+            key=c.name + DIAL,
+            disabled=disabled,
+            on_change=_dialled,
+            args=(c.name, cap),
+            help=f"Drag over {lo:g} to {hi:g}; the box beside it takes any value from {rng[c.name][0]:g} to {rng[c.name][1]:g}.",
+        )
+    with right:
+        return _field(c, cap, rng, default, disabled, help_text, label_visibility="collapsed")
 
 
 def set_from_page(values: dict) -> None:

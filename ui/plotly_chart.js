@@ -10,14 +10,34 @@ export default function (component) {
     div = document.createElement("div");
     div.dataset.testid = "rnnlabChart";
     div.style.width = "100%";
+    div.style.height = data.height + "px"; // room kept while plotly.js loads; then the drawn figure's own height
     parentElement.appendChild(div);
   }
   div.__trigger = component.setTriggerValue; // a click reports its x to Python (charts that listen)
   if (data.spec === div.__spec) return; // a redraw of the same figure: nothing to do
   div.__spec = data.spec;
   div.__next = { spec: data.spec, config: data.config, script: data.script }; // parsed when drawn: a coalesced one never is
+  div.__shown = div.__next; // what a change of width draws again
+  watchWidth(div);
   queue.waiting.add(div);
   if (!queue.running) drawQueued();
+}
+
+// Text is wrapped for the width a figure is drawn at (ui/plotly_fit.js): when the chart's width changes by more
+// than a few pixels (a phone turned, a window resized, the sidebar opened), the same figure is fitted and drawn again.
+const REFIT_PX = 24;
+
+function watchWidth(div) {
+  if (div.__widthObserver || typeof ResizeObserver === "undefined") return;
+  div.__widthObserver = new ResizeObserver(() => {
+    const width = div.clientWidth;
+    if (div.__fitWidth === undefined || Math.abs(width - div.__fitWidth) < REFIT_PX || !div.__shown) return;
+    div.__fitWidth = width; // once per change
+    div.__next = div.__next || div.__shown;
+    queue.waiting.add(div);
+    if (!queue.running) drawQueued();
+  });
+  div.__widthObserver.observe(div);
 }
 
 // One chart is drawn at a time, the one highest on screen first, and the page gets the main thread back between
@@ -45,15 +65,20 @@ async function drawQueued() {
       const { spec, config } = div.__next;
       div.__next = null;
       try {
-        const fig = allowTickOverflow(JSON.parse(spec));
+        const touch = touchScreen();
+        div.__fitWidth = div.clientWidth;
+        div.style.touchAction = touch ? "pan-y" : ""; // a vertical drag over the chart scrolls the page
+        const fig = fitFigure(allowTickOverflow(JSON.parse(spec)), div.__fitWidth, touch);
+        div.style.height = (fig.layout.height || 450) + "px"; // the element grows with the lines fitting added
         // The config only when it changed: Plotly copies and compares the whole config on every call that passes one.
-        const fresh = config !== div.__config;
-        div.__config = config;
-        await Plotly.react(div, fig.data, fig.layout, fresh ? Object.assign({ responsive: true }, JSON.parse(config)) : undefined);
+        const fresh = config + touch !== div.__config;
+        div.__config = config + touch;
+        await Plotly.react(div, fig.data, fig.layout, fresh ? chartConfig(config, touch) : undefined);
       } catch (err) {
         failed(div, err);
         continue;
       }
+      toolbarOutOfTabOrder(div);
       if (!div.__listening) {
         div.__listening = true;
         div.on("plotly_click", (event) => {
@@ -70,6 +95,14 @@ async function drawQueued() {
   } finally {
     queue.running = false;
   }
+}
+
+// On a touch screen the page scrolls under a drag: no wheel or drag zoom, and the toolbar keeps only its camera
+// (its zoom buttons would turn drag-zoom back on).
+function chartConfig(config, touch) {
+  const out = Object.assign({ responsive: true }, JSON.parse(config));
+  if (touch) Object.assign(out, { scrollZoom: false, modeBarButtons: [["toImage"]] });
+  return out;
 }
 
 function failed(div, err) {
@@ -92,4 +125,31 @@ function allowTickOverflow(fig) {
     if (axis.ticklabeloverflow === undefined) axis.ticklabeloverflow = "allow";
   }
   return fig;
+}
+
+// Keyboard order: each chart's toolbar (about 10 buttons) stays out of the tab order, so Tab reaches the page's
+// controls first; the chart itself is one stop, and while it (or one of its buttons) has focus its toolbar is reachable.
+function toolbarOutOfTabOrder(div) {
+  const sync = () => {
+    const inside = div.contains(document.activeElement);
+    for (const b of div.querySelectorAll(".modebar-btn")) b.tabIndex = inside ? 0 : -1;
+  };
+  if (!document.getElementById("rnnlab-toolbar-focus")) {  // Plotly shows its toolbar on hover only: on focus too
+    const style = document.createElement("style");
+    style.id = "rnnlab-toolbar-focus";
+    style.textContent = '[data-testid="rnnlabChart"]:focus-within .modebar { opacity: 1 !important; }';
+    document.head.appendChild(style);
+  }
+  if (!div.__toolbarWatched) {
+    div.__toolbarWatched = true;
+    div.tabIndex = 0;
+    div.setAttribute("role", "figure");
+    div.addEventListener("focusin", sync);
+    div.addEventListener("focusout", (e) => {
+      if (!div.contains(e.relatedTarget)) setTimeout(sync, 0);
+    });
+  }
+  const title = ((div._fullLayout && div._fullLayout.title) || {}).text || "";
+  div.setAttribute("aria-label", "Chart: " + title.replace(/<[^>]+>/g, ""));
+  sync();
 }

@@ -8,13 +8,14 @@ from plotly.colors import sample_colorscale
 
 from .diagonal_cell import diagonal_cell_diagram
 from .notes import NOTE_PX, bottom_note, overflow_note, range_words
-from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout
+from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout, phone_layout
 from .truncation import blocks
 
 ZERO = "#cbd5e1"  # faint grey: no gradient crosses this edge
 EDGE = "#9ca3af"  # forward edges
 INK = "#1f2933"
 MIN_W, MAX_W = 1.0, 9.0  # arrow widths of the smallest and the largest gradient on screen
+PHONE_STEPS = 12  # steps a phone-sized chart shows: ~25 px each, where 40 made a smear
 HEIGHT = 540  # four rows of nodes and arrows, each tall enough to read from the back of a room
 ROW = {"x": 0.0, "h": 1.0, "back": 1.45, "y": 2.2}  # heights of the rows; backward arrows run above h
 
@@ -119,10 +120,14 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
     sub = "arrow colour and width: ‖∂L/∂hₜ‖; grey dashed: no gradient crosses"
     if getattr(trace, "unit_decay", None) is not None and "h" not in trace.saturation:
         sub += "; complex hₜ: the norm over its real and imaginary parts"
+    wide = sub
     if start > 0:
-        sub += f"; showing the last {T - start} of {T} steps (where the loss sits)"
-    title += f"<br><sup>{sub}</sup>"
-    base_layout(fig, title, height=HEIGHT)
+        wide += f"; showing the last {T - start} of {T} steps (where the loss sits)"
+    base_layout(fig, f"{title}<br><sup>{wide}</sup>", height=HEIGHT)
+    if T - start > PHONE_STEPS:  # a phone draws fewer steps, each wide enough to tell apart (the rest lie beyond the axis)
+        phone = sub + f"; showing the last {PHONE_STEPS} of {T} steps (where the loss sits)"
+        window = [T - PHONE_STEPS - 0.6, T - 0.3]
+        phone_layout(fig, {"layout.xaxis.range": window, "layout.title.text": f"<b>{title}<br><sup>{phone}</sup></b>"})
     fig.update_layout(shapes=shapes, annotations=notes, showlegend=False, margin=dict(l=110, t=90))
     overflow_note(fig, trace, prefix="")
     words = range_words(trace, g, "‖∂L/∂hₜ‖ on screen")

@@ -86,7 +86,8 @@ def phase_heatmap(record, current: float | None = None) -> go.Figure:
             showlegend=True,
         )
     shapes = [vline_shape(current, "#111827", dash="dash", width=2)]
-    notes.append(note_annotation(f"current {axis} {current:g}", current, 1.0, "left", "top", "#111827", xref="x"))
+    side = "left" if current <= (x.min() + x.max()) / 2 else "right"  # the note opens toward the wider side of the plot
+    notes.append(note_annotation(f"current {axis} {current:g}", current, 1.0, side, "top", "#111827", xref="x"))
     shapes += _theory(record, x, notes)
     _overflow(record, fig, notes)
     above = stack_above(notes)
@@ -95,6 +96,9 @@ def phase_heatmap(record, current: float | None = None) -> go.Figure:
     frame(fig, above, height=520)
     if len(k) < T:
         fig.update_yaxes(title_text=f"steps back k (showing {len(k)} of {T})")
+    if len(x) > 1:  # the columns' own edges: a note that runs past them is wrapped, never a reason to widen the axis
+        half = float(np.min(np.diff(x))) / 2
+        fig.update_xaxes(range=[float(x.min()) - half, float(x.max()) + half])
     return fig
 
 

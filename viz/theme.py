@@ -28,6 +28,8 @@ COLORS = {
     "overflow": "#b91c1c",
     "truncation": "#db2777",
     "compare": "#111827",  # near black, dashed: the configuration compared with
+    "compare_c": "#92400e",  # dark amber, dotted: the compared configuration's cell state
+    "state": "#4b5563",  # dark grey, dash-dot: the forward state's norm, drawn where no gradient is finite
 }
 GATE_COLORS = {
     "i": "#16a34a",
