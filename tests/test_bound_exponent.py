@@ -20,6 +20,7 @@ from ui import lessons
 from viz.bound import bound_words, clipped_bound, log_span
 from viz.decay import decay_summary_text, power_text, unit_decay_figure
 from viz.gradients import BOUND, decay_summary, grad_norm_curve
+from viz.measures import sub, trend
 from viz.notes import sci
 from viz.phase import phase_heatmap
 
@@ -127,12 +128,16 @@ def test_an_infinite_bound_names_the_steps_and_the_exponent_where_float64_ends()
 
 
 def test_decay_words_give_the_factor_and_its_power_over_the_steps_shown():
-    """'×s per step back … s^n after n steps', n = min(100, T−1): the exponent and the power are the closed form."""
-    for seq_len, n in ((T, T - 1), (150, 100)):
+    """'factor per step (fitted) ×s', the end-to-end ratio s^(T−1) and the bound s^(T−1): exponents and powers are the closed form."""
+    for seq_len in (T, 150):
+        n = seq_len - 1
         tr = run(exact("rnn", 0.95, seq_len=seq_len))
         text = decay_summary(tr)
-        assert f"changes ×0.95 per step back in time: vanishing, {sci(0.95**n)} after {n} steps" in text
-        assert "Theory: γ·σ_max = 0.95 < 1: vanishing guaranteed" in text
+        word = trend(0.95, n)
+        assert f"factor per step (fitted): ‖∂L/∂hₜ‖ changes ×0.95 per step back in time: {word}." in text
+        assert f"end-to-end ratio ‖∂L/∂h₀‖ / ‖∂L/∂h{sub(n)}‖ = {sci(0.95**n)}" in text
+        pace = ", slowly" if "slowly" in word else ""
+        assert f"Theory: γ·σ_max = 0.95 < 1: vanishing guaranteed{pace}, the bound 0.95^{n} = {power_text(0.95, n)} end to end" in text
 
 
 @pytest.mark.parametrize("cell", ["indrnn", "lru"])

@@ -150,7 +150,7 @@ def test_overflowing_run_still_draws_and_explains():
     tr = run(Config(cell="indrnn", activation="linear", init="identity", recurrent_scale=5.0, seq_len=80, hidden_size=3, batch_size=2))
     assert tr.nonfinite
     fig = unit_decay_figure(tr)
-    assert "Overflow" in _notes(fig)
+    assert "float32 overflow: " in _notes(fig)
     assert "beyond float64's largest number" not in _notes(fig)  # 5^79 fits in float64: drawn, not dropped
     assert np.allclose(_y(_units(fig)[0]), 5.0 ** np.arange(80), rtol=1e-6)
 

@@ -96,7 +96,7 @@ def test_overflow_shows_gaps_and_says_why(traces):
     assert tr.overflow_step is not None
     for fig in (gate_heatmaps(tr), gate_curves(tr)):
         notes = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
-        assert "Blank = non-finite (overflow)" in notes and f"time step {tr.overflow_step}" in notes
+        assert "Blank = non-finite (overflow)" in notes and f"hₜ non-finite from t = {tr.overflow_step} on" in notes
     z = np.asarray(_heatmaps(gate_heatmaps(tr))[0].z)
     assert not np.isinf(z).any() and np.isnan(z[:, tr.overflow_step + 1 :]).all()
     assert np.isfinite(z[:, : tr.overflow_step - 1]).all()

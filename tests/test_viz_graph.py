@@ -6,6 +6,7 @@ from plotly.colors import sample_colorscale
 
 from engine import Config, run
 from viz.graph import MAX_W, MIN_W, ZERO, cell_diagram, flow, unrolled_graph
+from viz.notes import overflow_short
 from viz.theme import COLORS, SEQUENTIAL
 from viz.truncation import block_ends, blocks, horizon_span
 
@@ -105,13 +106,13 @@ def test_overflow_is_drawn_in_its_colour_with_the_message():
     tr = run(Config(cell="rnn", activation="linear", recurrent_scale=5.0, seq_len=80, hidden_size=4, batch_size=2))
     fig = unrolled_graph(tr)
     notes = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
-    assert tr.overflow_message() in notes
+    assert overflow_short(tr) in notes
     assert all(line.color == COLORS["overflow"] for line in _backward(fig).values())
     assert any(d.name == "hₜ: non-finite gradient (overflow)" for d in fig.data)
     fig.to_json()  # serialises: no NaN/inf tokens that break the browser
     cell = cell_diagram(tr, 79)
     texts = [a.text.replace("<br>", " ") for a in cell.layout.annotations]
-    assert "‖∂L/∂h<sub>t</sub>‖ = nan" in texts and tr.overflow_message() in texts
+    assert "‖∂L/∂h<sub>t</sub>‖ = nan" in texts and overflow_short(tr) in texts
 
 
 def test_long_sequences_show_the_last_steps_and_cap_the_shapes():

@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 import numpy as np
 
 from engine import Trace
+from viz.measures import END_RATIO, FACTOR, end_ratio_text, factor_text, orders, ratio_name
+from viz.measures import end_ratio as _ratio
 
 DATA = Path(__file__).with_name("lessons.toml")
 PARAM = "lesson"  # the URL parameter that opens a lesson: ?lesson=<slug>
@@ -27,11 +29,21 @@ SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 
 @dataclass(frozen=True)
 class Claim:
-    """The lesson's claim on one run: held or not, the sentence shown, and the number it rests on."""
+    """The lesson's claim on one run: held or not, the sentence shown, the number it rests on, and what was measured."""
 
     held: bool
     text: str
     value: float
+    measured: str = ""  # what this run shows, in words, without a verdict
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A claim and its check for the lesson's settings with `when` changed ({} : the lesson's own settings)."""
+
+    when: dict
+    claim: str
+    check: dict
 
 
 @dataclass(frozen=True)
@@ -44,11 +56,38 @@ class Lesson:
     steps: tuple[str, ...]
     claim: str
     check: dict  # kind + the check's parameters (see lessons.toml)
+    also: tuple[Scenario, ...] = ()  # the claims for a step's settings (lessons.toml [[lesson.also]])
+
+    @property
+    def scenarios(self) -> tuple[Scenario, ...]:
+        """The lesson's own claim first, then those for the settings its steps set."""
+        return (Scenario({}, self.claim, self.check), *self.also)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the card shows about the run on screen: the claim that covers it, and held / failed / other settings."""
+
+    status: str  # "held" | "failed" | "other" (settings no claim covers: said neutrally, never as a failure)
+    claim: str  # the claim sentence shown
+    text: str  # the measured result, in words
+    note: str | None  # how the run's settings differ from those the claim covers
+    result: Claim
 
 
 def _load(path: Path = DATA) -> tuple[Lesson, ...]:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))["lesson"]
-    return tuple(Lesson(d["slug"], d["title"], dict(d["settings"]), tuple(d["steps"]), d["claim"], dict(d["check"])) for d in raw)
+    out = []
+    for d in raw:
+        check = dict(d["check"])
+        also = tuple(Scenario(dict(a["when"]), a.get("claim", d["claim"]), _merged(check, a.get("check", {}))) for a in d.get("also", ()))
+        out.append(Lesson(d["slug"], d["title"], dict(d["settings"]), tuple(d["steps"]), d["claim"], check, also))
+    return tuple(out)
+
+
+def _merged(check: dict, own: dict) -> dict:
+    """A scenario's check: its own keys over the lesson's, or only its own when it names another kind."""
+    return dict(own) if "kind" in own and own["kind"] != check["kind"] else {**check, **own}
 
 
 LESSONS: tuple[Lesson, ...] = _load()
@@ -145,10 +184,44 @@ def close_lesson() -> None:
     st.session_state.pop(STATE_KEY, None)
 
 
-def check(lesson: Lesson, trace: Trace) -> Claim:
-    """The lesson's claim measured on this trace."""
+def check(lesson: Lesson | Scenario, trace: Trace) -> Claim:
+    """The lesson's (or one scenario's) claim measured on this trace."""
     params = {k: v for k, v in lesson.check.items() if k != "kind"}
     return _check_function(lesson.check["kind"])(trace, **params)
+
+
+IGNORED = ("device", "seed")  # a claim covers every seed (its range is measured on 0-9) and either device
+
+
+def _differences(planned, config) -> dict:
+    """{field: (planned value, the run's value)} for every Config field that differs."""
+    a, b = planned.to_dict(), config.to_dict()
+    return {name: (a[name], b[name]) for name in a if name != "device" and a[name] != b[name]}
+
+
+def _said(diff: dict) -> str:
+    return ", ".join(f"{name} {was} → {now}" for name, (was, now) in diff.items())
+
+
+def verdict(lesson: Lesson, trace: Trace, cap: dict | None = None) -> Verdict:
+    """The claim that covers the run shown, measured on it; on settings no claim covers, a neutral account, never ✗.
+
+    A claim covers the lesson's settings, or those a step's button sets ([[lesson.also]]), on any seed.
+    Only a covered run whose claim fails is a failure: the lesson would be wrong there, and the card says so.
+    """
+    for scenario in lesson.scenarios:
+        planned = config_for({**lesson.settings, **scenario.when}, cap)
+        diff = _differences(planned, trace.config)
+        if all(name in IGNORED for name in diff):
+            result = check(scenario, trace)
+            note = f"This run differs from the settings the claim covers in: {_said(diff)}." if diff else None
+            return Verdict("held" if result.held else "failed", scenario.claim, result.text, note, result)
+    result = check(lesson, trace)
+    diff = _differences(config_for(lesson.settings, cap), trace.config)
+    note = f"The claim covers the lesson's settings; this run differs in: {_said(diff)}."
+    if result.held:
+        return Verdict("held", lesson.claim, result.text, note, result)
+    return Verdict("other", lesson.claim, f"Measured on this run: {result.measured}.", note, result)
 
 
 def _check_function(kind: str) -> Callable[..., Claim]:
@@ -174,9 +247,9 @@ def sub(n: int) -> str:
 
 def _claim(held: bool, measured: str, criterion: str, value: float, seeds: str | None = None) -> Claim:
     if held:
-        tail = f" ({criterion}; the lesson's settings on seeds 0–9: {seeds})" if seeds else f" ({criterion})"
-        return Claim(True, f"✓ measured on this run: {measured}{tail}", value)
-    return Claim(False, f"✗ not on this run: {measured}; the lesson claims {criterion}", value)
+        tail = f" ({criterion}; these settings on seeds 0–9: {seeds})" if seeds else f" ({criterion})"
+        return Claim(True, f"✓ measured on this run: {measured}{tail}", value, measured)
+    return Claim(False, f"✗ not on this run: {measured}; the lesson claims {criterion}", value, measured)
 
 
 def _span(lo, hi) -> str:
@@ -186,12 +259,8 @@ def _span(lo, hi) -> str:
 
 
 def end_ratio(trace: Trace) -> tuple[float, str]:
-    """‖∂L/∂h_0‖ / ‖∂L/∂h_(T−1)‖ and its name as shown."""
-    g = trace.grad_h
-    T = len(g)
-    with np.errstate(all="ignore"):
-        r = float(g[0] / g[-1]) if g[-1] != 0 else math.nan
-    return r, f"‖∂L/∂h₀‖ / ‖∂L/∂h{sub(T - 1)}‖ = {fmt(r)}"
+    """The end-to-end ratio ‖∂L/∂h_0‖ / ‖∂L/∂h_(T−1)‖ and its words, as the gradient chart writes them (viz.measures)."""
+    return _ratio(trace.grad_h), end_ratio_text(trace.grad_h, number=fmt)
 
 
 def vanishing(trace: Trace, below: float, seeds) -> Claim:
@@ -206,21 +275,44 @@ def vanishing(trace: Trace, below: float, seeds) -> Claim:
 
 
 def exploding(trace: Trace, above: float, seeds) -> Claim:
-    if trace.overflow_step is not None:
-        t = trace.overflow_step
-        shown = f"the hidden state overflows {trace.config.dtype} at step {t}"
-        return _claim(True, shown, "an overflow, or growth above " + fmt(above), float(t), f"overflow at step {_span(*seeds)}")
+    """Growth above `above` end to end, or an overflow the chart marks, with the finite part growing (factor per step > 1)."""
+    f = trace.decay_factor if trace.decay_factor is not None and math.isfinite(trace.decay_factor) else None
+    growth = f"{FACTOR} {factor_text(f)}" if f is not None else f"no {FACTOR} (nothing finite to fit)"
+    crit = f"growth above {fmt(above)} end to end, or an overflow (marked) after growing"
+    dtype = trace.config.dtype
+    if trace.overflow_step is not None or trace.overflow_grad_step is not None:
+        if trace.overflow_step is not None:
+            t, where = trace.overflow_step, f"the forward state overflows {dtype} at step {trace.overflow_step}"
+        else:
+            t = trace.overflow_grad_step
+            where = f"the gradient overflows {dtype} at step {t}, {len(trace.grad_h) - 1 - t} steps back from the loss"
+        held = f is None or f > 1
+        return _claim(held, f"{where}; before that, {growth}", crit, float(t), f"overflow at step {_span(*seeds)}")
     r, shown = end_ratio(trace)
     held = math.isfinite(r) and r > above
-    return _claim(held, shown + " (no overflow)", f"an overflow, or growth above {fmt(above)}", r)
+    return _claim(held, f"{shown}, {growth}, no overflow", crit, r, _span(*seeds))
+
+
+def factor(trace: Trace, between, seeds) -> Claim:
+    """The factor per step (fitted) lies in [lo, hi]."""
+    f = trace.decay_factor if trace.decay_factor is not None else math.nan
+    r, shown = end_ratio(trace)
+    held = math.isfinite(f) and between[0] <= f <= between[1]
+    measured = f"{FACTOR} {factor_text(f) if math.isfinite(f) else 'not measurable'}; {shown}"
+    lo, hi = (f"{x:.2f}" for x in seeds)
+    return _claim(held, measured, f"{FACTOR} between {between[0]:g} and {between[1]:g}", f, lo if lo == hi else f"{lo} to {hi}")
 
 
 def clipping(trace: Trace, below: float, seeds) -> Claim:
     r, shown = end_ratio(trace)
     cfg = trace.config
+    before, after = trace.grad_norm_before_clip, trace.grad_norm_after_clip
+    if cfg.clip == "none":  # the step that switches clipping off: the update keeps its norm, the ratio stays
+        held = not trace.clipped and after == before and math.isfinite(r) and r < below
+        text = f"no clipping: ‖g‖ = {fmt(before)} kept; {shown}"
+        return _claim(held, text, f"an unclipped update and a ratio below {fmt(below)}", r, _span(*seeds))
     if cfg.clip != "norm":
         return _claim(False, f"clipping is {cfg.clip}", "norm clipping", r)
-    before, after = trace.grad_norm_before_clip, trace.grad_norm_after_clip
     theta = fmt(cfg.clip_threshold)
     clip_text = f"‖g‖ = {fmt(before)} clipped to {fmt(after)}" if trace.clipped else f"‖g‖ = {fmt(before)} not clipped (θ = {theta})"
     held = trace.clipped and after <= cfg.clip_threshold * (1 + 1e-5) and math.isfinite(r) and r < below
@@ -258,17 +350,26 @@ def truncation(trace: Trace, seeds) -> Claim:
 
 
 def orders_lost(trace: Trace) -> float:
-    """log10 of ‖∂L/∂h_(T−1)‖ / ‖∂L/∂h_0‖: how many orders of magnitude the gradient loses going back."""
-    r, _ = end_ratio(trace)
-    return -math.log10(r) if r > 0 and math.isfinite(r) else math.nan
+    """−log10 of the end-to-end ratio: how many orders of magnitude the gradient loses going back."""
+    return orders(_ratio(trace.grad_h))
+
+
+def _orders_words(trace: Trace) -> str:
+    """'end-to-end ratio ‖∂L/∂h₀‖ / ‖∂L/∂h₉₉‖ = 8e-16: 15.1 orders of magnitude lost', named as the chart names it."""
+    r = _ratio(trace.grad_h)
+    lost = orders(r)
+    if not math.isfinite(lost):
+        n = "no orders of magnitude measurable"
+    else:
+        n = f"{lost:.1f} orders of magnitude lost" if lost >= 0 else f"{-lost:.1f} orders of magnitude gained"
+    return f"{END_RATIO} {ratio_name(len(trace.grad_h))} = {fmt(r)}: {n}"
 
 
 def forget_bias(trace: Trace, bands, seeds) -> Claim:
     b = trace.config.forget_bias
     lost = orders_lost(trace)
-    T = len(trace.grad_h)
     f = float(trace.gates["f"].mean()) if "f" in trace.gates else math.nan
-    shown = f"mean forget gate f = {f:.2f}; the gradient loses {lost:.1f} orders of magnitude over {T - 1} steps"
+    shown = f"mean forget gate f = {f:.2f}; {_orders_words(trace)}"
     band = next((row for row in bands if row[0] == b), None)
     if trace.config.cell != "lstm" or band is None:
         return _claim(False, shown, "a result for forget bias 0, 1 or 3 of an LSTM", lost)
@@ -286,8 +387,7 @@ def forget_bias(trace: Trace, bands, seeds) -> Claim:
 def gru(trace: Trace, z, orders, seeds) -> Claim:
     lost = orders_lost(trace)
     zbar = float(trace.gates["z"].mean()) if "z" in trace.gates else math.nan
-    T = len(trace.grad_h)
-    shown = f"mean update gate z = {zbar:.2f}; the gradient loses {lost:.1f} orders of magnitude over {T - 1} steps"
+    shown = f"mean update gate z = {zbar:.2f}; {_orders_words(trace)}"
     held = z[0] <= zbar <= z[1] and lost > orders
     crit = f"z between {z[0]:g} and {z[1]:g}, more than {orders:g} orders lost"
     return _claim(held, shown, crit, lost, f"{seeds[0]:g} to {seeds[1]:g} orders lost")
@@ -320,4 +420,5 @@ CHECKS: dict[str, Callable[..., Claim]] = {
     "gru": gru,
     "flat": flat,
     "lru": lru,
+    "factor": factor,
 }

@@ -8,10 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .bound import bound_words, clipped_bound, log_span, why_no_explosion
-from .decay import recurrent_name
+from .decay import power_text, recurrent_name
 from .downsample import log_gaps, pick_indices
-from .marks import overflow_marks, truncation_marks, zero_notes
-from .notes import PLOT_PX, dtype_max, frame, note_annotation, range_words, rgba, sci, stack_above, wrap_text
+from .marks import dtype_limits, overflow_marks, truncation_marks, zero_notes
+from .measures import FACTOR, end_ratio, end_ratio_text, factor_text, trend
+from .notes import PLOT_PX, dtype_floors, dtype_max, frame, note_annotation, overflow_short, range_words, rgba, sci, stack_above, wrap_text
 from .theme import COLORS, base_layout, log_axis
 from .truncation import horizon_span
 
@@ -27,13 +28,8 @@ def measured_factor(trace) -> tuple[float | None, str]:
     return (f if f is not None and math.isfinite(f) and f > 0 else None), what
 
 
-def factor_text(f: float) -> str:
-    """'×0.92' (two decimals in 0.1..100, else '×7e-10'): the one way a per-step factor is written."""
-    return f"×{f:.2f}" if 0.1 <= f < 100 else f"×{sci(f)}"
-
-
 def decay_summary(trace) -> str:
-    """The fitted factor per step back in time in words, plus the theory verdict for vanilla RNNs."""
+    """The factor per step (fitted) and the end-to-end ratio in words, plus the theory verdict for vanilla RNNs."""
     return ". ".join(p.rstrip(".") for p in _decay_parts(trace)) + "."
 
 
@@ -49,7 +45,9 @@ def grad_norm_curve(trace, compare=None) -> go.Figure:
     band = np.asarray(band, dtype=np.float64)[x] if band is not None and len(band) == T else None
     measured = [np.asarray(v, dtype=np.float64)[x] for v in (trace.grad_h, trace.grad_c, trace.grad_h_last) if v is not None]
     other = _compared(compare)
-    span = log_span(*measured, band, *[y for _, y, _ in other])
+    state = state_norm(trace)
+    shapes, limit_notes, levels = dtype_limits(trace, np.concatenate(measured + ([state] if state is not None else [])))
+    span = log_span(*measured, band, *[o[1] for o in other], state, np.asarray(levels))
     if band is not None:
         _curve(fig, x, band[:, 0], "10th percentile", None, showlegend=False)
         _curve(fig, x, band[:, 1], "10–90 % of the batch", None, fill="tonexty", fillcolor=rgba(COLORS["grad_h"], 0.18))
@@ -58,8 +56,11 @@ def grad_norm_curve(trace, compare=None) -> go.Figure:
         _curve(fig, x, np.asarray(trace.grad_c)[x], f"{DC} (cell state)", COLORS["grad_c"])
     if trace.grad_h_last is not None:
         _curve(fig, x, np.asarray(trace.grad_h_last)[x], "‖∂loss_{T−1}/∂hₜ‖ (the last step's loss alone)", COLORS["last"])
-    for ox, oy, name in other:
-        _curve(fig, ox, oy, name, COLORS["compare"], dash="dash", width=2.5)
+    for ox, oy, name, color, dash in other:
+        _curve(fig, ox, oy, name, color, dash=dash, width=2.5)
+    if state is not None:
+        name = f"‖hₜ‖, the forward state (sequence 0), finite before t = {trace.overflow_step}"
+        _curve(fig, np.arange(len(state)), state, name, COLORS["state"], dash="dashdot")
     notes = []
     if trace.bound is not None:
         bound = np.asarray(trace.bound, dtype=np.float64)
@@ -75,21 +76,23 @@ def grad_norm_curve(trace, compare=None) -> go.Figure:
             notes.append(note_annotation(wrap_text(words, 100), 0.99, 0.99, "right", "top", COLORS["bound"]))
     _loss_markers(fig, trace, T)
     _beyond_markers(fig, trace, x, measured, span)
-    shapes, marks = _marks(trace, T)
+    mark_shapes, marks = _marks(trace, T)
+    shapes = mark_shapes + shapes
     # Above the plot area, under the title: inside it the box hid the curve's high end.
-    parts = _decay_parts(trace)
-    if compare is not None:
-        f, _ = measured_factor(compare[0])
-        parts.append(f"Dashed, {compare[1]}: " + (factor_text(f) if f is not None else "no single factor per step"))
+    parts = _decay_parts(trace) + ([compared_words(*compare)] if compare is not None else [])
     text = "<br>".join(wrap_text(part, 110) for part in parts)
-    notes = [note_annotation(text, 0.0, 1.0, "left", "bottom")] + marks + notes
+    notes = [note_annotation(text, 0.0, 1.0, "left", "bottom")] + marks + notes + limit_notes
     notes += zero_notes(trace, trace.grad_h, DH)
-    out = [w for w in (range_words(trace, trace.grad_h, DH), trace.grad_c is not None and range_words(trace, trace.grad_c, DC)) if w]
+    said = overflow_short(trace) is not None  # the overflow mark already says which values are non-finite
+    out = [range_words(trace, trace.grad_h, DH, nonfinite=not said)]
+    out += [range_words(trace, trace.grad_c, DC, nonfinite=not said)] if trace.grad_c is not None else []
+    out = [w for w in out if w]
     if out:
         notes.append(note_annotation(wrap_text(" ".join(out), 110), 0.0, 1.0, "left", "bottom", COLORS["overflow"], border=True))
     above = stack_above(notes)
     fig.update_layout(shapes=shapes, annotations=notes)
-    base_layout(fig, f"How the gradient flows back in time: {DH} at each step t", "time step t", "gradient norm (log scale)")
+    ytitle = "norm (log scale)" if state is not None else "gradient norm (log scale)"
+    base_layout(fig, f"How the gradient flows back in time: {DH} at each step t", "time step t", ytitle)
     frame(fig, above)
     fig.update_xaxes(range=[-0.5, max([T] + [len(o[0].grad_h) for o in [compare] if o]) - 0.5])
     fig.update_yaxes(**log_axis(span, PLOT_PX))
@@ -97,15 +100,48 @@ def grad_norm_curve(trace, compare=None) -> go.Figure:
 
 
 def _compared(compare) -> list:
-    """[(x, y, name)] of the compared trace's curves: ‖∂L/∂h_t‖ and, for an LSTM, ‖∂L/∂c_t‖."""
+    """[(x, y, name, colour, dash)] of the compared trace's curves: ‖∂L/∂h_t‖ dashed and, for an LSTM, ‖∂L/∂c_t‖ dotted."""
     if compare is None:
         return []
     other, label = compare
     x = pick_indices(len(other.grad_h))
-    out = [(x, np.asarray(other.grad_h, dtype=np.float64)[x], f"{DH} ({label})")]
+    out = [(x, np.asarray(other.grad_h, dtype=np.float64)[x], f"{DH} ({label}), dashed", COLORS["compare"], "dash")]
     if other.grad_c is not None:
-        out.append((x, np.asarray(other.grad_c, dtype=np.float64)[x], f"{DC} ({label})"))
+        out.append((x, np.asarray(other.grad_c, dtype=np.float64)[x], f"{DC} cell state ({label}), dotted", COLORS["compare_c"], "dot"))
     return out
+
+
+def compared_words(other, label: str) -> str:
+    """The compared run in the same two measures as the main one, and for a gated cell the gate that explains it."""
+    f, _ = measured_factor(other)
+    words = f"Dashed, {label}: " + (f"{FACTOR} {factor_text(f)}" if f is not None else f"no {FACTOR}")
+    if other.grad_h_last is None and other.config.tbptt is None:
+        words += f"; {end_ratio_text(other.grad_h)}"
+    gates = getattr(other, "gates", {})
+    if "f" in gates and np.isfinite(gates["f"]).all():
+        fbar, bias = float(np.mean(gates["f"])), other.config.forget_bias
+        c = end_ratio(other.grad_c) if other.grad_c is not None else math.nan
+        words += (
+            f". Why: its cell path cₜ₋₁ → cₜ keeps the forget gate f = {fbar:.2f} per step on average (forget bias {bias:g})"
+            + (f", so the cell state's end-to-end ratio is {sci(c)} (dotted)" if math.isfinite(c) else "")
+            + (": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too" if bias <= 0.5 else "")
+        )
+    elif "z" in gates and np.isfinite(gates["z"]).all():
+        words += f". Why: its direct path keeps the update gate z = {float(np.mean(gates['z'])):.2f} per step on average"
+    return words
+
+
+def state_norm(trace) -> np.ndarray | None:
+    """‖h_t‖ of sequence 0 up to the step before the forward pass overflowed: what is finite when no gradient is; else None."""
+    t = getattr(trace, "overflow_step", None)
+    hidden = getattr(trace, "hidden", None)
+    if t is None or hidden is None or t < 1:
+        return None
+    h = np.asarray(hidden)[:t]
+    h = np.abs(h).astype(np.float64) if np.iscomplexobj(h) else h.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.sqrt(np.sum(np.square(h), axis=-1)) if h.ndim == 2 else np.abs(h)
+    return np.where(np.isfinite(norm) & (norm > 0), norm, np.nan)
 
 
 def contrib_bars(trace, log: bool = True) -> go.Figure:
@@ -178,36 +214,55 @@ def _beyond_markers(fig, trace, x, measured, span):
 
 
 def _decay_parts(trace) -> list[str]:
+    """The measured factor per step (fitted), the end-to-end ratio, and the theory bound's verdict, by one rule (measures.trend)."""
     T = len(trace.grad_h)
     f, what = measured_factor(trace)
+    span = horizon_span(trace)
+    n = span - 1
     if f is None:
         if T < 2:
             parts = ["One time step only: there is no change per step to fit"]
         elif not np.isfinite(np.asarray(trace.grad_h if trace.grad_h_last is None else trace.grad_h_last, float)).any():
-            parts = [f"No measured factor per step: every {DH} overflowed, nothing finite to fit"]
+            parts = [f"No {FACTOR}: every {DH} overflowed, nothing finite to fit"]
+            parts += _state_growth(trace)
         else:
-            parts = [f"No measured factor per step: fewer than two finite, non-zero values of {what} to fit"]
+            parts = [f"No {FACTOR}: fewer than two finite, non-zero values of {what} to fit"]
     else:
-        span = horizon_span(trace)
-        n = min(100, span - 1)
-        with np.errstate(over="ignore"):
-            total = math.exp(min(n * math.log(f), 700.0))
-        verdict = "about constant (stable)" if abs(f - 1) <= 0.01 else ("vanishing" if f < 1 else "exploding")
-        parts = [f"Measured: {what} changes {factor_text(f)} per step back in time: {verdict}, {sci(total)} after {n} steps"]
+        parts = [f"Measured, {FACTOR}: {what} changes {factor_text(f)} per step back in time: {trend(f, n)}"]
         if span < T:
             parts[0] += f"; exactly 0 beyond the truncation horizon, {span} steps back"
+        elif trace.grad_h_last is None:
+            parts.append(f"Measured, {end_ratio_text(trace.grad_h, floor=dtype_floors(trace)[0])}")
     gamma, smax = getattr(trace, "gamma", None), getattr(trace, "sigma_max", None)
     if gamma is not None and smax is not None and math.isfinite(gamma * smax):
-        gs = gamma * smax
-        if gs < 0.995:
-            parts.append(f"Theory: γ·σ_max = {gs:.3g} < 1: vanishing guaranteed")
-        elif gs > 1.005:
-            parts.append(f"Theory: γ·σ_max = {gs:.3g} > 1: the bound allows exploding, it does not force it")
-        else:
-            parts.append(f"Theory: γ·σ_max = {gs:.3g}, about 1: the bound stays flat, neither vanishing nor exploding is forced")
+        parts.append(_theory_words(gamma * smax, n))
         why = why_no_explosion(trace)
         if why:
             parts.append(why.rstrip("."))
     elif gamma is not None and smax is not None:
         parts.append("Theory: σ_max(W_hh) is not finite, so there is no bound to draw")
     return parts
+
+
+def _theory_words(gs: float, n: int) -> str:
+    """The bound's verdict over the n steps shown, read by the same rule as the measured factor, so the two agree."""
+    word = trend(gs, n)
+    if word == "about constant" or n < 1:
+        return f"Theory: γ·σ_max = {gs:.3g}, about 1: the bound stays flat over the {n} steps, neither vanishing nor exploding is forced"
+    if gs < 1:
+        pace = ", slowly" if "slowly" in word else ""
+        return f"Theory: γ·σ_max = {gs:.3g} < 1: vanishing guaranteed{pace}, the bound {gs:.3g}^{n} = {power_text(gs, n)} end to end"
+    return f"Theory: γ·σ_max = {gs:.3g} > 1: the bound allows exploding, it does not force it"
+
+
+def _state_growth(trace) -> list[str]:
+    """When the forward pass overflowed: how fast its finite part grew (fitted on the later half, past the start-up)."""
+    norm = state_norm(trace)
+    if norm is None:
+        return []
+    t = np.arange(len(norm))
+    ok = np.isfinite(norm) & (t >= len(norm) // 2)
+    if ok.sum() < 2:
+        return []
+    g = float(np.exp(np.polyfit(t[ok], np.log(norm[ok]), 1)[0]))
+    return [f"The forward state ‖hₜ‖ (drawn) grows {factor_text(g)} per step (fitted) until it overflows at t = {trace.overflow_step}"]

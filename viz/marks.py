@@ -1,10 +1,10 @@
-"""Marks every per-step chart shares: truncation block ends, where values overflowed, and zeros a log axis cannot show."""
+"""Marks every per-step chart shares: truncation block ends, where values overflowed or underflowed, and zeros a log axis cannot show."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .notes import note_annotation, vline_shape, wrap_text
+from .notes import dtype_floors, dtype_max, note_annotation, overflow_short, two, vline_shape, wrap_text
 from .theme import COLORS
 from .truncation import block_ends
 
@@ -27,8 +27,11 @@ def truncation_marks(trace, T: int) -> tuple[list, list]:
 
 
 def overflow_marks(trace, xref: str = "x") -> tuple[list, list]:
-    """Red lines at the first non-finite steps and the engine's overflow message above the plot."""
-    message = trace.overflow_message() if getattr(trace, "nonfinite", False) else None
+    """Red lines at the first non-finite steps, and where it overflowed in one short sentence above the plot.
+
+    The engine's whole message (where and why) is the page's to say, once per view (ui/views.py).
+    """
+    message = overflow_short(trace)
     if message is None:
         return [], []
     red = COLORS["overflow"]
@@ -58,3 +61,51 @@ def zero_notes(trace, values, what: str, top: bool = False) -> list:
         text = f"{what} is exactly 0 at {len(zeros)} of {len(v)} steps (underflow or no path to a loss), not drawn on the log axis"
     y, yanchor = (0.99, "top") if top else (0.08, "bottom")
     return [note_annotation(text, x=0.01, y=y, anchor="left", yanchor=yanchor, color=COLORS["truncation"])]
+
+
+def hline_shape(y: float, color: str, dash: str = "dot", width: float = 1.5) -> dict:
+    """A horizontal line across the plot at data coordinate y (a log axis takes the value itself)."""
+    return dict(type="line", x0=0, x1=1, y0=y, y1=y, xref="paper", yref="y", line=dict(color=color, dash=dash, width=width), layer="below")
+
+
+def dtype_limits(trace, values) -> tuple[list, list, list]:
+    """(shapes, notes, levels): the precision's edges the measured values reach, drawn as lines and said in words.
+
+    Overflow: the largest number (the curve stops there). Underflow: the smallest normal number
+    (below it fewer digits remain) and the smallest subnormal one (under it only 0): a curve that
+    flattens there has run out of range, it has not stopped vanishing. `levels` are the lines'
+    heights, for the axis range.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    with np.errstate(invalid="ignore"):
+        v = v[np.isfinite(v)]
+    dtype = str(getattr(trace.config, "dtype", "float32"))
+    tiny, least = dtype_floors(trace)
+    top = dtype_max(trace)
+    shapes, notes, levels = [], [], []
+    overflowed = getattr(trace, "overflow_grad_step", None) is not None or getattr(trace, "overflow_step", None) is not None
+    if overflowed or (v.size and v.max() > top / 1e3):
+        shapes.append(hline_shape(top, COLORS["overflow"]))
+        notes.append(_level_note(f"{dtype}'s largest number {two(top)}", top, "bottom", COLORS["overflow"]))
+        levels.append(top)
+    pos = v[v > 0]
+    if pos.size and pos.min() < tiny:
+        low = pos < tiny
+        shapes += [hline_shape(tiny, COLORS["truncation"]), hline_shape(least, COLORS["truncation"], dash="dash")]
+        notes.append(_level_note(f"{dtype}: smallest normal number {two(tiny)}", tiny, "bottom", COLORS["truncation"]))
+        notes.append(_level_note(f"{dtype}: smallest number {two(least)}", least, "top", COLORS["truncation"]))
+        levels += [tiny, least]
+        words = (
+            f"{dtype} underflow: {int(low.sum())} values lie below {two(tiny)}, where {dtype} keeps fewer digits; nothing under "
+            f"{two(least)} can be held (a batch mean of such values and zeros sits lower). Where the curve flattens there, "
+            f"{dtype} has run out of range: the gradient has not stopped vanishing, it is smaller still."
+        )
+        if dtype == "float32":
+            words += " float64 reaches down to 5e-324."
+        notes.append(note_annotation(wrap_text(words, 110), 0.0, 1.0, "left", "bottom", COLORS["truncation"], border=True))
+    return shapes, notes, levels
+
+
+def _level_note(text: str, y: float, yanchor: str, color: str) -> dict:
+    """A label at the right end of a horizontal line on a log y axis (annotations take log10 there, shapes the value)."""
+    return note_annotation(text, 1.0, float(np.log10(y)), "right", yanchor, color, yref="y")

@@ -14,6 +14,9 @@ NOTE_PX = 14  # font size of every note: readable on a projector
 LINE_PX = 19  # height of one line of note text, as frame() reserves it
 PLOT_PX = 290  # height of frame()'s plot area: 480 px less the margins
 DTYPE_MAX = {"float16": 65504.0, "bfloat16": 3.39e38, "float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
+# The underflow floors: below the smallest normal number a value keeps fewer digits; under the smallest subnormal it is 0.
+DTYPE_TINY = {"float32": 1.1754943508222875e-38, "float64": 2.2250738585072014e-308}
+DTYPE_SUBNORMAL = {"float32": 1.401298464324817e-45, "float64": 5e-324}
 _NOTE = dict(showarrow=False, align="left", bgcolor="rgba(255,255,255,0.85)", borderpad=4)
 
 
@@ -79,11 +82,37 @@ def sci(v: float) -> str:
     return f"{'-' if v < 0 else ''}{m}e{e}"
 
 
+def two(v: float) -> str:
+    """Two significant digits, as a precision's edges are quoted: '3.4e38', '1.2e-38', '4.9e-324'."""
+    return f"{v:.2g}".replace("e+", "e").replace("e-0", "e-")
+
+
 def overflow_note(fig: go.Figure, trace, prefix: str = "Blank = non-finite (overflow). ") -> None:
     """Say in words, under the x axis, why some cells or points are blank, instead of leaving silent gaps."""
-    msg = trace.overflow_message() if getattr(trace, "nonfinite", True) else None
+    msg = overflow_short(trace)
     if msg:
         bottom_note(fig, prefix + msg)
+
+
+def overflow_short(trace) -> str | None:
+    """Where a run overflowed, in one short sentence every chart can carry; None when nothing did.
+
+    The engine's full message (where, and why) is long: the page says it once per view, above the
+    charts, and each chart only says where, so that the same paragraph is not read three times.
+    """
+    if not getattr(trace, "nonfinite", False):
+        return None
+    dtype = str(getattr(trace.config, "dtype", "float32"))
+    parts = []
+    if trace.overflow_step is not None:
+        parts.append(f"hₜ non-finite from t = {trace.overflow_step} on")
+    if trace.overflow_grad_step is not None:
+        parts.append(f"‖∂L/∂hₜ‖ non-finite at t ≤ {trace.overflow_grad_step}")
+    if not np.isfinite(trace.loss):
+        parts.append("the loss is not finite")
+    if not parts:
+        parts = list(trace.out_of_range()) or ["the gradient norm is not finite"]
+    return f"{dtype} overflow: " + "; ".join(parts) + "; non-finite values are not drawn."
 
 
 def bottom_note(fig: go.Figure, message: str, color: str = COLORS["overflow"]) -> None:
@@ -106,8 +135,14 @@ def dtype_max(trace) -> float:
     return DTYPE_MAX.get(str(getattr(getattr(trace, "config", None), "dtype", "float32")), DTYPE_MAX["float32"])
 
 
-def range_words(trace, values, what: str) -> str | None:
-    """In words: how many of `values` are non-finite or beyond the run's dtype range; None when all are in range."""
+def dtype_floors(trace) -> tuple[float, float]:
+    """(smallest normal, smallest subnormal) number of the run's precision (float32 when unknown)."""
+    dtype = str(getattr(getattr(trace, "config", None), "dtype", "float32"))
+    return DTYPE_TINY.get(dtype, DTYPE_TINY["float32"]), DTYPE_SUBNORMAL.get(dtype, DTYPE_SUBNORMAL["float32"])
+
+
+def range_words(trace, values, what: str, nonfinite: bool = True) -> str | None:
+    """In words: how many of `values` are non-finite (unless the chart says so already) or beyond the dtype's range."""
     v = np.asarray(values, dtype=np.float64).ravel()
     if v.size == 0:
         return None
@@ -115,7 +150,7 @@ def range_words(trace, values, what: str) -> str | None:
     with np.errstate(invalid="ignore"):
         big = np.isfinite(v) & (np.abs(v) > dtype_max(trace))
     parts = []
-    if bad.any():
+    if bad.any() and nonfinite:
         parts.append(f"{int(bad.sum())} of {v.size} values of {what} are non-finite (overflow: infinite or undefined), not drawn")
     if big.any():
         dtype = str(getattr(trace.config, "dtype", "float32"))
