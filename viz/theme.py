@@ -87,6 +87,20 @@ def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title:
     return fig
 
 
+NARROW_PX = 600  # a chart drawn narrower than this (a phone) takes its figure's phone layout (ui/plotly_fit.js)
+
+
+def phone_layout(fig: go.Figure, patch: dict) -> go.Figure:
+    """Give a figure its own layout for a phone-sized chart: {"layout.xaxis.range": [a, b], "layout.height": 700, ...}.
+
+    The server builds one figure for every screen; the page's chart applies this patch when it
+    is drawn narrower than NARROW_PX (ui/plotly_fit.js), where it also wraps text and lays
+    colour bars flat. Paths are dotted, list items as [i]; the patch travels in layout.meta.
+    """
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    return fig.update_layout(meta={**meta, "narrow": dict(patch)})
+
+
 def log_axis(span: tuple[float, float] | None, plot_px: float) -> dict:
     """A log y axis over span = log10 (lo, hi) that labels whole decades only, as many as fit without overlap.
 
