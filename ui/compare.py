@@ -67,14 +67,22 @@ def label(cfg: Config, other: Config) -> str:
     return "vs. " + ", ".join(f"{k}={b[k]}" for k in a if a[k] != b[k] and k != "device")
 
 
+LSTM_BIAS = 1.0  # the forget bias of the "→ LSTM" preset: at 0 an untrained LSTM keeps f ≈ 0.5 and loses its gradient faster
+
+
 def presets(cfg: Config) -> list[tuple[str, dict]]:
-    """One-click comparisons that teach: each changes one idea (the cell, the forget gate, clipping, the scale)."""
+    """One-click comparisons that teach: each changes one idea (the cell, the forget gate, clipping, the scale).
+
+    The LSTM comes with forget bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): with bias 0 its
+    forget gate sits near 0.5 and the comparison would show the gate path closed, the opposite of
+    what an LSTM is for. The chart says which f the LSTM kept (viz.gradients.compared_words).
+    """
     out = []
     if cfg.cell == "lstm":
         bias = 1.0 if cfg.forget_bias != 1.0 else 0.0
         out.append((f"forget bias {cfg.forget_bias:g} → {bias:g}", {"forget_bias": bias}))
     else:
-        out.append((f"{CELLS[cfg.cell].label} → LSTM", {"cell": "lstm"}))
+        out.append((f"{CELLS[cfg.cell].label} → LSTM (forget bias {LSTM_BIAS:g})", {"cell": "lstm", "forget_bias": LSTM_BIAS}))
     if cfg.cell != "lru":
         out.append((f"{CELLS[cfg.cell].label} → LRU", {"cell": "lru"}))
     out.append(("clipping off" if cfg.clip != "none" else "clip by norm θ = 1", {"clip": "none" if cfg.clip != "none" else "norm"}))
@@ -83,6 +91,11 @@ def presets(cfg: Config) -> list[tuple[str, dict]]:
         if field_info("recurrent_scale")["lo"] < scale <= field_info("recurrent_scale")["hi"]:
             out.append((f"scale {cfg.recurrent_scale:g} → {scale:g}", {"recurrent_scale": scale}))
     return out
+
+
+def is_active(change: dict, overrides: dict) -> bool:
+    """Whether this preset is the comparison on screen (the same fields, the same values)."""
+    return bool(change) and change == overrides
 
 
 def set_overrides(overrides: dict) -> None:
@@ -109,7 +122,16 @@ def panel(cfg: Config) -> tuple[Config | None, str | None]:
         with row:
             cols = st.columns(len(presets(cfg)) + 1)
             for col, (text, change) in zip(cols, presets(cfg)):
-                col.button(text, key=f"compare_{text}", on_click=set_overrides, args=(change,), use_container_width=True)
+                on = is_active(change, overrides)
+                col.button(
+                    ("✓ " if on else "") + text,
+                    key=f"compare_{text}",
+                    on_click=set_overrides,
+                    args=(change,),
+                    type="primary" if on else "secondary",
+                    help="The comparison shown now." if on else None,
+                    use_container_width=True,
+                )
             cols[-1].button("No comparison", key="compare_clear", on_click=set_overrides, args=({},), disabled=not overrides)
             st.caption(
                 "A compare is a link too: the compared fields carry the prefix vs. in the URL, e.g. ?cell=rnn&vs.cell=lstm; "

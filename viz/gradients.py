@@ -124,7 +124,11 @@ def compared_words(other, label: str) -> str:
         words += (
             f". Why: its cell path cₜ₋₁ → cₜ keeps the forget gate f = {fbar:.2f} per step on average (forget bias {bias:g})"
             + (f", so the cell state's end-to-end ratio is {sci(c)} (dotted)" if math.isfinite(c) else "")
-            + (": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too" if bias <= 0.5 else "")
+            + (
+                ": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too; forget bias 1 or more keeps f nearer 1"
+                if bias <= 0.5
+                else ""
+            )
         )
     elif "z" in gates and np.isfinite(gates["z"]).all():
         words += f". Why: its direct path keeps the update gate z = {float(np.mean(gates['z'])):.2f} per step on average"
