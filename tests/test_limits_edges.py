@@ -13,12 +13,13 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from engine import Config, ConfigError
+from engine import Config, ConfigError, train
 from engine.__main__ import build_parser, config_from, main, parse_scales
 from engine.config import field_info
-from engine.phase import MAX_VALUES
+from engine.phase import MAX_VALUES, check_values
 from ui import lessons, limits, links
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,3 +261,25 @@ def test_a_lesson_at_a_host_cap_is_taken_without_a_note_and_one_above_is_clamped
     assert values["seq_len"] == 300 and notes == []
     values, notes = lessons.resolve({"seq_len": 301}, cap)
     assert values["seq_len"] == 300 and len(notes) == 1 and "seq_len up to 300" in notes[0]
+
+
+def test_phase_check_values_takes_max_values_and_refuses_one_more():
+    cfg = Config(seq_len=5, hidden_size=2, batch_size=1)
+    assert len(check_values(cfg, np.linspace(0.5, 1.5, MAX_VALUES))) == MAX_VALUES
+    for values in (np.linspace(0.5, 1.5, MAX_VALUES + 1), []):
+        with pytest.raises(ValueError, match=f"scales: give 1 to {MAX_VALUES} values"):
+            check_values(cfg, values)
+    hi = field_info("recurrent_scale")["hi"]
+    assert check_values(cfg, [hi]).tolist() == [hi]
+    with pytest.raises(ValueError, match="scales: the value .* of recurrent_scale must be"):
+        check_values(cfg, [math.nextafter(hi, math.inf)])
+
+
+def test_the_python_train_takes_steps_and_every_from_1_to_100000():
+    cfg = Config(seq_len=3, hidden_size=2, batch_size=1, task="first")
+    first = next(train(cfg, steps=100_000, every=100_000))  # the first snapshot comes at step 0: nothing more runs
+    assert first.step == 0
+    assert next(train(cfg, steps=1, every=1)).step == 0
+    for kw in (dict(steps=0), dict(steps=100_001), dict(steps=1, every=0), dict(steps=1, every=100_001)):
+        with pytest.raises(ValueError, match="must be an integer from 1 to 100000"):
+            next(train(cfg, **{"every": 1, **kw}))
