@@ -6,7 +6,7 @@ from plotly.colors import sample_colorscale
 
 from engine import Config, run
 from viz.graph import MAX_W, MIN_W, ZERO, cell_diagram, flow, unrolled_graph
-from viz.notes import overflow_short
+from viz.notes import overflow_short, sci
 from viz.theme import COLORS, SEQUENTIAL
 from viz.truncation import block_ends, blocks, horizon_span
 
@@ -164,3 +164,21 @@ def test_cell_diagram_rejects_steps_outside_the_sequence(step):
     tr = run(Config(cell="gru", seq_len=6, **SMALL))
     with pytest.raises(ValueError, match="step must be an integer from 0 to 5"):
         cell_diagram(tr, step)
+
+
+def test_a_long_run_says_which_window_it_draws_and_that_colours_span_it_only():
+    """T = 300, 40 steps drawn: the note names steps 260-299, their own extremes and those of all 300 steps (the engine's)."""
+    tr = run(Config(cell="rnn", recurrent_scale=0.9, seq_len=300, hidden_size=4, batch_size=2))
+    fig = unrolled_graph(tr)
+    g = np.asarray(tr.grad_h, dtype=np.float64)
+    notes = " ".join(a.text.replace("<br>", " ") for a in fig.layout.annotations)
+    assert "Shown: steps 260–299, the last 40 of 300. Colours and widths span these steps only" in notes
+    w = g[260:]
+    lo, hi = 260 + int(np.argmin(w)), 260 + int(np.argmax(w))
+    assert f"from {sci(w.min())} (t = {lo}) to {sci(w.max())} (t = {hi}); over all 300 steps" in notes
+    assert f"over all 300 steps it runs from {sci(g.min())} (t = {int(np.argmin(g))}) to {sci(g.max())}" in notes
+    (nodes,) = [d for d in fig.data if d.name == "hₜ: ‖∂L/∂hₜ‖"]
+    assert nodes.marker.colorbar.title.text == "log₁₀ ‖∂L/∂hₜ‖<br>steps 260–299"
+    assert nodes.marker.cmin == pytest.approx(np.log10(w.min())) and nodes.marker.cmax == pytest.approx(np.log10(w.max()))
+    short = unrolled_graph(run(Config(cell="rnn", seq_len=30, hidden_size=4, batch_size=2)))
+    assert not [a for a in short.layout.annotations if "Shown: steps" in a.text]

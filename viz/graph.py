@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from .diagonal_cell import diagonal_cell_diagram
-from .notes import NOTE_PX, bottom_note, overflow_note, range_words
+from .notes import NOTE_PX, bottom_note, overflow_note, range_words, sci
 from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout, phone_layout
 from .truncation import blocks
 
@@ -102,7 +102,8 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
                 hovertemplate="h<sub>%{customdata[0]}</sub>→h<sub>%{customdata[1]}</sub><br>‖∂L/∂hₜ‖ = %{customdata[2]}<extra></extra>",
             )
         )
-    _nodes(fig, steps, g, grad, rng, losses)
+    window = f"<br>steps {start}–{T - 1}" if start > 0 else ""
+    _nodes(fig, steps, g, grad, rng, losses, f"log₁₀ ‖∂L/∂hₜ‖{window}")
     if start > 0:
         more = dict(name="earlier steps", hovertext=[f"{start} earlier steps not drawn"], hoverinfo="text", textfont=dict(size=26))
         fig.add_trace(go.Scatter(x=[start - 1], y=[ROW["h"]], mode="text", text=["…"], **more))
@@ -133,12 +134,33 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
     words = range_words(trace, g, "‖∂L/∂hₜ‖ on screen")
     if words and "exceed" in words:  # non-finite ones are red nodes and the overflow message already says why
         bottom_note(fig, words)
+    if start > 0:
+        bottom_note(fig, window_words(grad, start), color=INK)
     fig.update_xaxes(range=[start - (1.6 if start > 0 else 0.6), T - 0.3], title_text="time step t", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[-0.5, ROW["y"] + 0.8], visible=False)
     return fig
 
 
-def _nodes(fig, steps, g, grad, rng, losses):
+def window_words(grad, start: int) -> str:
+    """A long run drawn in part: which steps are shown, and that the colours span those steps only, with the whole range."""
+    g = np.asarray(grad, dtype=np.float64)
+    T = len(g)
+
+    def extent(v, offset):
+        ok = np.nonzero(np.isfinite(v) & (v > 0))[0]
+        if not ok.size:
+            return "no finite, non-zero value"
+        lo, hi = ok[np.argmin(v[ok])], ok[np.argmax(v[ok])]
+        return f"{sci(float(v[lo]))} (t = {lo + offset}) to {sci(float(v[hi]))} (t = {hi + offset})"
+
+    return (
+        f"Shown: steps {start}–{T - 1}, the last {T - start} of {T}. Colours and widths span these steps only: "
+        f"‖∂L/∂hₜ‖ from {extent(g[start:], start)}; over all {T} steps it runs from {extent(g, 0)}. "
+        "The Gradient flow tab draws every step."
+    )
+
+
+def _nodes(fig, steps, g, grad, rng, losses, bar_title="log₁₀ ‖∂L/∂hₜ‖"):
     """x, h and y nodes; the h nodes carry the colour bar and the exact gradient on hover."""
     marker = dict(size=12, color="#e5e7eb", line=dict(color=EDGE, width=1))
     hover = "x<sub>%{x}</sub> (input)<extra></extra>"
@@ -151,7 +173,7 @@ def _nodes(fig, steps, g, grad, rng, losses):
     )
     finite = np.isfinite(g)
     pos = finite & (g > 0)
-    bar = dict(colorscale=SEQUENTIAL, cmin=rng[0], cmax=rng[1], colorbar=dict(title=dict(text="log₁₀ ‖∂L/∂hₜ‖"), len=0.8))
+    bar = dict(colorscale=SEQUENTIAL, cmin=rng[0], cmax=rng[1], colorbar=dict(title=dict(text=bar_title), len=0.8))
     groups = [
         ("hₜ: ‖∂L/∂hₜ‖", pos, dict(color=np.log10(np.where(pos, g, 1.0))[pos], showscale=bool(pos.any()), **bar)),
         ("hₜ: zero gradient", finite & ~pos, dict(color=ZERO)),
