@@ -14,6 +14,12 @@ polls /_stcore/health, against a server whose external-IP lookup hangs (tests/ha
 started through the launcher and, for comparison, as a plain `streamlit run` (the lookup
 hangs 1 s a request, as Streamlit's own timeout makes it where packets are dropped); prints the health
 latency p50/p95/max and the handshakes refused (issue 22: a foreign Origin stalled the server).
+
+`--memory`: RSS of one public process (RNNLAB_PUBLIC=1) before, at the peak and after two
+scenarios: 8 heavy tabs at once (GRU, T=200, H=128, B=64, float64, each its own seed) and 100
+distinct configurations in sequence (one visitor). "After" is read once every session has closed
+and Streamlit has dropped it (the bench sets server.disconnectedSessionTTL to TTL_S instead of 120 s).
+`--env RNNLAB_CACHE_MB=16 ...` sets more of the server's environment.
 """
 
 from __future__ import annotations
@@ -219,6 +225,61 @@ def origin_stall(guarded: bool, seconds: float = 10.0, clients: int = 3) -> dict
     }
 
 
+HEAVY = "cell=gru&seq_len=200&hidden_size=128&batch_size=64&init=normal&dtype=float64"
+TTL_S = 5  # server.disconnectedSessionTTL for the memory scenarios: a closed session is dropped after this
+SETTLE_S = 30.0  # then wait this long for RSS to settle before reading "after"
+
+
+def heavy_tabs(n: int = 8) -> list[str]:
+    return [f"{HEAVY}&seed={i}" for i in range(n)]
+
+
+def distinct_configs(n: int = 100) -> list[str]:
+    cells = ("rnn", "lstm", "gru", "indrnn", "lru")
+    return [f"cell={cells[i % 5]}&seq_len={100 + 2 * i}&hidden_size={32 + i % 64}&batch_size={16 + i % 32}&seed={i}" for i in range(n)]
+
+
+def memory_scenario(name: str, queries: list[str], at_once: bool, env: dict) -> dict:
+    """One fresh public process: RSS before (warm), at the peak, and after every session closed and was dropped."""
+    env = {"RNNLAB_PUBLIC": "1", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL_S), **env}
+    with replicas(1, env=env) as pool:
+        url, pids = pool[0].url, [pool[0].proc.pid]
+        with Session(url, timeout_s=300) as s:  # the first session pays the imports
+            s.run("")
+        time.sleep(TTL_S + 2)
+        before = rss_mb(pids)
+        began = time.perf_counter()
+        with Sampler(pids) as sampler:
+            if at_once:
+                barrier = threading.Barrier(len(queries))
+                with ThreadPoolExecutor(len(queries)) as pool_:
+                    results = list(pool_.map(lambda q: visit(url, q, False, barrier), queries))
+            else:
+                with Session(url, timeout_s=300) as s:
+                    results = [(0.0, s.run(q).status, "", []) for q in queries]
+        seconds = time.perf_counter() - began
+        time.sleep(TTL_S + SETTLE_S)
+        after = rss_mb(pids)
+    errors = [r for r in results if r[1] != "FINISHED_SUCCESSFULLY" or r[3]]
+    return {
+        "name": name,
+        "pages": len(queries),
+        "seconds": seconds,
+        "errors": len(errors),
+        "before": before,
+        "peak": max(sampler.peak, before),
+        "after": after,
+    }
+
+
+def format_memory(r: dict, env: dict) -> str:
+    name = " ".join([r["name"], *(f"{k}={v}" for k, v in env.items())])
+    return (
+        f"memory, {name}: RSS MB before {r['before']:.0f} / peak {r['peak']:.0f} / after {r['after']:.0f}; "
+        f"{r['pages']} pages in {r['seconds']:.1f} s, errors {r['errors']}"
+    )
+
+
 def format_origin(r: dict) -> str:
     how = "ui.serve (strict Origin check)" if r["guarded"] else "plain streamlit run"
     return (
@@ -232,7 +293,14 @@ def main(argv=None) -> None:
     ap.add_argument("--sessions", type=int, nargs="+", default=[20, 60])
     ap.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--origin-stall", action="store_true", help="only the foreign-Origin scenario (launcher vs plain streamlit run)")
+    ap.add_argument("--memory", action="store_true", help="only the memory scenarios: 8 heavy tabs, 100 distinct configurations")
+    ap.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE", help="with --memory: server environment (RNNLAB_CACHE_MB=16)")
     args = ap.parse_args(argv)
+    if args.memory:
+        env = dict(item.split("=", 1) for item in args.env)
+        print(format_memory(memory_scenario("8 heavy tabs at once", heavy_tabs(), True, env), env), flush=True)
+        print(format_memory(memory_scenario("100 configurations in sequence", distinct_configs(), False, env), env), flush=True)
+        return
     if args.origin_stall:
         for guarded in (True, False):
             print(format_origin(origin_stall(guarded)), flush=True)

@@ -116,8 +116,8 @@ def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
 
 def _run(cfg: engine.Config, conn: bool | str) -> engine.Trace:
     """The pass itself, in one of the process's job slots (it waits in line when all are taken)."""
-    seconds = estimate(cfg, conn)[0]
-    with admission.JOBS.slot(seconds, on_wait=QueueNote()), st.spinner("Forward pass and BPTT ..."):
+    seconds, nbytes = estimate(cfg, conn)
+    with admission.JOBS.slot(seconds, on_wait=QueueNote(), nbytes=nbytes), st.spinner("Forward pass and BPTT ..."):
         if not conn:
             return engine.run(cfg)
         subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
@@ -160,8 +160,9 @@ def phase_record(cfg: engine.Config, axis: str, values: tuple):
     """engine.phase over the values, once per (Config, axis, values), in one of the process's job slots."""
 
     def compute():
-        seconds = estimate(cfg)[0] * len(values) / 5  # one batched job: ~5x cheaper than separate passes
-        with admission.JOBS.slot(seconds, on_wait=QueueNote()), st.spinner("Phase diagram: all values as one batched job ..."):
+        seconds, nbytes = estimate(cfg)
+        seconds, nbytes = seconds * len(values) / 5, nbytes * len(values)  # one batched job: ~5x cheaper, every tape at once
+        with admission.JOBS.slot(seconds, QueueNote(), nbytes=nbytes), st.spinner("Phase diagram: all values as one batched job ..."):
             return engine.phase(cfg, list(values), axis)
 
     return CACHE.get_or_compute(("phase", cfg, axis, tuple(values)), compute)
