@@ -75,11 +75,8 @@ def sci(v: float) -> str:
         return "0" if v == 0 else str(v)
     if 1e-2 <= abs(v) < 1e3:
         return f"{v:.2g}"
-    e = math.floor(math.log10(abs(v)))
-    m = round(abs(v) / 10**e)
-    if m == 10:
-        m, e = 1, e + 1
-    return f"{'-' if v < 0 else ''}{m}e{e}"
+    m, e = f"{abs(v):.0e}".split("e")  # formatted, not divided: 10**-324 is 0 and subnormals would divide by it
+    return f"{'-' if v < 0 else ''}{m}e{int(e)}"
 
 
 def two(v: float) -> str:
