@@ -116,4 +116,4 @@ def test_single_step_single_unit():
     tr = run(Config(cell="lstm", task="first", seq_len=1, hidden_size=1, batch_size=1))
     assert [np.asarray(m.z).shape for m in _heatmaps(gate_heatmaps(tr))] == [(1, 1)] * 4
     assert len(gate_curves(tr).data) == 8
-    assert "alone keeps f =" in gate_summary(tr) and "No measured factor per step" in gate_summary(tr)
+    assert "alone keeps f =" in gate_summary(tr) and "No factor per step (fitted)" in gate_summary(tr)

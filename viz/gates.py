@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 from .decay import cell_label, decay_summary_text
 from .downsample import MAX_CELLS, gaps, pick_indices
 from .gradients import factor_text, measured_factor
+from .measures import FACTOR
 from .notes import bottom_note, overflow_note, range_words
 from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color, gate_label
 
@@ -229,8 +230,8 @@ def _measured_sentence(trace) -> str:
     """The measured per-step factor, worded exactly as the Gradient flow tab words it (one source: gradients.measured_factor)."""
     f, what = measured_factor(trace)
     if f is None:
-        return f"No measured factor per step: fewer than two finite, non-zero values of {what}."
-    return f"Measured: {what} changes {factor_text(f)} per step back in time."
+        return f"No {FACTOR}: fewer than two finite, non-zero values of {what}."
+    return f"Measured, {FACTOR}: {what} changes {factor_text(f)} per step back in time."
 
 
 def _gate_path_sentence(trace) -> str:
