@@ -20,6 +20,7 @@ import torch
 from engine import Config, phase, run
 from engine.check import TOLERANCE, compare
 from engine.clipping import clip_grads, global_norm
+from engine.model import Model
 from engine.theory import decay_factor, sigma_max, spectral_radius
 from engine.trace import TrainingLog
 from engine.training import train
@@ -276,14 +277,16 @@ def test_training_ends_with_a_diverged_snapshot_at_the_first_non_finite_step():
 # ---- overflow detection ------------------------------------------------------------------------------------------------
 
 
-def test_one_overflowing_unit_marks_the_step():
-    """IndRNN, linear, normal init: only the unit with u = 4 leaves float32 at step 66; the others stay finite."""
-    cfg = Config(cell="indrnn", activation="linear", init="normal", recurrent_scale=4.0, seq_len=80, hidden_size=6, batch_size=1)
-    cfg = cfg.replace(task="first")
-    exact = run(cfg.replace(dtype="float64")).hidden  # float64 holds every value: the oracle
+def test_one_overflowing_unit_of_one_sequence_marks_the_step():
+    """IndRNN, linear, torch init (u spread up to 4): at step 65 one unit of one of three sequences leaves float32, no more."""
+    cfg = Config(cell="indrnn", activation="linear", init="torch", recurrent_scale=4.0, seq_len=80, hidden_size=6, batch_size=3)
+    cfg = cfg.replace(task="first", seed=2)
+    model = Model(cfg.replace(dtype="float64"))  # float64 holds every value: the oracle
+    exact = model.forward_backward(model.batch(0)).tape.hs[1:].detach().numpy()  # (T, B, H)
     big = np.abs(exact) > np.finfo(np.float32).max
-    first = int(np.argmax(big.any(axis=1)))
-    assert 0 < big[first].sum() < cfg.hidden_size  # one unit, not all of them
+    first = int(np.argmax(big.any(axis=(1, 2))))
+    assert big[first].sum() == 1  # one unit of one sequence, not all of them
+    assert first < min(int(np.argmax(big[:, b].any(axis=1))) for b in range(cfg.batch_size) if not big[first, b].any())
     tr = run(cfg)
     assert tr.overflow_step == first and tr.nonfinite
     assert f"the hidden state became non-finite at time step {first} " in tr.overflow_message()
