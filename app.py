@@ -23,7 +23,7 @@ from ui.streamlit_private import install_origin_check  # noqa: E402
 
 install_origin_check()  # a safety net for a plain `streamlit run app.py`; `python -m ui.serve` installs it before any request
 
-from ui import charts, compute, controls, lessons, live, present, views  # noqa: E402
+from ui import charts, compute, controls, lessons, live, lost_run, present, views  # noqa: E402
 from ui.lesson_view import TOAST_KEY, lesson_panel, lesson_select, result_hidden, start_here  # noqa: E402
 
 VIEWS = {
@@ -92,6 +92,7 @@ def messages(settings) -> None:
 
 def tabs(cfg, settings) -> None:
     """The views of one Config; only the open tab is drawn (a big setting first asks for a go-ahead)."""
+    lost_run.update(st.session_state.get("training_run"))  # run_step in the URL; a run lost with its server is named
     go_ahead = views.cost_gate(cfg)
     shown = dict(zip(VIEWS, st.tabs(list(VIEWS), key="tab", on_change="rerun")))
     for label, draw in VIEWS.items():

@@ -168,7 +168,7 @@ from unittest import mock
 from streamlit.runtime import Runtime, RuntimeConfig
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
-from ui.streamlit_private import session_is_alive
+from ui.streamlit_private import session_is_alive, session_is_connected
 
 before = session_is_alive("no-such-session")
 
@@ -177,26 +177,35 @@ async def main():
     runtime = Runtime(RuntimeConfig(script_path="app.py", **files))
     await runtime.start()
     session = runtime.connect_session(client=mock.MagicMock(), user_info={})
-    alive = session_is_alive(session)
-    runtime.disconnect_session(session)
-    gone = session_is_alive(session)
+    alive = session_is_alive(session), session_is_connected(session, 0)
+    runtime.disconnect_session(session)  # the websocket dropped: kept for a reconnect
+    dropped = session_is_alive(session), session_is_connected(session, 0)
+    back = runtime.connect_session(client=mock.MagicMock(), user_info={}, existing_session_id=session)
+    reconnected = back == session and session_is_alive(session) and session_is_connected(session, 0)
+    runtime.close_session(session)  # gone for good (a closed tab, once the reconnect window ends)
+    gone = session_is_alive(session), session_is_connected(session, 0)
     runtime.stop()
     await runtime.stopped
-    return alive, gone, session_is_alive("no-such-session")
+    return alive, dropped, reconnected, gone, session_is_alive("no-such-session")
 
 print(json.dumps([before, *asyncio.run(main())]))
 """
 
 
 def test_session_is_alive_asks_a_real_runtime():
-    """A real Runtime in a fresh process (it is a process-wide singleton): a connected session, then a closed one."""
+    """A real Runtime in a fresh process (it is a process-wide singleton): connected, dropped, reconnected, closed.
+
+    A dropped websocket leaves the session alive (Streamlit keeps it for a reconnect) but not
+    connected; closed or unknown, it is gone. No runtime at all (tests, the CLI): alive.
+    """
     from streamlit.runtime import Runtime
 
     assert list(inspect.signature(Runtime.is_active_session).parameters) == ["self", "session_id"]
     out = subprocess.run([sys.executable, "-c", SESSION_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    before, alive, gone, unknown = json.loads(out.stdout.strip().splitlines()[-1])
-    assert (before, alive, gone, unknown) == (True, True, False, False)  # no runtime: alive; closed or unknown: gone
+    before, alive, dropped, reconnected, gone, unknown = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before is True and unknown is False
+    assert (alive, dropped, reconnected, gone) == ([True, True], [True, False], True, [False, False])
 
 
 def _seeded_widget():

@@ -22,7 +22,7 @@ from . import limits
 
 FIELDS = tuple(f.name for f in fields(Config) if f.name != "device")
 EXTRAS = ("bptt", "steps", "every")  # widgets that are not Config fields
-PAGE_PARAMS = ("present", "lesson")  # the page's modes, read by ui.present and ui.lessons
+PAGE_PARAMS = ("present", "lesson", "run_step")  # the page's modes (ui.present, ui.lessons) and a running run's step (ui.lost_run)
 BPTT_MODES = ("full", "k", "k1k2")
 CAPPED = ("seq_len", "hidden_size", "batch_size", "steps", "truncation", "k1", "k2")
 SHOWN_CHARS = 40  # a refused value is quoted up to this length

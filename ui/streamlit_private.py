@@ -22,6 +22,7 @@ Borrowed outside this file (checked by the same test):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ __all__ = [
     "quiet_policy_warnings",
     "script_session_id",
     "session_is_alive",
+    "session_is_connected",
     "strict_origin_allowed",
 ]
 
@@ -72,13 +74,41 @@ def script_session_id() -> str | None:
 
 
 def session_is_alive(session_id: str) -> bool:
-    """False once the browser session with this id is gone; True when no Streamlit server runs here (tests, CLI).
+    """False once the browser session with this id is gone for good; True when no Streamlit server runs here (tests, CLI).
 
-    Borrows Runtime.exists(), Runtime.instance() and Runtime.is_active_session(session_id) (1.67),
-    called from the training worker's thread (Streamlit documents it thread-safe). If it changed,
-    a run whose tab was closed would keep a job slot until its time budget ended.
+    A session whose websocket dropped is kept for server.disconnectedSessionTTL (120 s) so that the
+    browser can reconnect to it: it is still alive then, and a 2 s blip must not stop its training
+    (issue 22). Borrows Runtime.exists(), Runtime.instance(), Runtime.is_active_session (documented
+    thread-safe) and, for a disconnected session, the private Runtime._session_mgr.get_session_info,
+    which also looks in the reconnect storage (1.67). If that is gone this raises AttributeError in
+    the worker, and tests/test_streamlit_private.py fails first.
     """
-    return not Runtime.exists() or Runtime.instance().is_active_session(session_id)
+    if not Runtime.exists():
+        return True
+    runtime = Runtime.instance()
+    if runtime.is_active_session(session_id):
+        return True
+    try:
+        return runtime._session_mgr.get_session_info(session_id) is not None
+    except (KeyError, RuntimeError):  # the reconnect storage changed under this thread: ask again next time
+        return True
+
+
+def session_is_connected(session_id: str | None, settle_s: float = 0.1) -> bool:
+    """True while the browser session's websocket is open; False soon after it dropped (or with no session).
+
+    A dropped websocket stops the session's script run the way Streamlit's own Stop does (the same
+    StopException), a moment before the session leaves the active ones (1.67's
+    WebsocketSessionManager.disconnect_session, on the event loop). So a connected answer is
+    confirmed after settle_s: the caller learns whether a person pressed Stop or the line dropped.
+    """
+    if session_id is None or not Runtime.exists():
+        return session_id is not None
+    runtime = Runtime.instance()
+    if not runtime.is_active_session(session_id):
+        return False
+    time.sleep(settle_s)
+    return runtime.is_active_session(session_id)
 
 
 def forget_query_params(keys: Iterable[str]) -> None:
