@@ -234,3 +234,20 @@ def test_a_check_can_live_in_another_module():
     moved = lessons.Lesson("x", "x", base.settings, base.steps, base.claim, {**base.check, "kind": "ui.lessons:flat"})
     trace = run(lessons.config_for(base.settings, CAP))
     assert lessons.check(moved, trace) == lessons.check(base, trace)
+
+
+def test_the_lru_lessons_comparison_step_quotes_the_measured_orders():
+    """Step 4 compares with the tanh RNN (its button overlays vs.cell=rnn): 1.7 to 4.4 orders lost on seeds 0-9, the LRU 0.9."""
+    from ui import compare
+    from viz.measures import end_ratio, orders
+
+    lesson = lessons.get("lru")
+    (button,) = [c for c in lesson_steps.CONTROLS if c.lesson == "lru" and c.compare]
+    assert button.compare == {"cell": "rnn"} and "1.7 to 4.4 orders" in lesson.steps[button.step - 1]
+    lost, lru = [], []
+    for seed in SEEDS:
+        cfg = lessons.config_for({**lesson.settings, "seed": seed}, CAP)
+        lost.append(orders(end_ratio(run(compare.other_config(cfg, button.compare)[0]).grad_h)))
+        lru.append(orders(end_ratio(run(cfg).grad_h)))
+    assert round(min(lost), 1) == 1.7 and round(max(lost), 1) == 4.4
+    assert {round(x, 1) for x in lru} == {0.9}

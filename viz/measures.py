@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .notes import sci
+from .notes import sci, two
 
 END_RATIO = "end-to-end ratio"
 FACTOR = "factor per step (fitted)"
@@ -46,7 +46,7 @@ def orders(r: float) -> float:
     return -math.log10(r) if r > 0 and math.isfinite(r) else math.nan
 
 
-def end_ratio_text(grad_h, number=sci, floor: float | None = None) -> str:
+def end_ratio_text(grad_h, number=two, floor: float | None = None) -> str:
     """'end-to-end ratio ‖∂L/∂h₀‖ / ‖∂L/∂h₉₉‖ = 8e-16 (15.1 orders of magnitude lost)': the one way it is written.
 
     floor: the precision's smallest normal number; an end point below it is rounded, so the ratio is only a limit.

@@ -154,6 +154,6 @@ def range_words(trace, values, what: str, nonfinite: bool = True) -> str | None:
         top = float(np.max(np.abs(v[big])))
         parts.append(
             f"{int(big.sum())} of {v.size} values of {what} (up to {sci(top)}) exceed {dtype}'s largest number "
-            f"{sci(dtype_max(trace))}: the run's own precision cannot hold them (marked red)"
+            f"{two(dtype_max(trace))}: the run's own precision cannot hold them (marked red)"
         )
     return "; ".join(parts) + "." if parts else None
