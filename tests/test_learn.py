@@ -157,8 +157,9 @@ def test_katex_renders_every_formula(learn_server, at):
         try:
             page = browser.new_page()
             page.goto(learn_server)
-            page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30000)
-            page.wait_for_selector(".katex-display", timeout=30000)
+            # The server's first run imports torch and the engine: the suite's first-load hang guard, as every browser test uses.
+            page.wait_for_selector(".katex-display", timeout=bs.FIRST_LOAD_MS)
+            page.wait_for_selector(bs.IDLE, timeout=bs.FIRST_LOAD_MS)
             errors = page.locator(".katex-error").evaluate_all("els => els.map(e => e.title)")
             undefined = page.locator('.katex mstyle[mathcolor="#cc0000"]').count()
             displays = page.locator(".katex-display").count()
