@@ -484,9 +484,8 @@ def test_a_compare_trains_both_configurations_side_by_side():
     other.thread.join(timeout=60)
     finish(at)
     assert other.config.cell == "lstm" and other.label == "vs. cell=lstm" and other.status == "finished"
-    dashboards = [f for f in figures(at) if "Training loss" in json.dumps(f)]
-    assert len(dashboards) == 2  # the run on screen and the compared one
-    loss = [values(next(d for d in f["data"] if d.get("name") == "training loss")["y"]) for f in dashboards]
-    np.testing.assert_allclose(loss[0], main.log.arrays()["loss"])
-    np.testing.assert_allclose(loss[1], other.log.arrays()["loss"])
+    (dashboard,) = [f for f in figures(at) if "Training loss" in json.dumps(f)]  # both runs on one chart, labelled
+    for run, name in ((main, "training loss, this run"), (other, "training loss, vs. cell=lstm")):
+        np.testing.assert_allclose(values(next(d for d in dashboard["data"] if d.get("name") == name)["y"]), run.log.arrays()["loss"])
+    assert [p.proto.text for p in at.get("progress")] == ["Step 12 of 12 · vs. cell=lstm: 12 of 12"]  # the steps the chart shows
     assert sum("Finished 12 steps" in s.value for s in at.success) == 2

@@ -10,6 +10,7 @@ Stop interrupts the drawing.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -21,6 +22,7 @@ import engine
 from viz import gradients, training, training_gates
 
 from . import admission, charts, compare, compute
+from .lockstep import Lockstep
 from .streamlit_private import StopException, script_session_id, session_is_alive
 from .views import overflow_notice
 
@@ -72,9 +74,10 @@ class TrainingRun:
     label: str = ""  # for a compared run: how its settings differ ("vs. cell=lstm")
     queued: int = 0  # place in this server's line of engine jobs while the run waits for a slot (0: not waiting)
     stopped_at: int | None = None  # steps on screen when Stop was handled: the run's last step shown, and its last logged
+    pace: Lockstep | None = field(default=None, repr=False)  # shared with the run it is compared with: steps taken together
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
-    _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (version, figures, when the gate view was built)
+    _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (versions drawn, figures, when the gate view was built)
 
     def start(self) -> TrainingRun:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
@@ -89,7 +92,8 @@ class TrainingRun:
             # A job slot for the whole run (other sessions' work waits its turn), then the server's time budget.
             with admission.training_slot(seconds, self.stopper, on_wait=lambda k: setattr(self, "queued", k)) as budget:
                 self.queued = 0
-                for snap in engine.train(self.config, self.steps, self.every, stop=budget):
+                paced = self.pace.gate(self, budget) if self.pace is not None else budget  # beside a compared run: in step
+                for snap in engine.train(self.config, self.steps, self.every, stop=paced):
                     with self.lock:
                         if self.status != "running":  # stopped while this snapshot was computed
                             return
@@ -137,26 +141,33 @@ class TrainingRun:
         if self.stopper is not None:
             self.stopper.set()
 
-    def figures(self) -> tuple | None:
+    def figures(self, compared: TrainingRun | None = None) -> tuple | None:
         """(loss, gradient heatmap and clipping; a gate over training) with the new snapshots logged; None before any.
 
-        The dashboard is rebuilt when a new snapshot arrived; the gate view, secondary, at most every
-        GATE_REDRAW_S while the run goes (each redraw costs the browser ~40 ms of its main thread),
-        once more when the run ends by itself, and not after Stop, which freezes it as shown.
+        With a compared run, its new snapshots are logged too and its loss and gradient norm join
+        this run's panels: both runs on one pair of axes. The dashboard is rebuilt when a new
+        snapshot arrived; the gate view, secondary, at most every GATE_REDRAW_S while the run goes
+        (each redraw costs the browser ~40 ms of its main thread), once more when the run ends by
+        itself, and not after Stop, which freezes it as shown.
         """
         threshold = self.config.clip_threshold if self.config.clip == "norm" else None  # value clipping bounds elements
-        with self.lock:
-            if self.status == "running":
-                self._drain()
+        with self.lock, compared.lock if compared is not None else contextlib.nullcontext():
+            for run in (self, compared):
+                if run is not None and run.status == "running":
+                    run._drain()
             if self.version == 0:
                 return None
             version, figs, gate_at = self._figure
-            if version != self.version:
-                dashboard = training.training_dashboard(self.log, baseline=baseline(self.config), threshold=threshold)
+            seen = (self.version, None if compared is None else (id(compared), compared.version))
+            if version != seen:
+                other = None if compared is None else (compared.log, compared.label, baseline(compared.config))
+                dashboard = training.training_dashboard(
+                    self.log, baseline=baseline(self.config), threshold=threshold, compare=other, total=self.steps
+                )
                 gate_view = figs[1] if figs else None
                 if gate_view is None or self.status not in ("running", "stopped") or time.monotonic() - gate_at >= GATE_REDRAW_S:
                     gate_view, gate_at = training_gates.gate_dashboard(self.log), time.monotonic()
-                self._figure = (self.version, (dashboard, gate_view), gate_at)
+                self._figure = (seen, (dashboard, gate_view), gate_at)
             return self._figure[1]
 
     @property
@@ -223,8 +234,7 @@ def live_panel(stop_slot) -> None:
     if run is None:
         return
     try:
-        for r in runs():
-            _draw(r, "fig_train_vs" if r.label else "fig_train")
+        _draw(runs())
         if not going and st.session_state.get("_drawn_running"):
             st.session_state["_drawn_running"] = False
             st.rerun(scope="app")  # the runs ended between two redraws: a full rerun says how, and stops the timer
@@ -234,20 +244,22 @@ def live_panel(stop_slot) -> None:
         raise
 
 
-def _draw(run: TrainingRun, key: str) -> None:
-    """One run's progress and charts (a compared run: its label and its dashboard, below the main one)."""
-    if run.label:
-        st.markdown(f"**Compared, trained side by side: {run.label}**")
-    if run.status == "running" and run.queued:
-        st.info(admission.queued_note(run.queued))
-    figs = run.figures()  # first: it moves the new snapshots into the log, so the step count matches the charts
-    done = run.done
-    st.progress(min(done / run.steps, 1.0), text=f"Step {done} of {run.steps}")
+def _draw(shown: list) -> None:
+    """The progress and the dashboard: the run and, with a comparison set, the compared run on the same panels.
+
+    The counter names the steps of each run the charts show (the two take their steps together, ui.lockstep).
+    """
+    run, others = shown[0], shown[1:]
+    for r in shown:
+        if r.status == "running" and r.queued:
+            st.info((f"{r.label}: " if r.label else "") + admission.queued_note(r.queued))
+    figs = run.figures(others[0] if others else None)  # first: it logs the new snapshots, so the counts match the charts
+    text = f"Step {run.done} of {run.steps}" + "".join(f" · {r.label}: {r.done} of {r.steps}" for r in others)
+    st.progress(min(run.done / run.steps, 1.0), text=text)
     if figs is not None:
-        live = run.status == "running"
-        charts.chart(figs[0], key=key, live=live)
-        if not run.label:
-            charts.chart(figs[1], key="fig_train_gates", live=live)
+        live = any(r.status == "running" for r in shown)
+        charts.chart(figs[0], key="fig_train", live=live)
+        charts.chart(figs[1], key="fig_train_gates", live=live)
 
 
 def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True, allowed: bool = True) -> None:
@@ -264,16 +276,19 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
         for old in runs():
             old.stop("Run was pressed again")
         state.pop(VS_KEY, None)
-        run = state["training_run"] = TrainingRun(cfg, steps, every).start()
         other = compare.other_config(cfg, state.get(compare.KEY, {}))[0]
-        if other is not None and other != cfg and compute.affordable(other):
-            state[VS_KEY] = TrainingRun(other, steps, every, label=compare.label(cfg, other)).start()
+        paired = other is not None and other != cfg and compute.affordable(other)
+        pace = Lockstep() if paired else None  # side by side: both take their steps together, one chart compares them
+        run = state["training_run"] = TrainingRun(cfg, steps, every, pace=pace).start()
+        if paired:
+            state[VS_KEY] = TrainingRun(other, steps, every, label=compare.label(cfg, other), pace=pace).start()
     running = any(r.status == "running" for r in runs())
     if run is None:
         right.button("Stop", key="train_stop", icon=":material/stop:", disabled=True)
         st.info(
             f"Press Run to train for {steps} steps and watch the loss, the gradient over time and clipping update live. "
-            "With a comparison set (Gradient flow tab, or vs. in the link), both configurations train side by side."
+            "With a comparison set (Gradient flow tab, or vs. in the link), both configurations train side by side, "
+            "step for step, on the same charts."
         )
         return
     if run.config != cfg or (run.steps, run.every) != (steps, every):

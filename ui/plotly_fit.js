@@ -23,9 +23,11 @@ function fitFigure(fig, width, touch) {
   if (!(width > 0)) return fig;
   if (width < NARROW_PX) applyPatch(fig, (layout.meta || {}).narrow);
   const centre = titleCentre(layout); // the title's first line stays where it was; what is added goes below it
+  const top = margins(layout).t;
   if (width < NARROW_PX) colorbarsAbove(fig, width);
   wrapToWidth(fig, width);
-  pinTitle(layout, centre);
+  legendClearsTitle(fig, width, centre);
+  if (margins(layout).t !== top) pinTitle(layout, centre); // the top margin grew: the title keeps its place
   return fig;
 }
 
@@ -167,7 +169,7 @@ function wrapText(text, room, size, family) {
       const bold = open.some((t) => /^<\s*b\b/i.test(t));
       const w = textWidth(plain(token), size * scale, family, bold);
       const gap = space ? textWidth(" ", size * scale, family, bold) : 0;
-      if (words > 0 && width + gap + w > room) {
+      if (space && width + gap + w > room) { // a line breaks only where the text has a space: x<sub>t</sub> stays whole
         out += closing(open) + "<br>" + open.join("") + token;
         width = w;
         gained += 1;
@@ -201,7 +203,7 @@ function closing(open) {
 
 // Where a paper- or domain-referenced x lands, in px from the figure's left edge; null for data coordinates.
 function xPixel(layout, ref, x, plotLeft, plotWidth) {
-  ref = ref || "paper";
+  ref = ref || "x"; // Plotly's default: the first x axis
   if (ref === "paper") return plotLeft + x * plotWidth;
   const dom = ref.match(/^x(\d*)( domain)?$/);
   if (!dom) return null;
@@ -213,6 +215,37 @@ function xPixel(layout, ref, x, plotLeft, plotWidth) {
     x = (x - r[0]) / (r[1] - r[0]);
   }
   return plotLeft + (d[0] + x * (d[1] - d[0])) * plotWidth;
+}
+
+// A horizontal legend above the plot grows upward, row by row; on a narrow chart it meets the title. Its rows are
+// packed as Plotly packs them (swatch, name, gap), and the plot moves down until the legend clears the title.
+const LEGEND_ITEM_PX = 50;
+const LEGEND_ROW = 1.5; // a legend row's height, in font sizes
+
+function legendClearsTitle(fig, width, centre) {
+  const layout = fig.layout, legend = layout.legend, title = layout.title;
+  if (!legend || legend.orientation !== "h" || !(legend.y >= 1) || legend.yanchor !== "bottom" || layout.showlegend === false) return;
+  if (centre === null || !title || !title.text) return;
+  const base = layout.font || {}, family = base.family || "sans-serif", fontSize = base.size || 12;
+  const m = margins(layout), plotWidth = width - m.l - m.r, plotHeight = (layout.height || 450) - m.t - m.b;
+  const size = (legend.font && legend.font.size) || fontSize;
+  let rows = 1, used = 0, widest = 0;
+  for (const trace of fig.data || []) {
+    if (trace.showlegend === false || !trace.name || /^(heatmap|contour)/.test(trace.type || "")) continue;
+    const w = textWidth(plain(String(trace.name).replace(/<[^>]+>/g, "")), size, family, false) + LEGEND_ITEM_PX;
+    if (used > 0 && used + w > plotWidth) [rows, used] = [rows + 1, 0];
+    used += w;
+    widest = Math.max(widest, used);
+  }
+  const tsize = (title.font && title.font.size) || Math.round(fontSize * 1.4);
+  const lines = String(title.text).split(/<br\s*\/?>/i);
+  const titleRight = (typeof title.x === "number" ? title.x : 0.5) * width + Math.max(...lines.map((l) => textWidth(plain(l.replace(/<[^>]+>/g, "")), tsize, family, true)));
+  const x = typeof legend.x === "number" ? m.l + legend.x * plotWidth : m.l;
+  const legendLeft = legend.xanchor === "right" ? x - widest : legend.xanchor === "center" ? x - widest / 2 : x;
+  if (legendLeft >= titleRight) return; // side by side, as on a wide screen
+  const legendTop = m.t - (legend.y - 1) * plotHeight - rows * size * LEGEND_ROW;
+  const titleBottom = centre + (lines.length - 0.5) * tsize * LINE_SPACING;
+  grow(layout, "t", titleBottom + PAD_PX - legendTop);
 }
 
 // Room for a text anchored at px (from the figure's left edge) before it passes an edge of the figure.
@@ -249,7 +282,7 @@ function wrapToWidth(fig, width) {
     const order = group.slice().sort((a, b) => sign * ((a.yshift || 0) - (b.yshift || 0)));
     const moved = order.map((note) => order.filter((o) => sign * ((o.yshift || 0) - (note.yshift || 0)) < 0).reduce((s, o) => s + (gained.get(o) || 0), 0));
     order.forEach((note, i) => {
-      note.yshift = (note.yshift || 0) + sign * moved[i];
+      if (moved[i]) note.yshift = (note.yshift || 0) + sign * moved[i];
       reach = Math.max(reach, moved[i] + (gained.get(note) || 0));
     });
     return reach;

@@ -43,25 +43,48 @@ def clip_chart(log, threshold: float | None = None) -> go.Figure:
     return fig
 
 
-def training_dashboard(log, baseline: float | None = None, threshold: float | None = None) -> go.Figure:
-    """Loss, clipping and the gradient heatmap in one figure: one figure per streamed update is cheaper than three."""
+def training_dashboard(log, baseline: float | None = None, threshold: float | None = None, compare=None, total=None) -> go.Figure:
+    """Loss, clipping and the gradient heatmap in one figure: one figure per streamed update is cheaper than three.
+
+    compare = (log, label, baseline) of a configuration trained side by side: its loss and its
+    gradient norm are drawn on the same two panels (near black, dashed) and named by its label,
+    so both runs share one pair of axes; the heatmap stays this run's. With total (the steps a
+    run will take), the loss panel's title counts the steps drawn: the chart carries its own
+    counter, never a frame behind or ahead of its curves. On a phone the panels stack.
+    """
     loss = _loss_parts(log, baseline, "")
     clip = _clip_parts(log, threshold, "2", "4")
     heat = _heat_parts(log, "3")
+    heat_title = "How the gradient over time changes while training"
+    if compare is not None:
+        other, label, other_base = compare
+        for trace in loss[0] + clip[0]:  # this run's own lines, told apart from the compared run's
+            if trace["name"] in ("training loss", NO_CLIP, "norm before clipping", "norm after clipping"):
+                trace["name"] += ", this run"
+        more = _compared_parts(other, label, other_base if other_base != baseline else None)
+        loss, clip = _joined(loss, more[0]), _joined(clip, more[1])
+        heat_title += " (this run)"
     for trace in heat[0]:
         if "colorbar" in trace:
             trace["colorbar"].update(x=0.92, xanchor="left", y=0.0, yanchor="bottom", len=0.44)
-    titles = [
-        ("Training loss", 0.0, 1.0),
-        ("Gradient norm and clipping", 0.54, 1.0),
-        ("How the gradient over time changes while training", 0.0, 0.44),
-    ]
+    loss_title = "Training loss" if total is None else f"Training loss: step {_done(log)} of {total}"
+    if total is not None and compare is not None and _done(compare[0]) != _done(log):
+        loss_title += f" (compared run: {_done(compare[0])})"
+    titles = [(loss_title, ""), ("Gradient norm and clipping", "2"), (heat_title, "3")]
     notes = loss[2] + clip[2] + heat[2]
-    notes += [
+    notes += [  # on each panel's top edge, so they move with the panels (the phone layout stacks them)
         dict(
-            text=f"<b>{t}</b>", x=x, y=y, xref="paper", yref="paper", xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=15)
+            text=f"<b>{t}</b>",
+            x=0.0,
+            y=1.0,
+            xref=f"x{ax} domain",
+            yref=f"y{ax} domain",
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            font=dict(size=15),
         )
-        for t, x, y in titles
+        for t, ax in titles
     ]
     rug = any(t.get("yaxis") == "y4" for t in clip[0])
     axis = dict(gridcolor=GRID, zeroline=False, showline=True, linecolor="#9ca3af")
@@ -81,8 +104,70 @@ def training_dashboard(log, baseline: float | None = None, threshold: float | No
         yaxis4=_rug_axis([0.6, 0.635]),
         xaxis3=dict(axis, domain=[0.0, 0.9], anchor="y3", title=dict(text="time step t")),
         yaxis3=dict(axis, domain=[0.0, 0.44], anchor="x3", title=dict(text=heat[3])),
+        meta=dict(narrow=_stacked(len(loss[0]) + len(clip[0]), heat[0], rug)),  # the legend: one row per line drawn
     )
     return streamed_figure(loss[0] + clip[0] + heat[0], layout)
+
+
+PHONE_HEIGHT = 1120  # the three panels stacked, each about as tall as on a wide screen
+LEGEND_ROW_PX = 22  # a phone's legend lists one line per row, above the panels
+
+
+def _stacked(heat_index: int, heat_traces: list, rug: bool) -> dict:
+    """The phone layout (ui/plotly_fit.js): loss, gradient norm and the heatmap one under another, full width.
+
+    heat_index: the heatmap's place among the traces; the lines before it are the legend's rows.
+    """
+    legend = LEGEND_ROW_PX * heat_index
+    patch = {
+        "layout.height": PHONE_HEIGHT + legend,
+        "layout.margin.t": MARGIN["t"] + legend,
+        "layout.legend": dict(orientation="v", yref="container", y=1.0, yanchor="top", x=0.0, xanchor="left"),
+        "layout.xaxis.domain": [0.0, 1.0],
+        "layout.yaxis.domain": [0.75, 1.0],
+        "layout.xaxis2.domain": [0.0, 1.0],
+        "layout.yaxis2.domain": [0.46 if rug else 0.43, 0.68],
+        "layout.xaxis3.domain": [0.0, 0.74],
+        "layout.yaxis3.domain": [0.0, 0.33],
+    }
+    if rug:
+        patch["layout.yaxis4.domain"] = [0.43, 0.45]  # the clipping strip under the norm panel
+    if heat_traces and "colorbar" in heat_traces[0]:
+        patch.update({f"data[{heat_index}].colorbar.{k}": v for k, v in dict(x=0.78, len=0.33, thickness=12).items()})
+    return patch
+
+
+def _done(log) -> int:
+    """Training steps a log holds (the progress bar's count)."""
+    return len(getattr(log, "history", {}).get("step", ()))
+
+
+def _joined(parts, more):
+    """(traces, shapes, notes) of a panel with the compared run's added."""
+    return parts[0] + more[0], parts[1] + more[1], parts[2] + more[2]
+
+
+def _compared_parts(log, label: str, baseline: float | None):
+    """The compared run's loss and gradient norm (dashed, near black), its own baseline when it differs, and its end."""
+    steps, loss = _history(log, "step"), _history(log, "loss")
+    if not len(steps):
+        return ([], [], []), ([], [], [])
+    i = pick_indices(len(steps), MAX_POINTS)
+    ink = COLORS["compare"]
+    losses = [_line("", steps[i], loss[i], f"training loss, {label}", "loss = %{y:.4g}", color=ink, dash="dash", width=2)]
+    if baseline is not None and np.isfinite(baseline) and baseline > 0:
+        ends, name = [steps[0], steps[-1]], f"trivial baseline {baseline:.3g}, {label}"
+        losses.append(_line("", ends, [baseline] * 2, name, "trivial baseline %{y:.4g}", color=ink, dash="dot", width=1.5))
+    before, after = _history(log, "grad_norm_before"), _history(log, "grad_norm_after")
+    clipping = not _clipping_off(log, before, after)
+    name = f"gradient norm{' before clipping' if clipping else ''}, {label}"
+    norms = [_line("2", steps[i], before[i], name, "norm: %{y:.4g}", color=ink, dash="dash", width=1.5)]
+    notes = _nonfinite_notes(loss, f"loss ({label})", steps, "")
+    shapes = []
+    if getattr(log, "diverged", False):
+        shapes.append(vline_shape(steps[-1], ink, dash="dash", width=1.5, xref="x", yref="y domain"))
+        notes.append(_note(f"{label}: diverged at step {int(steps[-1])}", 0.99, 0.01, "right", "bottom", ink, ""))
+    return (losses, shapes, notes), (norms, [], _nonfinite_notes(before, f"gradient norm ({label})", steps, "2"))
 
 
 @functools.cache
