@@ -251,3 +251,12 @@ def test_the_lru_lessons_comparison_step_quotes_the_measured_orders():
         lru.append(orders(end_ratio(run(cfg).grad_h)))
     assert round(min(lost), 1) == 1.7 and round(max(lost), 1) == 4.4
     assert {round(x, 1) for x in lru} == {0.9}
+
+
+def test_a_claim_that_holds_on_other_settings_does_not_quote_the_lessons_seed_range():
+    """Scale 0.7 in the vanishing lesson: still below a millionth, said as holding 'too', without the range measured at 0.9."""
+    lesson = lessons.get("vanishing-tanh")
+    trace = run(lessons.config_for({**lesson.settings, "recurrent_scale": 0.7}, CAP))
+    shown = lessons.verdict(lesson, trace, CAP)
+    assert shown.status == "held" and shown.text.startswith("✓ holds on this run too: end-to-end ratio ")
+    assert "seeds 0–9" not in shown.text and shown.note.endswith("recurrent_scale 0.9 → 0.7.")

@@ -35,6 +35,7 @@ class Claim:
     text: str
     value: float
     measured: str = ""  # what this run shows, in words, without a verdict
+    criterion: str = ""  # what the claim asks of it
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,8 @@ def verdict(lesson: Lesson, trace: Trace, cap: dict | None = None) -> Verdict:
     result = check(lesson, trace)
     diff = _differences(config_for(lesson.settings, cap), trace.config)
     note = f"The claim covers the lesson's settings; this run differs in: {_said(diff)}."
-    if result.held:
-        return Verdict("held", lesson.claim, result.text, note, result)
+    if result.held:  # without the seeds' range: it was measured on the lesson's settings, not these
+        return Verdict("held", lesson.claim, f"✓ holds on this run too: {result.measured} ({result.criterion})", note, result)
     return Verdict("other", lesson.claim, f"Measured on this run: {result.measured}.", note, result)
 
 
@@ -248,8 +249,8 @@ def sub(n: int) -> str:
 def _claim(held: bool, measured: str, criterion: str, value: float, seeds: str | None = None) -> Claim:
     if held:
         tail = f" ({criterion}; these settings on seeds 0–9: {seeds})" if seeds else f" ({criterion})"
-        return Claim(True, f"✓ measured on this run: {measured}{tail}", value, measured)
-    return Claim(False, f"✗ not on this run: {measured}; the lesson claims {criterion}", value, measured)
+        return Claim(True, f"✓ measured on this run: {measured}{tail}", value, measured, criterion)
+    return Claim(False, f"✗ not on this run: {measured}; the lesson claims {criterion}", value, measured, criterion)
 
 
 def _span(lo, hi) -> str:
