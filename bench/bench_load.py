@@ -15,9 +15,10 @@ started through the launcher and, for comparison, as a plain `streamlit run` (th
 hangs 1 s a request, as Streamlit's own timeout makes it where packets are dropped); prints the health
 latency p50/p95/max and the handshakes refused (issue 22: a foreign Origin stalled the server).
 
-`--memory`: RSS of one public process (RNNLAB_PUBLIC=1) before, at the peak and after two
-scenarios: 8 heavy tabs at once (GRU, T=200, H=128, B=64, float64, each its own seed) and 100
-distinct configurations in sequence (one visitor). "After" is read once every session has closed
+`--memory`: RSS of one public process (RNNLAB_PUBLIC=1) before, at the peak and after three
+scenarios: 8 heavy tabs at once (GRU, T=200, H=128, B=64, float64, each its own seed), 100
+distinct configurations in sequence (one visitor), and 2 visitors training that heavy setting
+(Run pressed over the websocket, 1000 steps) who leave after 40 s. "After" is read once every session has closed
 and Streamlit has dropped it (the bench sets server.disconnectedSessionTTL to TTL_S instead of 120 s).
 `--env RNNLAB_CACHE_MB=16 ...` sets more of the server's environment.
 """
@@ -228,6 +229,7 @@ def origin_stall(guarded: bool, seconds: float = 10.0, clients: int = 3) -> dict
 HEAVY = "cell=gru&seq_len=200&hidden_size=128&batch_size=64&init=normal&dtype=float64"
 TTL_S = 5  # server.disconnectedSessionTTL for the memory scenarios: a closed session is dropped after this
 SETTLE_S = 30.0  # then wait this long for RSS to settle before reading "after"
+ALIVE_S = 2.0  # a training worker notices its session is gone within about this long (ui/live.py ALIVE_CHECK_S)
 
 
 def heavy_tabs(n: int = 8) -> list[str]:
@@ -272,6 +274,72 @@ def memory_scenario(name: str, queries: list[str], at_once: bool, env: dict) -> 
     }
 
 
+def press_run(url: str, query: str, stop: threading.Event) -> str:
+    """A headless visitor who opens the Training tab and presses Run, then stays until `stop`; the status of the press."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    def rerun(ws, widgets: dict) -> dict:
+        """Run the script with these widget values; the ids of the buttons and tab containers it drew, by label/kind."""
+        msg = BackMsg()
+        msg.rerun_script.query_string, msg.rerun_script.page_script_hash = query, ""
+        for wid, value in widgets.items():
+            state = msg.rerun_script.widget_states.widgets.add(id=wid)
+            state.trigger_value = True if value is True else state.trigger_value
+            if isinstance(value, str):
+                state.string_value = value
+        ws.send(msg.SerializeToString())
+        found = {}
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(ws.recv(timeout=300))
+            if fwd.WhichOneof("type") == "script_finished":
+                return found
+            if fwd.WhichOneof("type") != "delta":
+                continue
+            if fwd.delta.WhichOneof("type") == "new_element" and fwd.delta.new_element.WhichOneof("type") == "button":
+                found[fwd.delta.new_element.button.label] = fwd.delta.new_element.button.id
+            elif fwd.delta.WhichOneof("type") == "add_block" and fwd.delta.add_block.WhichOneof("type") == "tab_container":
+                found["tabs"] = fwd.delta.add_block.tab_container.id
+
+    with connect(url.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+        tabs = rerun(ws, {})["tabs"]
+        run_id = rerun(ws, {tabs: "Training"}).get("Run training")
+        if run_id is None:
+            return "no Run button"
+        rerun(ws, {tabs: "Training", run_id: True})
+        stop.wait(600)
+    return "pressed"
+
+
+def training_scenario(n: int, seconds: float, env: dict) -> dict:
+    """n visitors press Run on the heavy setting (their own seeds) and leave after `seconds`: RSS before / peak / after."""
+    env = {"RNNLAB_PUBLIC": "1", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL_S), **env}
+    with replicas(1, env=env) as pool:
+        url, pids = pool[0].url, [pool[0].proc.pid]
+        with Session(url, timeout_s=300) as s:
+            s.run("")
+        time.sleep(TTL_S + 2)
+        before, stop = rss_mb(pids), threading.Event()
+        with Sampler(pids) as sampler, ThreadPoolExecutor(n) as pool_:
+            futures = [pool_.submit(press_run, url, f"{HEAVY}&seed={i}&steps=1000&every=5", stop) for i in range(n)]
+            time.sleep(seconds)
+            stop.set()
+            statuses = [f.result() for f in futures]
+        time.sleep(TTL_S + ALIVE_S + SETTLE_S)
+        after = rss_mb(pids)
+    return {
+        "name": f"{n} heavy trainings for {seconds:.0f} s",
+        "pages": n,
+        "seconds": seconds,
+        "errors": n - statuses.count("pressed"),
+        "before": before,
+        "peak": max(sampler.peak, before),
+        "after": after,
+    }
+
+
 def format_memory(r: dict, env: dict) -> str:
     name = " ".join([r["name"], *(f"{k}={v}" for k, v in env.items())])
     return (
@@ -300,6 +368,7 @@ def main(argv=None) -> None:
         env = dict(item.split("=", 1) for item in args.env)
         print(format_memory(memory_scenario("8 heavy tabs at once", heavy_tabs(), True, env), env), flush=True)
         print(format_memory(memory_scenario("100 configurations in sequence", distinct_configs(), False, env), env), flush=True)
+        print(format_memory(training_scenario(2, 40.0, env), env), flush=True)
         return
     if args.origin_stall:
         for guarded in (True, False):

@@ -65,3 +65,4 @@ def train(
             return
         optimizer.step([grads[name] for name in model.params])
         model.version += 1
+        del p, clip_result, grads  # the tape goes before the next step builds its own: one tape alive, not two (~2x memory)
