@@ -62,6 +62,33 @@ def test_the_badge_passes_exactly_at_its_tolerance(dtype):
     assert not compare(Config(dtype=dtype), mine, ref, 0, 4).ok
 
 
+def test_an_error_exactly_at_the_tolerance_passes():
+    ref = torch.zeros((3, 2, 2), dtype=torch.float64)
+    ref[..., 1] = 1.0  # every norm exactly 1
+    mine = ref.clone()
+    mine[1, 0, 0] = TOLERANCE["float32"]  # the difference's norm is exactly the tolerance
+    verdict = compare(Config(dtype="float32"), mine, ref, 0, 2)
+    assert verdict.max_rel_error == TOLERANCE["float32"] and verdict.ok
+
+
+def test_a_reference_exactly_at_the_dtypes_largest_number_is_compared():
+    top = float(np.finfo(np.float32).max)
+    ref = torch.zeros((3, 2, 2), dtype=torch.float64)
+    ref[..., 0] = top
+    verdict = compare(Config(dtype="float32"), ref.clone(), ref, 0, 2)
+    assert verdict.ok and "not compared" not in verdict.text
+    ref[2, 1, 0] = math.nextafter(top, math.inf)
+    assert "1 values beyond float32's range not compared" in compare(Config(dtype="float32"), ref.clone(), ref, 0, 2).text
+
+
+def test_the_badge_says_how_many_sequences_and_which_steps_it_checked():
+    mine, ref = planted((6, 2, 3))
+    assert compare(Config(dtype="float64"), mine[:, :1], ref[:, :1], 0, 1).text.endswith("(1 sequence)")
+    assert compare(Config(dtype="float64"), mine, ref, 0, 2).text.endswith("(2 sequences)")
+    late = compare(Config(dtype="float64", seq_len=50), mine, ref, 44, 2)
+    assert late.text.endswith("(2 sequences, time steps 44-49)")
+
+
 def test_one_non_finite_unit_is_left_out_and_counted_never_averaged_in():
     mine, ref = planted()
     mine[7, 1, 3] = float("inf")  # one unit of one sequence at one step
