@@ -103,3 +103,18 @@ def test_the_lru_lesson_reads_vanishing_slowly_in_both_labels():
     assert "changes ×0.99 per step back in time: vanishing slowly." in text
     assert "Theory: γ·σ_max = 0.99 < 1: vanishing guaranteed, slowly, the bound 0.99^199 = 0.14 end to end" in text
     assert "about constant" not in text and "stable" not in text
+
+
+def test_the_gate_summary_says_where_it_overflowed_not_the_pages_whole_paragraph():
+    """The Gates tab's box sits under the page's overflow message: it names where, in the charts' one line, not the paragraph."""
+    from dataclasses import replace
+
+    from viz.gates import gate_summary
+    from viz.notes import overflow_short
+
+    tr = run(Config(cell="lstm", seq_len=20, hidden_size=4, batch_size=2))
+    f = np.array(tr.gates["f"], dtype=np.float64)
+    f[12:] = np.nan
+    bad = replace(tr, gates={**tr.gates, "f": f}, overflow_step=12)
+    text = gate_summary(bad)
+    assert overflow_short(bad) in text and bad.overflow_message() not in text

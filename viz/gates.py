@@ -12,7 +12,7 @@ from .decay import cell_label, decay_summary_text
 from .downsample import MAX_CELLS, gaps, pick_indices
 from .gradients import factor_text, measured_factor
 from .measures import FACTOR
-from .notes import bottom_note, overflow_note, range_words
+from .notes import bottom_note, overflow_note, overflow_short, range_words
 from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color, gate_label
 
 TANH_GATES = ("g", "n")  # candidates live in -1..1; every other gate is a sigmoid in 0..1
@@ -215,7 +215,7 @@ def gate_summary(trace) -> str:
             return f"A linear RNN never saturates (φ′ = 1): only W_hh shapes the gradient (spectral radius ρ = {rho:.3g}). {measured}"
         share = _mean(flat) * 100
         if not np.isfinite(share):
-            return lead + (trace.overflow_message() or "No finite saturation data.") + f" {measured}"
+            return lead + (overflow_short(trace) or "No finite saturation data.") + f" {measured}"  # the page says why, once
         if cfg.activation == "relu":
             return f"{lead}{share:.0f} % of units dead on average (a < 0): no gradient passes through them. {measured}"
         flat_words = f"{share:.0f} % of units saturated on average ({cfg.activation}′(a) < 0.1): little gradient passes through them"
@@ -244,7 +244,7 @@ def _gate_path_sentence(trace) -> str:
     else:
         return ""
     if not np.isfinite(value):
-        return trace.overflow_message() or "No finite gate data."
+        return overflow_short(trace) or "No finite gate data."
     return (
         f"{path[0].upper()}{path[1:]} = {value:.2f} per step on average ({factor_text(value**10)} over 10 steps on that path alone); "
         f"the gradient also flows through {other}, so the total changes by the measured factor, not by the gate mean."
