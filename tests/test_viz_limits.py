@@ -113,8 +113,7 @@ def test_the_gate_summary_says_where_it_overflowed_not_the_pages_whole_paragraph
     from viz.notes import overflow_short
 
     tr = run(Config(cell="lstm", seq_len=20, hidden_size=4, batch_size=2))
-    f = np.array(tr.gates["f"], dtype=np.float64)
-    f[12:] = np.nan
-    bad = replace(tr, gates={**tr.gates, "f": f}, overflow_step=12)
+    f = np.full_like(np.asarray(tr.gates["f"], dtype=np.float64), np.nan)  # no finite gate value left to average
+    bad = replace(tr, gates={**tr.gates, "f": f}, overflow_step=0)
     text = gate_summary(bad)
     assert overflow_short(bad) in text and bad.overflow_message() not in text
