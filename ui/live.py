@@ -11,6 +11,7 @@ Stop interrupts the drawing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import threading
 import time
@@ -21,9 +22,9 @@ import streamlit as st
 import engine
 from viz import gradients, training, training_gates
 
-from . import admission, charts, compare, compute
+from . import admission, charts, compare, compute, lost_run
 from .lockstep import Lockstep
-from .streamlit_private import StopException, script_session_id, session_is_alive
+from .streamlit_private import StopException, script_session_id, session_is_alive, session_is_connected
 from .views import overflow_notice
 
 REFRESH_S = 0.03  # the fragment reruns this long after the last redraw ended: ~10 chart updates a second
@@ -87,10 +88,10 @@ class TrainingRun:
         return self
 
     def _work(self) -> None:
-        seconds = compute.estimate(self.config, train_steps=self.steps, every=self.every)[0]
+        seconds, nbytes = compute.estimate(self.config, train_steps=self.steps, every=self.every)
         try:
             # A job slot for the whole run (other sessions' work waits its turn), then the server's time budget.
-            with admission.training_slot(seconds, self.stopper, on_wait=lambda k: setattr(self, "queued", k)) as budget:
+            with admission.training_slot(seconds, self.stopper, on_wait=lambda k: setattr(self, "queued", k), nbytes=nbytes) as budget:
                 self.queued = 0
                 paced = self.pace.gate(self, budget) if self.pace is not None else budget  # beside a compared run: in step
                 for snap in engine.train(self.config, self.steps, self.every, stop=paced):
@@ -103,8 +104,9 @@ class TrainingRun:
         except admission.Abandoned:
             self._end("stopped", "Stop was pressed while it waited in line")
             return
-        except Exception as e:  # a clean message on the page, never a dead thread with a silent run
-            self._end("failed", f"{type(e).__name__}: {e}")
+        except Exception:  # the visitor reads a generic line (never the exception's text); the server log has it all
+            logging.getLogger(__name__).exception("training failed: %s, %d steps", self.config.to_query(), self.steps)
+            self._end("failed", "training failed; the server log has the details")
             return
         with self.lock:
             self._drain()
@@ -235,12 +237,14 @@ def live_panel(stop_slot) -> None:
         return
     try:
         _draw(runs())
+        lost_run.mark(run.done if run.status == "running" else None)
         if not going and st.session_state.get("_drawn_running"):
             st.session_state["_drawn_running"] = False
             st.rerun(scope="app")  # the runs ended between two redraws: a full rerun says how, and stops the timer
     except StopException:  # Streamlit's own Stop (header menu) ends the training too, and the page says so
-        for r in runs():
-            r.stop("Streamlit's Stop was pressed")
+        if session_is_connected(script_session_id()):  # a dropped connection stops the script too: the run goes on
+            for r in runs():
+                r.stop("Streamlit's Stop was pressed")
         raise
 
 
