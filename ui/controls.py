@@ -219,8 +219,9 @@ def first_visit(cap: dict) -> None:
     if lesson is not None:
         if lessons.get(lesson) is None:
             errors.append(f"Link parameter `lesson` refused: there is no lesson {links.quote(lesson)}.")
-        else:  # the lesson's settings, under what the link itself says
-            base = {**base, **lessons.resolve(lessons.get(lesson).settings, cap)[0]}
+        else:  # the lesson's settings, under what the link itself says; a host cap that changes one is said
+            lesson_values, lesson_notes = lessons.resolve(lessons.get(lesson).settings, cap)
+            base, warnings = {**base, **lesson_values}, warnings + lesson_notes
             state[lessons.STATE_KEY] = lesson
     wanted = {**base, **values}
     changes, notes = rules.settle(wanted, cap)
