@@ -40,6 +40,12 @@ def test_a_phone_shows_the_last_steps_of_the_unrolled_graph_and_says_so(T):
     assert f"showing the last 40 of {T} steps" in fig.layout.title.text  # the wide chart keeps its own window and words
     drawn = {int(round(x)) for x in fig.data[0].x if x is not None}  # forward edges: every step the wide chart draws
     assert set(steps_in_range(fig, T)) <= drawn
+    (key,) = [k for k in fig.layout.meta["narrow"] if k.startswith("layout.annotations[")]
+    index = int(key.split("[")[1].split("]")[0])
+    assert fig.layout.annotations[index].text.startswith(f"Shown: steps {T - 40}–{T - 1}, the last 40 of {T}")  # the wide note
+    first = T - graph.PHONE_STEPS
+    phone = f"Shown: steps {first}–{T - 1}, the last {graph.PHONE_STEPS} of {T}. Colours and widths span steps {T - 40}–{T - 1}:"
+    assert fig.layout.meta["narrow"][key].startswith(phone)  # ... and what the phone says instead
 
 
 def test_a_short_sequence_needs_no_phone_layout():

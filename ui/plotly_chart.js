@@ -97,11 +97,11 @@ async function drawQueued() {
   }
 }
 
-// On a touch screen the page scrolls under a drag: no wheel or drag zoom, and the toolbar keeps only its camera
-// (its zoom buttons would turn drag-zoom back on).
+// On a touch screen the page scrolls under a drag: no wheel or drag zoom, and no toolbar (its zoom buttons would turn
+// drag-zoom back on, and with no hover to hide it, it sat over the chart's title).
 function chartConfig(config, touch) {
   const out = Object.assign({ responsive: true }, JSON.parse(config));
-  if (touch) Object.assign(out, { scrollZoom: false, modeBarButtons: [["toImage"]] });
+  if (touch) Object.assign(out, { scrollZoom: false, displayModeBar: false });
   return out;
 }
 

@@ -125,10 +125,6 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
     if start > 0:
         wide += f"; showing the last {T - start} of {T} steps (where the loss sits)"
     base_layout(fig, f"{title}<br><sup>{wide}</sup>", height=HEIGHT)
-    if T - start > PHONE_STEPS:  # a phone draws fewer steps, each wide enough to tell apart (the rest lie beyond the axis)
-        phone = sub + f"; showing the last {PHONE_STEPS} of {T} steps (where the loss sits)"
-        window = [T - PHONE_STEPS - 0.6, T - 0.3]
-        phone_layout(fig, {"layout.xaxis.range": window, "layout.title.text": f"<b>{title}<br><sup>{phone}</sup></b>"})
     fig.update_layout(shapes=shapes, annotations=notes, showlegend=False, margin=dict(l=110, t=90))
     overflow_note(fig, trace, prefix="")
     words = range_words(trace, g, "‖∂L/∂hₜ‖ on screen")
@@ -138,13 +134,24 @@ def unrolled_graph(trace, max_steps: int = 40) -> go.Figure:
         bottom_note(fig, window_words(grad, start), color=INK)
     fig.update_xaxes(range=[start - (1.6 if start > 0 else 0.6), T - 0.3], title_text="time step t", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[-0.5, ROW["y"] + 0.8], visible=False)
+    if T - start > PHONE_STEPS:  # a phone draws fewer steps, each wide enough to tell apart (the rest lie beyond the axis)
+        phone = sub + f"; showing the last {PHONE_STEPS} of {T} steps (where the loss sits)"
+        patch = {"layout.xaxis.range": [T - PHONE_STEPS - 0.6, T - 0.3], "layout.title.text": f"<b>{title}<br><sup>{phone}</sup></b>"}
+        if start > 0:  # the window note, last of the notes: what a phone shows of the window
+            patch[f"layout.annotations[{len(fig.layout.annotations) - 1}].text"] = window_words(grad, start, PHONE_STEPS)
+        phone_layout(fig, patch)
     return fig
 
 
-def window_words(grad, start: int) -> str:
-    """A long run drawn in part: which steps are shown, and that the colours span those steps only, with the whole range."""
+def window_words(grad, start: int, shown: int | None = None) -> str:
+    """A long run drawn in part: which steps are shown, and that the colours span those steps only, with the whole range.
+
+    shown: a phone's narrower view, the last `shown` steps of the window that sets the colours.
+    """
     g = np.asarray(grad, dtype=np.float64)
     T = len(g)
+    first = start if shown is None else T - shown
+    span = "these steps only" if shown is None else f"steps {start}–{T - 1}"
 
     def extent(v, offset):
         ok = np.nonzero(np.isfinite(v) & (v > 0))[0]
@@ -154,7 +161,7 @@ def window_words(grad, start: int) -> str:
         return f"{sci(float(v[lo]))} (t = {lo + offset}) to {sci(float(v[hi]))} (t = {hi + offset})"
 
     return (
-        f"Shown: steps {start}–{T - 1}, the last {T - start} of {T}. Colours and widths span these steps only: "
+        f"Shown: steps {first}–{T - 1}, the last {T - first} of {T}. Colours and widths span {span}: "
         f"‖∂L/∂hₜ‖ from {extent(g[start:], start)}; over all {T} steps it runs from {extent(g, 0)}. "
         "The Gradient flow tab draws every step."
     )
