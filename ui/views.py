@@ -211,17 +211,26 @@ def phase_tab(cfg) -> None:
             controls.request(axis, value)
 
 
+CONN_ASK_S = 1.0  # connectivity estimated above this waits for a tick, whatever T (GRU T=200 H=128 B=64 float64: 2 s est.)
+
+
 def connectivity_tab(cfg) -> None:
     """Tab 4: ‖∂loss_t/∂x_k‖, how much the output at t still depends on the input at k (under truncation: which one)."""
     overflow_notice(compute.trace_for(cfg, False))  # before the box: an overflow is said even when nothing is computed yet
-    if compute.conn_reduced(cfg):
+    seconds = 0.0 if compute.on_device(cfg) else compute.estimate(cfg, True)[0]
+    if seconds > compute.LONG_RUN_S and not admission.allow_override():  # the cost gate, as for any heavy work
+        st.error(f"Connectivity for this setting needs about {seconds:.0f} s: more than this public page computes. Reduce T, H or B.")
+        return
+    if compute.conn_reduced(cfg) or seconds > CONN_ASK_S:
         on = st.checkbox(
             f"Compute connectivity for T = {cfg.seq_len}", key="conn_on", help="One extra backward pass carrying all rows at once; cached."
         )
-        st.caption(
-            f"For T > {compute.CONN_AUTO_T} it is computed on about {compute.CONN_ROWS} evenly spaced loss steps t "
-            f"and {compute.CONN_BATCH} of the {cfg.batch_size} sequences, to stay fast."
-        )
+        if compute.conn_reduced(cfg):
+            st.caption(
+                f"For T > {compute.CONN_AUTO_T} it is computed on about {compute.CONN_ROWS} evenly spaced loss steps t "
+                f"and {compute.CONN_BATCH} of the {cfg.batch_size} sequences, to stay fast."
+            )
+        st.caption(f"About {seconds:.1f} s of computing, {compute.estimate_source()}.")
         if not on:
             st.info("Tick the box above to compute the connectivity map.")
             return
