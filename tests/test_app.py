@@ -372,8 +372,8 @@ def test_a_compare_preset_is_one_click_and_a_refused_compare_value_is_named():
     assert not [b for b in at.button if (b.key or "").startswith("compare_")]  # folded: its buttons are not built
     at.session_state["compare_open"] = True  # the row opened, as a click on it does
     at.run()
-    at.button(key="compare_forget bias 0 → 1").click().run()
-    assert any("vs. forget_bias=1.0" in d.get("name", "") for d in grad_fig(at)["data"])
+    at.button(key="compare_forget bias 0 → 2").click().run()
+    assert any("vs. forget_bias=2.0" in d.get("name", "") for d in grad_fig(at)["data"])
     at = page({"vs.recurrent_scale": "-3", "vs.[x](https://evil.example)": "1"})
     assert "`vs.recurrent_scale` refused" in errors(at) and r"\[x\]\(https\:" in errors(at)
 

@@ -21,21 +21,30 @@ def _lstm_preset(cfg: Config) -> tuple[str, dict]:
 
 
 def test_the_lstm_preset_opens_the_gate_path_and_keeps_more_gradient_than_bias_0():
-    """Forget bias 1 keeps f near 0.7 (bias 0: 0.5), so its fitted factor per step beats the bias-0 LSTM's on every seed."""
+    """Forget bias 2 keeps f near 0.88 (bias 0: 0.5), so its fitted factor per step beats the bias-0 LSTM's on every seed."""
     cfg = Config(**SMALL)
     text, change = _lstm_preset(cfg)
-    assert change == {"cell": "lstm", "forget_bias": 1.0} and "forget bias 1" in text
+    assert change == {"cell": "lstm", "forget_bias": compare.LSTM_BIAS} == {"cell": "lstm", "forget_bias": 2.0} and "forget bias 2" in text
     for seed in range(3):
         other, _ = compare.other_config(cfg.replace(seed=seed), change)
         opened, closed = run(other), run(other.replace(forget_bias=0.0))
-        assert other.forget_bias == 1.0 and other.cell == "lstm"
-        assert 0.6 < float(opened.gates["f"].mean()) < 0.8 and 0.4 < float(closed.gates["f"].mean()) < 0.6
+        assert other.forget_bias == 2.0 and other.cell == "lstm"
+        assert 0.8 < float(opened.gates["f"].mean()) < 0.95 and 0.4 < float(closed.gates["f"].mean()) < 0.6
         assert opened.decay_factor > closed.decay_factor
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 17, 31, 42])
+def test_the_lstm_preset_keeps_more_gradient_than_the_rnn_of_the_default_page(seed):
+    """What the button teaches, on the page a class opens first: the LSTM loses less per step than the RNN (all 50 seeds 0-49
+    held when LSTM_BIAS was chosen; at bias 1 only 13 did). A preset that shows the opposite of the lesson fails here."""
+    cfg = Config(seed=seed)
+    other, _ = compare.other_config(cfg, _lstm_preset(cfg)[1])
+    assert run(other).decay_factor > run(cfg).decay_factor
+
+
 def test_an_lstm_page_compares_its_own_forget_bias():
-    assert compare.presets(Config(cell="lstm"))[0] == ("forget bias 0 → 1", {"forget_bias": 1.0})
-    assert compare.presets(Config(cell="lstm", forget_bias=1.0))[0] == ("forget bias 1 → 0", {"forget_bias": 0.0})
+    assert compare.presets(Config(cell="lstm"))[0] == ("forget bias 0 → 2", {"forget_bias": 2.0})
+    assert compare.presets(Config(cell="lstm", forget_bias=2.0))[0] == ("forget bias 2 → 0", {"forget_bias": 0.0})
 
 
 def test_only_the_comparison_on_screen_is_active():

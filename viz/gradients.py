@@ -125,7 +125,7 @@ def compared_words(other, label: str) -> str:
             f". Why: its cell path cₜ₋₁ → cₜ keeps the forget gate f = {fbar:.2f} per step on average (forget bias {bias:g})"
             + (f", so the cell state's end-to-end ratio is {sci(c)} (dotted)" if math.isfinite(c) else "")
             + (
-                ": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too; forget bias 1 or more keeps f nearer 1"
+                ": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too; forget bias 2 keeps f near 0.9"
                 if bias <= 0.5
                 else ""
             )
