@@ -154,6 +154,18 @@ def test_zero_truncation_in_a_link_means_full_bptt_not_an_error():
         assert (values, errors, warnings) == ({}, [], [])
 
 
+def test_page_modes_and_compared_settings_pass_the_link_parser_untouched():
+    for query in ({"lesson": ["gru"]}, {"present": ["1"]}, {"vs.cell": ["lstm"]}, {"vs.seq_len": ["99999"]}):
+        assert links.parse(query, CAP) == ({}, [], []), query
+
+
+def test_an_old_link_with_k1_or_k2_alone_opens_tbptt():
+    for name in ("k1", "k2"):
+        values, _, _ = links.parse({name: ["5"]}, CAP)
+        assert values == {name: 5, "bptt": "k1k2"}
+    assert links.parse({"truncation": ["5"]}, CAP)[0] == {"truncation": 5, "bptt": "k"}
+
+
 @pytest.mark.parametrize("name", ["seq_len", "hidden_size", "batch_size", "steps"])
 def test_under_a_host_cap_the_cap_is_taken_above_it_clamped_and_beyond_the_engine_refused(name):
     cap = limits.caps({limits.CAP_ENV[name]: "17"})
