@@ -37,8 +37,11 @@ def tripwire(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("allocated before refusing")
 
-    for name in ("engine.model", "engine.training", "engine.phase"):  # engine.phase the module, not the function
-        monkeypatch.setattr(importlib.import_module(name), "Model", never)
+    # All imported first (engine.phase the module, not the function): a module first imported after engine.model's
+    # Model is patched would bind the tripwire for good.
+    modules = [importlib.import_module(name) for name in ("engine.model", "engine.training", "engine.phase")]
+    for module in modules:
+        monkeypatch.setattr(module, "Model", never)
 
 
 def test_run_refuses_before_allocating(free, tripwire):
