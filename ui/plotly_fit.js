@@ -23,12 +23,26 @@ function fitFigure(fig, width, touch) {
   if (!(width > 0)) return fig;
   if (width < NARROW_PX) applyPatch(fig, (layout.meta || {}).narrow);
   const centre = titleCentre(layout); // the title's first line stays where it was; what is added goes below it
-  const top = margins(layout).t;
+  const m = margins(layout), top = m.t, plot = (layout.height || 450) - m.t - m.b;
+  const legend = layout.legend, below = legendBelow(legend) ? -legend.y * plot : null; // px from the plot's bottom edge
+  // A chart as wide as a screen or a slide column keeps its height (a projector's 720 px): wrapped lines take their room
+  // from the plot, down to MIN_PLOT of it. On a phone the page scrolls, so the chart grows instead and its plot keeps its size.
+  fitting = { spare: width >= NARROW_PX ? plot * (1 - MIN_PLOT) : 0, legendDrop: 0 };
   if (width < NARROW_PX) colorbarsAbove(fig, width);
   wrapToWidth(fig, width);
   legendClearsTitle(fig, width, centre);
   if (margins(layout).t !== top) pinTitle(layout, centre); // the top margin grew: the title keeps its place
+  const now = (layout.height || 450) - m.t - m.b;
+  if (below !== null && (now !== plot || fitting.legendDrop)) legend.y = -(below + fitting.legendDrop) / now; // same px as before
+  fitting = { spare: 0, legendDrop: 0 };
   return fig;
+}
+
+const MIN_PLOT = 0.6;
+let fitting = { spare: 0, legendDrop: 0 }; // the figure being fitted: px its plot may still give up; px the legend moved down
+
+function legendBelow(legend) {
+  return !!legend && typeof legend.y === "number" && legend.y < 0 && (legend.yref || "paper") === "paper";
 }
 
 function axisNames(fig) {
@@ -104,11 +118,13 @@ function margins(layout) {
   return layout.margin;
 }
 
-// The figure grows by px at its top or bottom; the plot area keeps its size.
+// px more room at the figure's top or bottom: the figure grows by it, or the plot gives it up (see fitFigure).
 function grow(layout, side, px) {
   if (px <= 0) return;
   margins(layout)[side] += px;
-  layout.height = (layout.height || 450) + px;
+  const taken = Math.min(fitting.spare, px); // from the plot, while it may give
+  fitting.spare -= taken;
+  layout.height = (layout.height || 450) + px - taken;
 }
 
 // px from the top to the middle of the title's first line (Plotly's automatic place: the middle of the top margin).
@@ -301,8 +317,7 @@ function wrapToWidth(fig, width) {
     if (fitted.gained <= 0) continue;
     axis.title = Object.assign(typeof title === "object" ? title : {}, { text: fitted.text });
     const px = fitted.gained * size * LINE_SPACING;
-    const plotHeight = (layout.height || 450) - m.t - m.b;
-    if (layout.legend && typeof layout.legend.y === "number" && layout.legend.y < 0) layout.legend.y -= px / plotHeight;
+    fitting.legendDrop += px; // a legend below the plot moves down with the axis title (fitFigure places it)
     for (const note of notes.filter(belowThePlot)) note.yshift -= px;
     bottom += px;
   }
