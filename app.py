@@ -26,6 +26,8 @@ install_origin_check()  # a safety net for a plain `streamlit run app.py`; `pyth
 from ui import charts, compute, controls, lessons, live, lost_run, present, views  # noqa: E402
 from ui.lesson_view import TOAST_KEY, lesson_panel, lesson_select, result_hidden, start_here  # noqa: E402
 
+STAGE_CHART_PX = 590  # a slide's chart under the tab bar, on a 720 px projector screen
+
 VIEWS = {
     "Gradient flow": views.gradient_tab,
     "Phase diagram": views.phase_tab,
@@ -48,7 +50,7 @@ def main() -> None:
     settings = controls.sidebar()
     with st.sidebar:
         lesson_select()
-    if message := st.session_state.pop(TOAST_KEY, None):
+    if (message := st.session_state.pop(TOAST_KEY, None)) and not presenting:  # a slide's card says it already
         st.toast(message, icon=":material/school:")
     slug = st.session_state.get(lessons.STATE_KEY)
     lessons.write_url(slug)
@@ -56,7 +58,7 @@ def main() -> None:
     cfg = settings.config
     trace = compute.trace_for(cfg, False) if lesson and cfg else None
     if presenting and lesson:  # a slide: the lesson card beside the charts, both on one 1280x720 screen
-        card, stage = st.columns([5, 7], gap="medium")  # the chart wider than a phone layout (ui/plotly_fit.js: 600 px)
+        card, stage = st.columns(2, gap="medium")  # the chart just wider than a phone layout (ui/plotly_fit.js: 600 px)
         with card:
             lesson_panel(lesson, trace, present=True)
             messages(settings)
@@ -66,7 +68,8 @@ def main() -> None:
             elif result_hidden(lesson):
                 st.info("Guess first: the chart and the measured claim appear when Reveal is pressed.", icon=":material/visibility_off:")
             else:
-                tabs(cfg, settings)
+                with charts.height_at_most(STAGE_CHART_PX):
+                    tabs(cfg, settings)
         return
     if presenting:
         present.bar()

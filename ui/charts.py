@@ -13,6 +13,8 @@ provide_plotly_js: the same plotly.js version that plotly.py writes figures for)
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import html
 import json
 import re
@@ -26,7 +28,7 @@ import streamlit as st
 
 from viz import theme
 
-from . import streamlit_private
+from . import links, slide, streamlit_private
 
 DEFAULT_HEIGHT = 450  # plotly.js's own default height
 STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
@@ -113,7 +115,18 @@ def spec(fig, name: str = "chart", look: str = "default", live: bool = False) ->
     return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
 
 
-_sent: dict = {}  # key -> (figure, (style, live), data) last sent: a live redraw of an unchanged figure reuses its JSON
+_sent: dict = {}  # key -> (figure, (style, live, cap), data, notes) last sent: a live redraw of an unchanged figure reuses its JSON
+_max_height: contextvars.ContextVar[int | None] = contextvars.ContextVar("rnnlab_chart_max_height", default=None)
+
+
+@contextlib.contextmanager
+def height_at_most(px: int):
+    """Charts drawn inside are at most px tall, their notes under them (ui.slide): a slide's chart stays on a 720 px screen."""
+    token = _max_height.set(px)
+    try:
+        yield
+    finally:
+        _max_height.reset(token)
 
 
 def chart(fig, key: str, clicks: bool = False, live: bool = False):
@@ -122,16 +135,23 @@ def chart(fig, key: str, clicks: bool = False, live: bool = False):
     With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
     live: the chart streams (see spec).
     """
-    look = style()
+    look, cap = style(), _max_height.get()
     last = _sent.get(key)
-    if last is not None and last[0] is fig and last[1] == (look, live):  # the same figure object again (never mutated)
-        data = last[2]
+    if last is not None and last[0] is fig and last[1] == (look, live, cap):  # the same figure object again (never mutated)
+        data, notes = last[2], last[3]
     else:
         styled = theme.styled(fig, look)
-        layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
+        notes = []
+        if cap is not None:
+            styled, height, notes = slide.fit(styled if isinstance(styled, dict) else styled.to_plotly_json(), cap)
+        else:
+            layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
+            height = int(layout.get("height") or DEFAULT_HEIGHT)
         data = spec(styled, key.removeprefix("fig_"), look, live)
-        data["height"] = int(layout.get("height") or DEFAULT_HEIGHT)  # reserved until drawn; the drawn figure may grow (wrapped text)
-        _sent[key] = (fig, (look, live), data)
+        data["height"] = height  # reserved until drawn; the drawn figure may grow (wrapped text)
+        _sent[key] = (fig, (look, live, cap), data, notes)
     events = {"on_click_change": lambda: None} if clicks else {}
     result = _component(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/plotly_fit.js fits it)
+    if notes:  # a slide's chart: its notes, in the same words, under it
+        st.caption("  \n".join(links.escape(note) for note in notes))
     return getattr(result, "click", None) if clicks else None

@@ -126,22 +126,31 @@ def _one_step(lesson: Lesson, trace: Trace | None) -> Claim | None:
         guess, answer = lesson_steps.guess(lesson.slug, k), predict.answer
         said = "no guess" if guess is None else f"your guess “{guess}” " + ("✓" if guess == answer else "✗")
         st.markdown(f"**Answer:** {answer} ({said})")
-    return _claim(lesson, trace)
+    return _claim(lesson, trace, compact=True)
 
 
-def _claim(lesson: Lesson, trace: Trace | None) -> Claim | None:
+def _claim(lesson: Lesson, trace: Trace | None, compact: bool = False) -> Claim | None:
     """The claim that covers the run shown (the lesson's, or the one for a step's settings), measured on it.
 
     On settings no claim covers, the card says what the claim covers and what this run shows, in
     a neutral box: doing what a step asks, or exploring, is never marked as a failure (lessons.verdict).
+    One block, .st-key-lesson_claim on the page (the lecture test finds the claim by it). On a slide
+    (compact) a held claim shows only what was measured: the claim above says what it asks in words.
     """
+    with st.container(key="lesson_claim"):
+        return _claim_lines(lesson, trace, compact)
+
+
+def _claim_lines(lesson: Lesson, trace: Trace | None, compact: bool) -> Claim | None:
     if trace is None:
         st.markdown(f"**Claim:** {lesson.claim}")
         st.info("The claim is checked once the run is shown.")
         return None
     shown = lessons.verdict(lesson, trace)
     st.markdown(f"**Claim:** {shown.claim}")
-    {"held": st.success, "failed": st.error, "other": st.info}[shown.status](shown.text)
+    short = compact and shown.status == "held" and shown.result.measured
+    text = f"✓ measured on this run: {shown.result.measured}" if short else shown.text
+    {"held": st.success, "failed": st.error, "other": st.info}[shown.status](text)
     if shown.note:
         st.caption(shown.note)
     return shown.result

@@ -128,10 +128,12 @@ function allowTickOverflow(fig) {
 }
 
 // Keyboard order: each chart's toolbar (about 10 buttons) stays out of the tab order, so Tab reaches the page's
-// controls first; the chart itself is one stop, and while it (or one of its buttons) has focus its toolbar is reachable.
+// controls first. The chart itself is one stop; Enter on it moves into its toolbar, whose buttons Tab then walks
+// until focus leaves the toolbar.
 function toolbarOutOfTabOrder(div) {
   const sync = () => {
-    const inside = div.contains(document.activeElement);
+    const bar = div.querySelector(".modebar");
+    const inside = !!bar && bar.contains(document.activeElement);
     for (const b of div.querySelectorAll(".modebar-btn")) b.tabIndex = inside ? 0 : -1;
   };
   if (!document.getElementById("rnnlab-toolbar-focus")) {  // Plotly shows its toolbar on hover only: on focus too
@@ -144,12 +146,17 @@ function toolbarOutOfTabOrder(div) {
     div.__toolbarWatched = true;
     div.tabIndex = 0;
     div.setAttribute("role", "figure");
-    div.addEventListener("focusin", sync);
-    div.addEventListener("focusout", (e) => {
-      if (!div.contains(e.relatedTarget)) setTimeout(sync, 0);
+    div.addEventListener("keydown", (e) => {
+      const first = div.querySelector(".modebar-btn");
+      if (e.target !== div || e.key !== "Enter" || !first) return;
+      e.preventDefault();
+      first.tabIndex = 0;
+      first.focus();
     });
+    div.addEventListener("focusin", sync);
+    div.addEventListener("focusout", () => setTimeout(sync, 0));
   }
   const title = ((div._fullLayout && div._fullLayout.title) || {}).text || "";
-  div.setAttribute("aria-label", "Chart: " + title.replace(/<[^>]+>/g, ""));
+  div.setAttribute("aria-label", "Chart: " + title.replace(/<[^>]+>/g, "") + " (Enter: its toolbar)");
   sync();
 }

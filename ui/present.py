@@ -14,9 +14,10 @@ import streamlit as st
 
 PARAM = "present"
 LESSON_PX = 24  # the smallest text of the lesson card on a projector (steps, claim, captions, link, buttons)
-# Always on: a folded sidebar is moved off screen, not hidden, so Tab walked through its ~40 controls first.
+# Always on: a folded sidebar is moved off screen, not hidden, so Tab walked through its ~40 controls first (every
+# descendant: Streamlit's help icons set their own visibility).
 PAGE_CSS = """<style>
-[data-testid="stSidebar"][data-collapsed="true"] { visibility: hidden; }
+[data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * { visibility: hidden !important; }
 </style>"""
 CSS = f"""<style>
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], footer {{ display: none !important; }}
@@ -24,11 +25,15 @@ CSS = f"""<style>
 [data-testid="stMain"] h1 {{ font-size: 3.2rem; }}
 [data-testid="stMain"] [data-testid="stMetricValue"] {{ font-size: 2.6rem; }}
 [data-testid="stMain"] button p, [data-testid="stMain"] [role="tab"] p {{ font-size: 1.3rem; }}
-[data-testid="stMainBlockContainer"] {{ padding-top: 1rem; padding-bottom: 2rem; }}
+[data-testid="stMainBlockContainer"] {{ padding: 0.75rem 1.5rem 2rem; }}
 .st-key-lesson_panel p, .st-key-lesson_panel li, .st-key-lesson_panel label, .st-key-lesson_panel code,
 .st-key-lesson_panel [data-testid="stCaptionContainer"], .st-key-lesson_panel button p,
 .st-key-lesson_panel [data-testid="stAlertContentSuccess"] p, .st-key-lesson_panel [data-testid="stAlertContentError"] p
-{{ font-size: {LESSON_PX}px !important; line-height: 1.35; }}
+{{ font-size: {LESSON_PX}px !important; line-height: 1.25; }}
+.st-key-lesson_panel [data-testid="stVerticalBlock"] {{ gap: 0.5rem; }}
+.st-key-lesson_bar {{ gap: 0.5rem; }}
+.st-key-lesson_bar button p, .st-key-lesson_bar .rnnlab-settings {{ font-size: 1.1rem !important; }}
+.st-key-lesson_bar button {{ padding: 0.25rem 0.6rem; min-height: 2.4rem; }}
 .st-key-lesson_panel code {{ padding: 0 0.2em; }}
 .st-key-lesson_panel [data-testid="stMarkdownContainer"] p {{ margin-bottom: 0.25rem; }}
 .rnnlab-settings {{ font: inherit; font-size: 1.3rem; line-height: 1.6; padding: 0.25rem 0.75rem; border-radius: 0.5rem;

@@ -171,24 +171,28 @@ def gates_tab(cfg) -> None:
             format_func={"untrained": "untrained (as in tab 1)", "trained": f"after training step {step} (latest snapshot)"}.get,
         )
     trace = run.log.last.trace if shown == "trained" else compute.trace_for(cfg, False)
-    overflow_notice(trace)
     diagonal = trace.unit_decay is not None  # IndRNN, LRU: a per-unit factor instead of gates
-    if not trace.gates and not diagonal:
-        st.caption(
-            "This cell has no gates: shown are its hidden activations hₜ (first sequence) and the share of units "
-            "on a flat part of φ (φ′ < 0.1), where almost no gradient gets through."
-        )
-    st.info(gates.gate_summary(trace))
-    other = compare.other_config(cfg, st.session_state.get(compare.KEY, {}))[0]
-    if other is not None and other != cfg and compute.affordable(other):
-        st.info(f"**{links.escape(compare.label(cfg, other))}**: {gates.gate_summary(compute.trace_for(other, False))}")
+    first, second = st.container(), st.container()
+    notes, figures = (second, first) if charts.style() == "present" else (first, second)  # on a projector the chart first
+    with notes:
+        overflow_notice(trace)
+        if not trace.gates and not diagonal:
+            st.caption(
+                "This cell has no gates: shown are its hidden activations hₜ (first sequence) and the share of units "
+                "on a flat part of φ (φ′ < 0.1), where almost no gradient gets through."
+            )
+        st.info(gates.gate_summary(trace))
+        other = compare.other_config(cfg, st.session_state.get(compare.KEY, {}))[0]
+        if other is not None and other != cfg and compute.affordable(other):
+            st.info(f"**{links.escape(compare.label(cfg, other))}**: {gates.gate_summary(compute.trace_for(other, False))}")
     views = (("decay", "fig_decay"),) if diagonal else ()
     views += (("gate_maps", "fig_gate_maps"), ("gate_curves", "fig_gate_curves"), ("units", "fig_units"))
-    for view, key in views:
-        if shown == "trained":
-            charts.chart(compute.VIEWS[view](trace), key=key)
-        else:
-            chart(view, cfg, key)
+    with figures:
+        for view, key in views:
+            if shown == "trained":
+                charts.chart(compute.VIEWS[view](trace), key=key)
+            else:
+                chart(view, cfg, key)
     if not trained:
         st.caption("Shown: the untrained network. After a run in the Training tab, its latest snapshot can be shown here too.")
 

@@ -1,0 +1,56 @@
+"""A chart on a presentation slide: at most so many px tall, its plot kept readable, its words under it.
+
+At 1280x720 the lesson card and the chart share one screen, and a chart's notes above its plot
+(measured factor, end-to-end ratio, theory, overflow: up to ten lines at projector size) left the
+plot ~130 px. On a slide those notes move out of the figure, in the same words, to a few lines
+under the chart (ui.charts draws them; the card above says what was measured), and the top margin
+they held goes back to the plot. What is still too tall gives up plot height; a legend below the
+plot keeps its distance in px. Notes are found as viz.notes places them (paper y >= 1, anchored at
+the bottom, stacked by stack_above in frame()'s margin); a figure without them is only capped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from viz.notes import LINE_PX, NOTE_PX
+
+DEFAULT_HEIGHT = 450  # plotly.js's own
+DEFAULT_MARGIN = {"t": 100, "b": 80}
+
+
+def is_note_above(a: dict) -> bool:
+    """A note stacked above the plot area (viz.notes.stack_above's kind)."""
+    return a.get("yref") == "paper" and (a.get("y") or 0) >= 1 and a.get("yanchor") == "bottom"
+
+
+def plain(text: str) -> str:
+    """A note's text without Plotly's markup: <br> as a space, other tags dropped."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text.replace("<br>", " "))).strip()
+
+
+def fit(spec: dict, cap: int) -> tuple[dict, int, list[str]]:
+    """(figure dict, its height, the notes taken out as plain text): the figure no taller than cap. spec is not mutated."""
+    layout = dict(spec.get("layout") or {})
+    height = int(layout.get("height") or DEFAULT_HEIGHT)
+    margin = {**DEFAULT_MARGIN, **(layout.get("margin") or {})}
+    notes = [a for a in layout.get("annotations") or () if is_note_above(a)]
+    if notes:
+        scale = ((notes[0].get("font") or {}).get("size") or NOTE_PX) / NOTE_PX  # 1.4 in the projector style
+        freed = min(sum(a["text"].count("<br>") + 2 for a in notes) * LINE_PX * scale, margin["t"] - 70 * scale)
+        title = layout.get("title")
+        if isinstance(title, dict) and isinstance(title.get("y"), (int, float)):  # the title keeps its place, in px from the top
+            layout["title"] = {**title, "y": 1 - (1 - title["y"]) * height / (height - freed)}
+        layout["annotations"] = [a for a in layout["annotations"] if not is_note_above(a)]
+        margin["t"] -= freed
+        height = round(height - freed)
+    if height > cap:
+        plot, kept = height - margin["t"] - margin["b"], cap - margin["t"] - margin["b"]
+        legend = layout.get("legend") or {}
+        if isinstance(legend.get("y"), (int, float)) and legend["y"] < 0 and legend.get("yref", "paper") == "paper" and kept > 0:
+            layout["legend"] = {**legend, "y": legend["y"] * plot / kept}
+        height = cap
+    if not notes and height == int(layout.get("height") or DEFAULT_HEIGHT):
+        return spec, height, []
+    layout.update(height=height, margin=margin)
+    return {**spec, "layout": layout}, height, [plain(a["text"]) for a in notes]
