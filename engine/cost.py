@@ -225,6 +225,7 @@ def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=No
     """Work and bytes of the connectivity pass: every alive row carried one step back, for each step k."""
     T = cfg.seq_len
     rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    rows = rows[(rows >= 0) & (rows < T)]  # rows outside the sequence are refused by the engine, with its own message
     if not len(rows):
         return {}, 0.0
     nb = cfg.batch_size if max_batch is None else min(cfg.batch_size, int(max_batch))
