@@ -20,8 +20,10 @@ DEFAULT_MARGIN = {"t": 100, "b": 80}
 
 
 def is_note_above(a: dict) -> bool:
-    """A note stacked above the plot area (viz.notes.stack_above's kind)."""
-    return a.get("yref") == "paper" and (a.get("y") or 0) >= 1 and a.get("yanchor") == "bottom"
+    """A note stacked above the plot area: a viz.notes.note_annotation box (its background) that stack_above placed
+    (its yshift). A subplot's title sits there too, without either, and stays."""
+    above = a.get("yref") == "paper" and (a.get("y") or 0) >= 1 and a.get("yanchor") == "bottom"
+    return above and "bgcolor" in a and "yshift" in a
 
 
 def plain(text: str) -> str:
