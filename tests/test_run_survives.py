@@ -136,6 +136,8 @@ def test_a_run_lost_with_its_replica_is_named_on_the_other(tmp_path):
         try:
             page = start_run(bs.probed_context(browser), proxy)
             seen = wait_step_past(page, 0)
+            # the URL the reload carries must already name a step: on a busy machine it follows the counter a redraw later
+            page.wait_for_function("() => +new URLSearchParams(location.search).get('run_step') >= 1", timeout=bs.RERUN_MS, polling=100)
             home = [r for r in pool if r.connections() > 0]
             assert len(home) == 1
             home[0].kill()
