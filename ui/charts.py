@@ -153,5 +153,5 @@ def chart(fig, key: str, clicks: bool = False, live: bool = False):
     events = {"on_click_change": lambda: None} if clicks else {}
     result = _component(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/plotly_fit.js fits it)
     if notes:  # a slide's chart: its notes, in the same words, under it
-        st.caption("  \n".join(links.escape(note) for note in notes))
+        st.caption("\n\n".join(links.escape(note) for note in notes))
     return getattr(result, "click", None) if clicks else None
