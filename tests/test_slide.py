@@ -9,7 +9,6 @@ import pytest
 from engine import Config, run
 from ui import slide
 from viz import gates, gradients, theme
-from viz.notes import LINE_PX, NOTE_PX
 
 CAP = 590
 
@@ -30,14 +29,12 @@ def test_notes_above_the_plot_leave_in_the_same_words_and_their_room_goes_back(g
     assert len(above) >= 2
     fitted, height, notes = slide.fit(grad, CAP)
     assert grad == before  # the input figure is left as it was
-    assert notes == [slide.plain(a["text"]) for a in above] and all("<" not in n for n in notes)
+    assert " ".join(notes) == " ".join(slide.plain(a["text"]) for a in above) and all("<" not in n for n in notes)
+    assert len(notes) > len(above) and all(n.endswith(".") for n in notes)  # one line per sentence, none cut mid-sentence
     assert not [a for a in fitted["layout"]["annotations"] if slide.is_note_above(a)]
     kept = [a for a in grad["layout"]["annotations"] if not slide.is_note_above(a)]
     assert fitted["layout"]["annotations"] == kept  # marks inside the plot stay
-    lines = sum(a["text"].count("<br>") + 2 for a in above)  # what viz.notes.stack_above reserved: each note's lines and a gap
-    scale = above[0]["font"]["size"] / NOTE_PX
-    freed = grad["layout"]["margin"]["t"] - fitted["layout"]["margin"]["t"]
-    assert freed == pytest.approx(min(lines * LINE_PX * scale, grad["layout"]["margin"]["t"] - 70 * scale))
+    assert fitted["layout"]["margin"]["t"] == pytest.approx(slide.TITLE_PX, abs=0.5)  # the title's room only: the plot takes the rest
     assert height == fitted["layout"]["height"] <= CAP
     assert fitted["data"] == grad["data"]
 
@@ -56,6 +53,15 @@ def test_the_title_keeps_its_place_in_px_from_the_top(grad):
     y0, y1 = grad["layout"]["title"]["y"], fitted["layout"]["title"]["y"]
     freed = grad["layout"]["margin"]["t"] - fitted["layout"]["margin"]["t"]
     assert (1 - y0) * grad["layout"]["height"] == pytest.approx((1 - y1) * (grad["layout"]["height"] - freed))
+
+
+def test_a_note_of_several_sentences_splits_only_where_a_line_ends_a_sentence():
+    text = "Measured: ×0.87 per step: vanishing.<br>Measured, ratio 2e-12 (11.7 orders<br>of magnitude lost).<br><b>Theory: 1.</b>"
+    assert slide.sentences(text) == [
+        "Measured: ×0.87 per step: vanishing.",
+        "Measured, ratio 2e-12 (11.7 orders of magnitude lost).",
+        "Theory: 1.",
+    ]
 
 
 def test_subplot_titles_are_not_notes_and_a_short_figure_is_left_alone():

@@ -85,8 +85,9 @@ def test_lstm_shows_cell_state_and_truncation(traces):
     assert sorted(s.x0 for s in fig.layout.shapes if s.line.dash == "dash") == [4.5, 9.5, 14.5]
     y = by_name(fig, MAIN).y
     assert np.all(np.isnan(y[tr.grad_h == 0])) and (tr.grad_h == 0).any()
-    assert any("0 beyond the truncation horizon" in t for t in texts(fig))
-    assert any("detach every 5 steps" in t for t in texts(fig))
+    (zero,) = [a for a in fig.layout.annotations if "0 beyond the truncation horizon" in a.text]
+    (label,) = [a for a in fig.layout.annotations if "detach every 5 steps" in a.text]
+    assert (zero.y, zero.yanchor, label.y, label.yanchor) == (0.99, "top", 0.01, "bottom")  # top and bottom: never on each other
 
 
 def test_many_to_many_shows_last_loss_alone(traces):
@@ -195,7 +196,7 @@ def test_decay_note_sits_above_the_plot_clear_of_data_title_and_overflow_message
     tr = traces[name]
     fig = grad_norm_curve(tr)
     notes = above_plot(fig)
-    words = decay_summary(tr).rstrip(".").replace(". ", " ").split()
+    words = decay_summary(tr).split()  # the same sentences, each ending in its full stop
     assert notes[0].text.replace("<br>", " ").split() == words and not notes[0].yshift  # nearest the plot, all its text
     top = 0
     for note in notes:  # each one starts above the lines of the ones below it

@@ -64,6 +64,11 @@ def test_a_gradient_overflow_draws_the_ceiling_and_the_finite_part():
     y = np.asarray(next(d for d in fig.data if d.name == MAIN).y, dtype=np.float64)
     assert np.array_equal(y[t + 1 :], tr.grad_h[t + 1 :]) and np.isnan(y[: t + 1]).all()
     assert np.log10(np.finfo(np.float32).max) <= fig.layout.yaxis.range[1]
+    (ceiling,) = [a for a in fig.layout.annotations if "largest number" in a.text]
+    (step,) = [a for a in fig.layout.annotations if "gradient non-finite" in a.text]
+    # the non-finite left side holds both labels: the ceiling's at the line's left end under it, the step's left of its line
+    assert (ceiling.x, ceiling.xanchor, ceiling.yanchor, step.x, step.xanchor) == (0.0, "left", "top", t, "right")
+    assert not [a for a in fig.layout.annotations if "leaves the chart" in a.text and a.y < 1]  # the bound's words: above the plot
 
 
 def test_a_forward_overflow_draws_the_finite_state_and_its_growth():

@@ -16,6 +16,7 @@ from viz.downsample import MAX_CELLS, MAX_POINTS, pick_indices
 from viz.gates import gate_curves, gate_heatmaps
 from viz.gradients import contrib_bars, grad_norm_curve
 from viz.graph import cell_diagram, unrolled_graph
+from viz.marks import OVERFLOW_LINE
 
 
 def nearest(n: int, m: int) -> np.ndarray:
@@ -114,8 +115,10 @@ def test_overflow_lines_mark_the_forward_and_the_backward_overflow(overflow_trac
     fig = build(tr)
     red = [s for s in fig.layout.shapes if s.line.width == 2 and s.x0 == s.x1]
     assert sorted(s.x0 for s in red) == sorted([tr.overflow_step, tr.overflow_grad_step])
-    labels = {a.x: a.text for a in fig.layout.annotations if a.textangle in (-90, 90)}
-    assert labels == {tr.overflow_step: "hₜ non-finite from here on", tr.overflow_grad_step: "gradient non-finite from here back"}
+    labels = {a.x: (a.text, a.xanchor) for a in fig.layout.annotations if a.name == OVERFLOW_LINE}
+    # level, each on its line's non-finite side: h from the forward overflow on (right), the gradient from there back (left)
+    assert labels == {tr.overflow_step: ("hₜ non-finite →", "left"), tr.overflow_grad_step: ("← gradient non-finite", "right")}
+    assert not [a for a in fig.layout.annotations if a.textangle not in (None, 0)]
 
 
 def test_unrolled_graph_hover_gives_each_steps_own_gradient_when_t_exceeds_40():

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 
-from viz.notes import LINE_PX, NOTE_PX
-
 DEFAULT_HEIGHT = 450  # plotly.js's own
 DEFAULT_MARGIN = {"t": 100, "b": 80}
+TITLE_PX = 76  # the top margin a slide keeps: a one-line projector title centred ~43 px down and its top tick label clear of it
 
 
 def is_note_above(a: dict) -> bool:
@@ -31,21 +30,26 @@ def plain(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text.replace("<br>", " "))).strip()
 
 
+def sentences(text: str) -> list[str]:
+    """A note as plain lines, one per sentence that ends a line of the figure: a note joins its parts so
+    ("...: vanishing.<br>Measured, ..."), and run together under a chart they read as one ("vanishing Measured")."""
+    return [plain(part) for part in re.split(r"(?<=\.)<br>", text) if plain(part)]
+
+
 def fit(spec: dict, cap: int) -> tuple[dict, int, list[str]]:
-    """(figure dict, its height, the notes taken out as plain text): the figure no taller than cap. spec is not mutated."""
+    """(figure dict, its height, the notes taken out as plain lines, sentences()): no taller than cap. spec is not mutated."""
     layout = dict(spec.get("layout") or {})
     height = int(layout.get("height") or DEFAULT_HEIGHT)
     margin = {**DEFAULT_MARGIN, **(layout.get("margin") or {})}
     notes = [a for a in layout.get("annotations") or () if is_note_above(a)]
     if notes:
-        scale = ((notes[0].get("font") or {}).get("size") or NOTE_PX) / NOTE_PX  # 1.4 in the projector style
-        freed = min(sum(a["text"].count("<br>") + 2 for a in notes) * LINE_PX * scale, margin["t"] - 70 * scale)
+        freed = max(0, round(margin["t"] - TITLE_PX))  # the notes' room, and the gap left under the title, go to the plot
         title = layout.get("title")
         if isinstance(title, dict) and isinstance(title.get("y"), (int, float)):  # the title keeps its place, in px from the top
             layout["title"] = {**title, "y": 1 - (1 - title["y"]) * height / (height - freed)}
         layout["annotations"] = [a for a in layout["annotations"] if not is_note_above(a)]
         margin["t"] -= freed
-        height = round(height - freed)
+        height -= freed
     if height > cap:
         plot, kept = height - margin["t"] - margin["b"], cap - margin["t"] - margin["b"]
         legend = layout.get("legend") or {}
@@ -55,4 +59,4 @@ def fit(spec: dict, cap: int) -> tuple[dict, int, list[str]]:
     if not notes and height == int(layout.get("height") or DEFAULT_HEIGHT):
         return spec, height, []
     layout.update(height=height, margin=margin)
-    return {**spec, "layout": layout}, height, [plain(a["text"]) for a in notes]
+    return {**spec, "layout": layout}, height, [line for a in notes for line in sentences(a["text"])]

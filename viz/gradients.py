@@ -73,16 +73,17 @@ def grad_norm_curve(trace, compare=None) -> go.Figure:
         )
         words = bound_words(trace, clipped_bound(bound, span)[1])
         if words:
-            notes.append(note_annotation(wrap_text(words, 100), 0.99, 0.99, "right", "top", COLORS["bound"]))
+            # Above the plot with the other notes (a slide moves them under the chart): inside, it ran over the y ticks.
+            notes.append(note_annotation(wrap_text(words, 110), 0.0, 1.0, "left", "bottom", COLORS["bound"]))
     _loss_markers(fig, trace, T)
     _beyond_markers(fig, trace, x, measured, span)
     mark_shapes, marks = _marks(trace, T)
     shapes = mark_shapes + shapes
     # Above the plot area, under the title: inside it the box hid the curve's high end.
     parts = _decay_parts(trace) + ([compared_words(*compare)] if compare is not None else [])
-    text = "<br>".join(wrap_text(part, 110) for part in parts)
+    text = "<br>".join(wrap_text(part.rstrip(".") + ".", 110) for part in parts)  # a sentence each: a slide splits them there
     notes = [note_annotation(text, 0.0, 1.0, "left", "bottom")] + marks + notes + limit_notes
-    notes += zero_notes(trace, trace.grad_h, DH)
+    notes += zero_notes(trace, trace.grad_h, DH, top=trace.config.tbptt is not None)  # the TBPTT label holds the bottom
     said = overflow_short(trace) is not None  # the overflow mark already says which values are non-finite
     out = [range_words(trace, trace.grad_h, DH, nonfinite=not said)]
     out += [range_words(trace, trace.grad_c, DC, nonfinite=not said)] if trace.grad_c is not None else []
@@ -124,11 +125,7 @@ def compared_words(other, label: str) -> str:
         words += (
             f". Why: its cell path cₜ₋₁ → cₜ keeps the forget gate f = {fbar:.2f} per step on average (forget bias {bias:g})"
             + (f", so the cell state's end-to-end ratio is {sci(c)} (dotted)" if math.isfinite(c) else "")
-            + (
-                ": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too; forget bias 2 keeps f near 0.9"
-                if bias <= 0.5
-                else ""
-            )
+            + (": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too; forget bias 2 keeps f near 0.9" if bias <= 0.5 else "")
         )
     elif "z" in gates and np.isfinite(gates["z"]).all():
         words += f". Why: its direct path keeps the update gate z = {float(np.mean(gates['z'])):.2f} per step on average"

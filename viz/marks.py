@@ -9,6 +9,7 @@ from .theme import COLORS
 from .truncation import block_ends
 
 MAX_LINES = 100  # truncation block ends drawn as lines; more would only paint the chart pink
+OVERFLOW_LINE = "overflow line"  # the name of the label beside a red line where values turned non-finite
 
 
 def truncation_marks(trace, T: int) -> tuple[list, list]:
@@ -36,14 +37,15 @@ def overflow_marks(trace, xref: str = "x") -> tuple[list, list]:
         return [], []
     red = COLORS["overflow"]
     shapes, notes = [], [note_annotation("<b>" + wrap_text(message) + "</b>", 0.0, 1.0, "left", "bottom", red, border=True)]
+    # Short and level, on the side that is non-finite (nothing drawn there): a label along the line ran over the x ticks.
     lines = (
-        (trace.overflow_step, "hₜ non-finite from here on", "left"),
-        (trace.overflow_grad_step, "gradient non-finite from here back", "right"),
+        (trace.overflow_step, "hₜ non-finite →", "left", 0.6),
+        (trace.overflow_grad_step, "← gradient non-finite", "right", 0.4),
     )
-    for step, label, side in lines:
+    for step, label, side, y in lines:
         if step is not None:
             shapes.append(vline_shape(step, red, width=2, xref=xref))
-            notes.append(note_annotation(label, step, 0.5, side, "middle", red, xref=xref, textangle=-90 if side == "left" else 90))
+            notes.append(note_annotation(label, step, y, side, "middle", red, xref=xref, name=OVERFLOW_LINE))
     return shapes, notes
 
 
@@ -86,7 +88,11 @@ def dtype_limits(trace, values) -> tuple[list, list, list]:
     overflowed = getattr(trace, "overflow_grad_step", None) is not None or getattr(trace, "overflow_step", None) is not None
     if overflowed or (v.size and v.max() > top / 1e3):
         shapes.append(hline_shape(top, COLORS["overflow"]))
-        notes.append(_level_note(f"{dtype}'s largest number {two(top)}", top, "bottom", COLORS["overflow"]))
+        label = f"{dtype}'s largest number {two(top)}"
+        if overflowed:  # under the line at its left end: an overflow's non-finite side, no curve drawn there, the top margin clear
+            notes.append(_level_note(label, top, "top", COLORS["overflow"], x=0.0, anchor="left"))
+        else:  # a finite curve near the ceiling is high at the left (it grows back in time): the label at the right end
+            notes.append(_level_note(label, top, "bottom", COLORS["overflow"]))
         levels.append(top)
     pos = v[v > 0]
     if pos.size and pos.min() < tiny:
@@ -106,6 +112,6 @@ def dtype_limits(trace, values) -> tuple[list, list, list]:
     return shapes, notes, levels
 
 
-def _level_note(text: str, y: float, yanchor: str, color: str) -> dict:
-    """A label at the right end of a horizontal line on a log y axis (annotations take log10 there, shapes the value)."""
-    return note_annotation(text, 1.0, float(np.log10(y)), "right", yanchor, color, yref="y")
+def _level_note(text: str, y: float, yanchor: str, color: str, x: float = 1.0, anchor: str = "right") -> dict:
+    """A label at one end of a horizontal line on a log y axis (annotations take log10 there, shapes the value)."""
+    return note_annotation(text, x, float(np.log10(y)), anchor, yanchor, color, yref="y")
