@@ -102,8 +102,10 @@ def test_the_measured_slope_explains_it_with_the_share_of_flat_units():
         "measured on sequence 0, tanh′(a) = 1 − hₜ² averages 0.50, 25 % of units saturated (tanh′(a) < 0.1), "
         "and 0.50 × σ_max = 0.75."
     )
-    relu = why_no_explosion(trace(activation="relu", hidden=[[0.0, 1.0], [2.0, -1.0]], saturation={"h": np.array([0.5])}))
-    assert "relu′(a) (1 where hₜ > 0, else 0) averages 0.50, 50 % of units dead (a < 0, slope 0)" in relu
+    relu = why_no_explosion(trace(activation="relu", hidden=[[0.0, 1.0], [2.0, -1.0]], saturation={"h": np.array([0.9])}))
+    assert "relu′(a) (1 where hₜ > 0, else 0) averages 0.50, 90 % of units dead (a < 0, slope 0)" in relu
+    top = why_no_explosion(trace(activation="sigmoid", gamma=0.25, smax=4.4, hidden=np.full((3, 2), 0.5), saturation={"h": 0}))
+    assert "averages" not in top  # σ′ = 0.25 = γ everywhere: the slope is full, so it is not the reason
     none = why_no_explosion(trace(activation="tanh", hidden=h, saturation={"h": np.array([np.nan])}))
     assert "averages 0.50, and 0.50 × σ_max" in none  # no finite share: said without it
 
