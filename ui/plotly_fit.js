@@ -167,7 +167,8 @@ function plain(text) {
 // Plotly's pseudo-HTML text with a <br> wherever a line would pass `room` px; the style tags open at a break are
 // closed before it and reopened after it. Returns the text and how many lines it gained.
 function wrapText(text, room, size, family) {
-  const tokens = String(text).match(/<br\s*\/?>|<[^>]+>|\s+|[^<\s]+/gi) || [];
+  // A "<" that opens no tag (as Plotly reads tags: no "<" or ">" inside) is a word: "γ·σ_max = 0.9 < 1" lost its "<".
+  const tokens = String(text).match(/<br\s*\/?>|<[^<>]+>|\s+|[^<\s]+|</gi) || [];
   const open = []; // style tags open here, outermost first
   let out = "", width = 0, words = 0, space = false, gained = 0;
   for (const token of tokens) {
@@ -175,7 +176,7 @@ function wrapText(text, room, size, family) {
       out += token;
       width = words = 0;
       space = false;
-    } else if (token[0] === "<") {
+    } else if (token[0] === "<" && token.length > 1) {
       track(open, token);
       out += token;
     } else if (/^\s/.test(token)) {
