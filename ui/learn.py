@@ -463,12 +463,12 @@ def lru() -> None:
             {"cell": "lru", "init": "identity", "recurrent_scale": 0.9},
         ),
         (
-            "Default (ring) init, scale 0.999, $T = 1000$: the slowest units keep $0.999^{1000} \\approx 0.37$ of the gradient, "
-            "while a unit at $0.9$ keeps $0.9^{1000} \\approx 2 \\times 10^{-46}$.",
+            "Default (ring) init, scale 0.999, $T = 1000$: the slowest units keep $0.999^{999} \\approx 0.37$ of the gradient, "
+            "while a unit at $0.9$ keeps $0.9^{999} \\approx 2 \\times 10^{-46}$.",
             {"cell": "lru", "recurrent_scale": 0.999, "seq_len": 1000},
         ),
         (
-            "Scale 1.01, $T = 1000$: above 1 the gradient grows, $1.01^{1000} \\approx 2 \\times 10^{4}$: the instability "
+            "Scale 1.01, $T = 1000$: above 1 the gradient grows, $1.01^{999} \\approx 2 \\times 10^{4}$: the instability "
             "that the paper's parametrisation rules out.",
             {"cell": "lru", "recurrent_scale": 1.01, "seq_len": 1000},
         ),
