@@ -37,7 +37,10 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="rnnlabC
       for (const v of (d.y || [])) if (v !== null && Number.isFinite(Number(v))) finite++;
       for (const row of (d.z || [])) for (const v of (row || [])) if (v !== null && Number.isFinite(Number(v))) finite++;
     }
-    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, finite,
+    const svg = gd.querySelector('svg.main-svg');
+    const col = (gd.closest('[data-testid="stColumn"]') || gd.parentElement).getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, finite, svg_width: svg ? svg.getBoundingClientRect().width : null,
+            svg_right: svg ? svg.getBoundingClientRect().right : null, width: r.width, column_right: col.right,
             title: ((gd._fullLayout.title || {}).text || '').replace(/<[^>]+>/g, '')};
   })"""
 BOX_JS = "sel => { const e = document.querySelector(sel); return e && [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom]; }"
@@ -130,6 +133,17 @@ def _inside(box) -> bool:
     return box is not None and box[0] >= 0 and box[1] <= HEIGHT
 
 
+def _fits(chart: dict) -> bool:
+    """The chart and its drawn figure (the main svg) end inside the viewport and inside the column that holds them."""
+    right = max(chart["right"], chart["svg_right"] or 0)
+    return (
+        chart["svg_width"] is not None
+        and chart["svg_width"] <= chart["width"] + 1
+        and right <= WIDTH
+        and right <= chart["column_right"] + 1
+    )
+
+
 def test_the_whole_lecture_at_1280x720_with_the_pages_own_controls(server):
     page = _page(server, f"present=1&lesson={lessons.LESSONS[0].slug}")
     fonts, stops = {}, []
@@ -153,6 +167,8 @@ def test_the_whole_lecture_at_1280x720_with_the_pages_own_controls(server):
             page.screenshot(path=str(ARTIFACTS / f"{n:02d}-{lesson.slug}-step{k}.png"), animations="disabled")
             stops.append({"lesson": lesson.slug, "step": k, "claim": claim, "charts": page.evaluate(CHARTS_JS)})
             assert shown, (lesson.slug, k, page.evaluate(CHARTS_JS))
+            for chart in page.evaluate(CHARTS_JS):  # every chart fits its column and the screen (one drawn wider kept its width)
+                assert _fits(chart), (lesson.slug, k, chart)
             assert _inside(claim), (lesson.slug, k, claim)
             for kind, sizes in page.evaluate(FONTS_JS).items():
                 fonts.setdefault(kind, set()).update(sizes)

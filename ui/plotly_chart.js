@@ -24,14 +24,16 @@ export default function (component) {
 }
 
 // Text is wrapped for the width a figure is drawn at (ui/plotly_fit.js): when the chart's width changes by more
-// than a few pixels (a phone turned, a window resized, the sidebar opened), the same figure is fitted and drawn again.
+// than a few pixels (a phone turned, a window resized, the sidebar opened), the same figure is fitted and drawn again;
+// and always when the element became narrower than the figure drawn in it (the figure would run past its column).
 const REFIT_PX = 24;
 
 function watchWidth(div) {
   if (div.__widthObserver || typeof ResizeObserver === "undefined") return;
   div.__widthObserver = new ResizeObserver(() => {
     const width = div.clientWidth;
-    if (div.__fitWidth === undefined || Math.abs(width - div.__fitWidth) < REFIT_PX || !div.__shown) return;
+    const drawn = (div._fullLayout && div._fullLayout.width) || 0; // a figure wider than its element, by any px, is redrawn
+    if (div.__fitWidth === undefined || (Math.abs(width - div.__fitWidth) < REFIT_PX && drawn <= width + 1) || !div.__shown) return;
     div.__fitWidth = width; // once per change
     div.__next = div.__next || div.__shown;
     queue.waiting.add(div);

@@ -21,6 +21,10 @@ function fitFigure(fig, width, touch) {
   const layout = (fig.layout = fig.layout || {});
   if (touch) noDragZoom(fig);
   if (!(width > 0)) return fig;
+  // Plotly.react measures the element again only when the layout itself asks for autosize: without it a chart keeps the
+  // width of its first draw, and one first drawn in a wider column ran past its column and the screen (a slide's x axis
+  // stopped at 80 of 99), however often its text was refitted to the new width.
+  if (layout.width === undefined) layout.autosize = true;
   if (width < NARROW_PX) applyPatch(fig, (layout.meta || {}).narrow);
   const centre = titleCentre(layout); // the title's first line stays where it was; what is added goes below it
   const m = margins(layout), top = m.t, plot = (layout.height || 450) - m.t - m.b;
