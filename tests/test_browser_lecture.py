@@ -196,6 +196,12 @@ def test_settings_opens_the_sidebar_and_leave_ends_presentation(server):
     page.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]').getAttribute('data-collapsed') === 'false'")
     cell = sidebar.get_by_role("radiogroup", name="Cell")
     cell.wait_for(state="visible")
+    # the sidebar slides in: wait for the slide to end (a state), then the Cell choice must be on the screen
+    page.wait_for_function(
+        '() => { const r = document.querySelector(\'[data-testid="stSidebar"] [role="radiogroup"]\').getBoundingClientRect();'
+        " return r.x >= 0 && r.width > 0; }",
+        timeout=30_000,
+    )
     box = cell.bounding_box()
     assert box and 0 <= box["x"] < WIDTH and 0 <= box["y"] < HEIGHT
     page.get_by_role("button", name="⚙ Settings").click()
