@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from engine import Config, ConfigError
         ("recurrent_scale", 2, 2.0),
         ("lr", np.float16(0.25), 0.25),
         ("cell", np.str_("gru"), "gru"),
+        ("clip_threshold", Fraction(1, 3), 1 / 3),  # a Fraction is a numbers.Real: kept as the float it rounds to
     ],
 )
 def test_numpy_values_become_the_fields_plain_type(name, value, plain):
