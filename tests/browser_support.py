@@ -126,6 +126,24 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+@contextlib.contextmanager
+def served_chromium(artifacts: Path, log_name: str = "server.log"):
+    """A fresh app server (its log at artifacts/log_name) and Chromium: yields (browser, base URL); both end on exit.
+
+    The one set-up of every browser test module's fixture; fails (CI) or skips without Chromium or playwright.
+    """
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(artifacts / log_name) as url, sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            yield browser, url
+        finally:
+            browser.close()
+
+
 def wait_idle(page, timeout_ms: int = RERUN_MS) -> None:
     """Until the script run is over and at least one chart is drawn."""
     page.wait_for_selector(CHART, state="visible", timeout=timeout_ms)

@@ -49,19 +49,11 @@ def _positive(values) -> bool:
 @pytest.fixture(scope="module")
 def page():
     """A Chromium page on a fresh `streamlit run app.py`, after the first run finished; server and browser end on teardown."""
-    bs.require_browser()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with bs.streamlit_server(ARTIFACTS / "server.log") as url, sync_playwright() as pw:
-        browser = bs.launch(pw)
-        try:
-            pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-            pg.goto(url + "/")
-            bs.wait_idle(pg, bs.FIRST_LOAD_MS)
-            yield pg
-        finally:
-            browser.close()
+    with bs.served_chromium(ARTIFACTS) as (browser, url):
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.goto(url + "/")
+        bs.wait_idle(pg, bs.FIRST_LOAD_MS)
+        yield pg
 
 
 def test_default_page_draws_positive_gradient_norms_on_a_log_axis(page):

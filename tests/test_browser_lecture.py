@@ -71,16 +71,8 @@ DRAWN_JS = """() => { const q = window.__rnnlabCharts;
 
 @pytest.fixture(scope="module")
 def server():
-    bs.require_browser()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with bs.streamlit_server(ARTIFACTS / "server.log") as url, sync_playwright() as pw:
-        browser = bs.launch(pw)
-        try:
-            yield url, browser
-        finally:
-            browser.close()
+    with bs.served_chromium(ARTIFACTS) as (browser, url):
+        yield url, browser
 
 
 def _page(server, query: str):

@@ -31,16 +31,8 @@ MIN_SAMPLES = 10  # a page whose timers are starved still gives this many
 @pytest.fixture(scope="module")
 def browser():
     """Chromium on a fresh `streamlit run app.py`; yields (browser, base URL); both end on teardown."""
-    bs.require_browser()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with bs.streamlit_server(ARTIFACTS / "live_server.log") as url, sync_playwright() as pw:
-        chromium = bs.launch(pw)
-        try:
-            yield chromium, url
-        finally:
-            chromium.close()
+    with bs.served_chromium(ARTIFACTS, "live_server.log") as served:
+        yield served
 
 
 @pytest.fixture

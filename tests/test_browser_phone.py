@@ -50,16 +50,8 @@ WIDEST_JS = f"""() => {{
 
 @pytest.fixture(scope="module")
 def server():
-    bs.require_browser()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with bs.streamlit_server(ARTIFACTS / "server.log") as url, sync_playwright() as pw:
-        chromium = bs.launch(pw)
-        try:
-            yield chromium, url
-        finally:
-            chromium.close()
+    with bs.served_chromium(ARTIFACTS) as served:
+        yield served
 
 
 @pytest.fixture
