@@ -14,11 +14,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import cancel
 from .bptt import loss_and_grad
 
 
 def connectivity(cell, P, tape, X, row_targets, kind: str, rows=None, max_batch: int | None = None, horizon=None):
-    """-> (conn_x (R, T), conn_h (R, T), rows (R,)), batch means of per-sequence norms."""
+    """-> (conn_x (R, T), conn_h (R, T), rows (R,)), batch means of per-sequence norms.
+
+    Asks engine.cancel.check() once per step back: the caller's stop signal ends it with Cancelled.
+    """
     T, B, _ = X.shape
     rows = np.arange(T) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
     if rows.size and (rows[0] < 0 or rows[-1] >= T):
@@ -40,6 +44,7 @@ def connectivity(cell, P, tape, X, row_targets, kind: str, rows=None, max_batch:
         fast = cell.rows(P, tape)
         D, Dc = local.new_zeros((nb, R, S)), local.new_zeros((nb, R, S))
         for k, a, b, new in _steps(rows, lowest, T):
+            cancel.check()
             if new is not None:
                 D[:, new] = local[k]
             conn_h[a:b, k] = _mean_norm(D[:, a:b].transpose(0, 1))
@@ -48,6 +53,7 @@ def connectivity(cell, P, tape, X, row_targets, kind: str, rows=None, max_batch:
     D = local.new_zeros((R, nb, S))
     rest = [local.new_zeros((R, nb, S)) for _ in cell.state_names[1:]]
     for k, a, b, new in _steps(rows, lowest, T):
+        cancel.check()
         if new is not None:
             D[new] = local[k]
         dstate = (D[a:b], *(r[a:b] for r in rest))
