@@ -7,12 +7,16 @@ import torch
 
 from . import memory
 from .backend import keep_freed_memory, resolve_device
+from .backward_terms import record_terms
 from .bptt import forward_backward
 from .cells import get_cell
 from .clipping import clip_grads, safe_norm
 from .config import Config
 from .connectivity import connectivity
+from .contrib import contributions
 from .cost import estimate
+from .data import windows_for
+from .example import example_record
 from .tasks import TASKS, Batch, make_batch
 from .theory import bptt_bound, decay_factor
 from .trace import Trace
@@ -39,9 +43,11 @@ def initial_params(cfg: Config, cell) -> dict:
 class Model:
     """Parameters (torch leaf tensors, so torch optimisers can train them) and the cell that steps them."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, data=None):
+        """data: the series or text of a data task (engine/data.py); None for synthetic tasks and bundled data. DataError when unusable."""
         keep_freed_memory()
         self.cfg = cfg
+        self.windows = windows_for(cfg.task, cfg.seq_len, data)  # before any allocation: bad data fails fast
         self.device = resolve_device(cfg.device)
         self.dtype = getattr(torch, cfg.dtype)
         self.task = TASKS[cfg.task]
@@ -58,7 +64,31 @@ class Model:
     def batch(self, index: int = 0) -> Batch:
         """Batch number `index` of this seed (run uses 0, training step s uses s)."""
         cfg = self.cfg
-        return make_batch(cfg.task, cfg.seq_len, cfg.batch_size, np.random.default_rng([cfg.seed, index]))
+        rng = np.random.default_rng([cfg.seed, index])
+        if self.windows is None:
+            return make_batch(cfg.task, cfg.seq_len, cfg.batch_size, rng)
+        return self.window_batch(self.windows.train_starts(cfg.batch_size, rng))
+
+    def window_batch(self, starts) -> Batch:
+        """Windows of a data task starting at `starts`: a loss at every step."""
+        x, target = self.windows.window(np.asarray(starts))
+        return Batch(x, target, np.arange(self.cfg.seq_len), self.task.kind)
+
+    def example_batch(self) -> Batch:
+        """The one sequence the task chart shows: the first test window of a data task, else sequence 0 of batch 0 (what run() measures)."""
+        if self.windows is not None:
+            return self.window_batch([self.windows.example_start()])
+        b = self.batch(0)
+        return Batch(b.x[:, :1], b.target[:, :1], b.loss_steps, b.kind)
+
+    def predict(self, x) -> np.ndarray:
+        """(T, B, O) float64 outputs of the read-out at every step for inputs x (T, B, I), with the current weights."""
+        X = self.tensor(x)
+        with torch.no_grad():
+            tape = self.cell.unroll(self.views, X)
+            feats = self.cell.features(self.views, tape.hs[1:], X)
+            y = feats @ self.views["head_weight"].T + self.views["head_bias"]
+        return _np(y).astype(np.float64)
 
     def tensor(self, a) -> torch.Tensor:
         return torch.as_tensor(np.asarray(a), dtype=self.dtype, device=self.device)
@@ -84,8 +114,11 @@ class Model:
             self._spectral = (self.version, *self.cell.spectra(self.views, self.cfg, fresh=False))
         return self._spectral[1:]
 
-    def record(self, batch: Batch, p, clip_result, conn=False, conn_rows=None, conn_batch=None, conn_full=False) -> Trace:
-        """Summarise a pass as a Trace of numpy arrays (the record boundary: tensors become numpy here)."""
+    def record(self, batch: Batch, p, clip_result, conn=False, conn_rows=None, conn_batch=None, conn_full=False, terms=False) -> Trace:
+        """Summarise a pass as a Trace of numpy arrays (the record boundary: tensors become numpy here).
+
+        terms=True also records each step's backward-formula terms (engine/backward_terms.py): one more step_back sweep.
+        """
         cfg = self.cfg
         grads, before, after, clipped = clip_result
         blocks = cfg.truncation_blocks()
@@ -95,7 +128,7 @@ class Model:
             band = np.percentile(dh, [10, 90], axis=1).T
             grad_c = safe_norm(_np(p.dc), axis=-1).mean(axis=1) if p.dc is not None else None
             grad_last = safe_norm(_np(p.dh_last), axis=-1).mean(axis=1) if p.dh_last is not None else None
-            contrib = self.cell.contrib(_np(p.dah), _np(p.tape.hs[:-1]), cfg.batch_size)
+            contrib = contributions(self.cell, self.views, p.tape, p.dah, cfg.batch_size)
             gates, saturation = self._gate_records(p.tape)
             feats = _np(p.feats)
             names, radii, sigmas = self.spectra()
@@ -146,14 +179,23 @@ class Model:
             conn_truncated=bool(conn and truncated),
             blocks=np.array(blocks, dtype=np.int64).reshape(-1, 3),
             unit_decay=decay,
-            grad_h_units=unit_magnitudes(p.dh, cfg.hidden_size).astype(cfg.dtype),
+            grad_h_units=unit_magnitudes(p.dh, self.cell.complex_state).astype(cfg.dtype),
+            cell_info=self.cell.describe(),
+            backward=record_terms(self.cell, self.views, p, blocks) if terms else None,
+            data=None if self.windows is None else dict(self.windows.info),
+            example=self.example(),
         )
+
+    def example(self) -> dict:
+        """The task chart's record: one input sequence, its target and this model's prediction now (engine/example.py)."""
+        b = self.example_batch()
+        return example_record(self.cfg.task, b, self.predict(b.x)[:, 0])
 
     def _gate_records(self, tape):
         """Batch-mean gate activations (T, H) and the share of saturated entries per step."""
         if tape.gates is None:  # no gates: units are flat where phi'(a) is tiny (saturated tanh, dead ReLU); none for the LRU
             return {}, ({} if tape.deriv is None else {"h": _np((tape.deriv < FLAT_DERIV).double().mean((1, 2)))})
-        names, kinds = list(self.cell.gates), list(self.cell.gates.values())
+        names, kinds = list(self.cell.gates), [g.activation for g in self.cell.gates.values()]
         act = tape.gates
         T, B, GH = act.shape
         H = GH // len(names)
@@ -168,10 +210,11 @@ class Model:
         return gates, saturation
 
 
-def unit_magnitudes(dh: torch.Tensor, H: int) -> np.ndarray:
+def unit_magnitudes(dh: torch.Tensor, complex_state: bool) -> np.ndarray:
     """(T, H) float64 batch mean of |dL_b/dh_t,i| from (T, B, S); a unit stored as a real pair (LRU) counts with its modulus."""
     d = dh.detach().double()
-    if d.shape[-1] == 2 * H:  # the cell contract: a state of width 2H is complex, stored as [Re | Im]
+    if complex_state:  # the cell declares its state complex, stored as [Re | Im]
+        H = d.shape[-1] // 2
         mag = torch.hypot(d[..., :H], d[..., H:])  # hypot: no overflow from squaring
     else:
         mag = d.abs()
@@ -182,17 +225,21 @@ def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-def run(cfg: Config, connectivity: bool = False, conn_rows=None, conn_batch: int | None = None, conn_full: bool = False) -> Trace:
+def run(
+    cfg: Config, connectivity: bool = False, conn_rows=None, conn_batch: int | None = None, conn_full: bool = False, terms: bool = True, data=None
+) -> Trace:
     """One forward + BPTT pass on batch 0 of the seed, recording every per-step trace.
 
+    data: the series (array, CSV text) or text (str) of task 'series' or 'text' (engine/data.py); a bad one raises DataError.
     connectivity=True also records conn_x / conn_h. Under truncated BPTT they show what the
     truncated training gradient carries (exactly zero beyond each loss step's horizon), unless
     conn_full=True asks for the full dependence; trace.conn_truncated says which.
+    terms=True (the default) records trace.backward, the parts of each step back that the formula view shows.
     Raises engine.memory.TooBig (a MemoryError) before allocating when the estimate exceeds the free memory.
     """
     memory.check_config(cfg, estimate(cfg, connectivity, conn_rows=conn_rows, conn_batch=conn_batch).bytes)
-    model = Model(cfg)
+    model = Model(cfg, data)
     batch = model.batch(0)
     p = model.forward_backward(batch)
     clip = model.clip(p.grads)
-    return model.record(batch, p, clip, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch, conn_full=conn_full)
+    return model.record(batch, p, clip, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch, conn_full=conn_full, terms=terms)

@@ -68,6 +68,10 @@ class Trace:
     blocks: np.ndarray | None = None  # (n, 3) truncation blocks (end, lowest step, first loss step), last first: Config.truncation_blocks()
     unit_decay: np.ndarray | None = None  # (H,) diagonal cells (IndRNN |u_i|, LRU |lambda_i|): each unit's factor per step back
     grad_h_units: np.ndarray | None = None  # (T, H) batch mean of |dL_b/dh_t,i| per unit (complex units: modulus); run's dtype
+    data: dict | None = None  # data tasks: source, sha256, count, split and normalisation (engine/data.py windows().info)
+    example: dict | None = None  # the task chart: one input, its target, the prediction with these weights (engine/example.py)
+    backward: dict | None = None  # name -> (T,) parts of each step back (engine/backward_terms.py); None: not recorded
+    cell_info: dict = field(default_factory=dict)  # the cell's declarations (Cell.describe()): gate meanings, direct path, products
 
     @property
     def nonfinite(self) -> bool:

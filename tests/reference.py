@@ -146,3 +146,22 @@ def equation_pass(model: Model, batch, detach_every: int = 0):
 
     dh = torch.stack([B * real(_grad(h)) for h in hs])
     return loss.item(), grads, dh, torch.stack([f.detach() for f in feats])
+
+
+def per_step_grads(model: Model, batch, names) -> list:
+    """[t] -> {name: dL/dP_t}: each step reads its own copy P_t of the named parameters, so dL/dP_t is step t's term of dL/dP."""
+    cfg = model.cfg
+    P = {k: v.detach().double().clone() for k, v in model.params.items()}
+    x = torch.as_tensor(batch.x, dtype=torch.float64)
+    T, B, _ = x.shape
+    h = torch.zeros(B, cfg.hidden_size, dtype=torch.complex128 if cfg.cell == "lru" else torch.float64)
+    state = (h, torch.zeros(B, cfg.hidden_size, dtype=torch.float64)) if cfg.cell == "lstm" else (h,)
+    copies, feats = [], []
+    for t in range(T):
+        own = {k: P[k].clone().requires_grad_(True) for k in names}
+        copies.append(own)
+        state, feat = equation_step(cfg, {**P, **own}, x[t], state)
+        feats.append(feat)
+    ys = [feats[t] @ P["head_weight"].T + P["head_bias"] for t in batch.loss_steps]
+    task_loss(batch, ys).mean().backward()
+    return [{k: _grad(v) for k, v in own.items()} for own in copies]

@@ -81,12 +81,30 @@ def test_generic_step_agrees_with_the_unroll(cell):
 def test_every_cell_describes_itself(cell):
     cls = CELLS[cell]
     assert cls.name == cell and cls.label and cls.description and cls.scale_meaning
-    assert all(kind in ("sigmoid", "tanh") for kind in cls.gates.values())
+    assert all(g.activation in ("sigmoid", "tanh") and g.role for g in cls.gates.values())
     cost = cls().cost(H=32, B=16, I=2) if not cls.uses_activation else cls("tanh").cost(H=32, B=16, I=2)
     assert cost.flops > 0 and cost.bytes > 0
     t = run(Config(cell=cell, seq_len=6, hidden_size=4, batch_size=2))
     assert (t.gates == {}) == (not cls.gates)
     assert set(t.gates) == set(cls.gates)
+    assert t.cell_info == get_cell(cell).describe() and t.cell_info["gates"].keys() == cls.gates.keys()
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_every_declaration_names_what_the_cell_has(cell):
+    """Products name real parameters (or the LRU lambda) and inputs the cell makes; the direct path names a gate or a per-unit factor."""
+    c = get_cell(cell)
+    model = Model(Config(cell=cell, seq_len=5, hidden_size=3, batch_size=2, dtype="float64"))
+    tape = c.unroll(model.views, model.inputs(model.batch(0))[0])
+    assert c.products
+    for prod in c.products:
+        assert prod.form in ("matrix", "diagonal", "complex")
+        assert prod.param in model.params or prod.form == "complex"
+        assert c.product_input(model.views, tape, prod.input).shape[:2] == (5, 2)
+    if c.direct is not None:
+        assert c.direct.state in c.state_names
+        assert c.direct.factor in c.gates or (c.direct.factor == "unit" and c.unit_decay(model.views) is not None)
+    assert c.state_size(3) == (6 if c.complex_state else 3) == tape.hs.shape[-1]
 
 
 def test_torch_cpu_and_cuda_give_the_same_trace():

@@ -117,7 +117,7 @@ def test_contrib_is_the_norm_of_each_steps_weight_gradient_term():
 
 
 def test_contrib_gram_and_direct_paths_agree():
-    from engine.bptt import contrib_norms
+    from engine.contrib import contrib_norms
 
     rng = np.random.default_rng(0)
     dah, hp = rng.standard_normal((5, 40, 6)), rng.standard_normal((5, 40, 3))  # B large: direct path

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import Back, Cell, Cost, Pre, Step, Tape
+from .base import Back, Cell, Cost, Gate, Path, Pre, Product, Step, Tape
 
 
 def _discover() -> dict:
@@ -31,4 +31,4 @@ def get_cell(name: str, activation: str = "tanh") -> Cell:
     return cls(activation) if cls.uses_activation else cls()
 
 
-__all__ = ["Back", "CELLS", "Cell", "Cost", "Pre", "Step", "Tape", "get_cell"]
+__all__ = ["Back", "CELLS", "Cell", "Cost", "Gate", "Path", "Pre", "Product", "Step", "Tape", "get_cell"]

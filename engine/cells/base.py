@@ -47,6 +47,35 @@ class Back(NamedTuple):
     dinner: torch.Tensor | None = None  # total dL/d of an inner state at t (LSTM: c_t), recorded as grad_c
 
 
+class Gate(NamedTuple):
+    """What a gate is: its activation (so its range: sigmoid 0..1, tanh -1..1) and its role, in words for the page."""
+
+    activation: str  # "sigmoid" or "tanh"
+    role: str  # "forget gate", "candidate", ...: the page labels the gate "<role> <name>"
+
+
+class Product(NamedTuple):
+    """One recurrent product: a parameter times a vector the cell computes from the previous state.
+
+    The contract that lets contributions and recurrent gradients be computed from what the
+    cell really multiplies: step t's term of the parameter's gradient is
+    dpre.h[t][rows] (outer, or times, for a diagonal) input[t].
+    """
+
+    param: str  # parameter name ("weight_hh", "u"); the LRU's complex diagonal is "λ" (stored as log_mag, theta)
+    input: str  # what it multiplies: "h" is h_{t-1}; any other name is the cell's own (product_input reads it)
+    rows: tuple[int, int] | None = None  # gate blocks [first, end) of param's rows (and of dpre.h) it feeds; None: all
+    form: str = "matrix"  # "matrix": dpre outer input; "diagonal": dpre * input; "complex": complex diagonal on [Re | Im]
+
+
+class Path(NamedTuple):
+    """The direct path that carries the gradient one step back, and the factor it is scaled by."""
+
+    state: str  # the part of the state it runs along: "c" (the LSTM's cell path) or "h"
+    factor: str  # the gate whose value scales it ("f", "z"), or "unit": a per-unit diagonal factor (Cell.unit_decay)
+    complement: bool = False  # True: the factor is 1 - gate (the gate blends in the new value instead of keeping the old)
+
+
 class Cost(NamedTuple):
     """Rough work of one time step, forward + backward, for a batch of B sequences."""
 
@@ -92,7 +121,10 @@ class Cell:
     label: str = ""  # shown in the UI ("LSTM")
     description: str = ""  # one line for the sidebar help
     order: int = 100  # position in menus (lower first)
-    gates: dict = {}  # gate name -> "sigmoid" or "tanh", in the order of the stacked weight rows; {} for none
+    gates: dict = {}  # gate name -> Gate(activation, role), in the order of the stacked weight rows; {} for none
+    products: tuple = (Product("weight_hh", "h"),)  # the recurrent products: which parameter multiplies what
+    direct: Path | None = None  # the direct path that carries the gradient back, if the cell has one
+    complex_state: bool = False  # h is complex, stored as real pairs [Re h | Im h] (width 2H)
     uses_activation: bool = False  # whether Config.activation applies
     has_forget_bias: bool = False  # whether Config.forget_bias applies
     scale_meaning: str = ""  # what Config.recurrent_scale sets for this cell, one sentence
@@ -103,7 +135,38 @@ class Cell:
 
     def state_size(self, H: int) -> int:
         """Width S of h (2H for a complex state stored as real and imaginary parts)."""
-        return H
+        return 2 * H if self.complex_state else H
+
+    def product_input(self, P, tape: Tape, name: str) -> torch.Tensor:
+        """(T, B, K) the vector a recurrent product multiplies at every step: "h" is h_{t-1}; cells name their own."""
+        if name == "h":
+            return tape.hs[:-1]
+        raise KeyError(f"{self.name}: no product input named {name!r}")
+
+    def product_grads(self, P, tape: Tape, dh) -> dict:
+        """Gradients of the real recurrent parameters (matrix, diagonal products) from dpre.h (T, B, P), summed over steps and sequences."""
+        T, B, _ = dh.shape
+        H = tape.hs.shape[-1]
+        parts: dict = {}
+        for prod in self.products:
+            d = dh if prod.rows is None else dh[..., prod.rows[0] * H : prod.rows[1] * H]
+            x = self.product_input(P, tape, prod.input)
+            if prod.form == "matrix":
+                parts.setdefault(prod.param, []).append(d.reshape(T * B, -1).T @ x.reshape(T * B, -1))
+            elif prod.form == "diagonal":
+                parts.setdefault(prod.param, []).append((d * x).sum((0, 1)))
+        return {k: v[0] if len(v) == 1 else torch.cat(v) for k, v in parts.items()}
+
+    def describe(self) -> dict:
+        """The declarations viz reads (plain values, carried by the Trace): gate meanings, direct path, products, complex state."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "gates": {n: g._asdict() for n, g in self.gates.items()},
+            "products": [p._asdict() for p in self.products],
+            "direct": None if self.direct is None else self.direct._asdict(),
+            "complex_state": self.complex_state,
+        }
 
     def init_params(self, cfg, input_size: int, gen: torch.Generator, uniform) -> dict:
         """The cell's parameters in float64; uniform(*shape) draws torch's default U(-1/sqrt(H), 1/sqrt(H))."""
@@ -170,12 +233,6 @@ class Cell:
         """Bound of phi' for the theory overlay, where the (gamma * sigma_max)^k bound applies; else None."""
         return None
 
-    def contrib(self, dh_pre: np.ndarray, hprev: np.ndarray, batch_size: int) -> np.ndarray:
-        """(T,) norm of step t's term of the recurrent weights' gradient."""
-        from ..bptt import contrib_norms
-
-        return contrib_norms(dh_pre, hprev, batch_size)
-
     def cost(self, H: int, B: int, I: int, itemsize: int = 4) -> Cost:
         """Forward + backward of one step: three GEMMs per recurrent and input block, ~10 elementwise ops per unit."""
         G = max(self.recurrent_blocks, 1)
@@ -188,15 +245,15 @@ def recurrent_term(bias, h, W):
     return torch.addmm(bias, h, W.T) if W.dim() == 2 else torch.baddbmm(bias, h, W.mT)
 
 
-def affine_grads(X, hprev, dx, dh) -> dict:
-    """Gradients of weight_ih, weight_hh, bias_ih, bias_hh (summed over steps and sequences), one GEMM each."""
+def affine_grads(cell, P, X, tape, dx, dh) -> dict:
+    """Gradients of weight_ih, bias_ih, bias_hh and the recurrent products' parameters (summed over steps and sequences)."""
     T, B, GH = dx.shape
-    ax, ah = dx.reshape(T * B, GH), dh.reshape(T * B, GH)
+    ax = dx.reshape(T * B, GH)
     return {
         "weight_ih": ax.T @ X.reshape(T * B, -1),
-        "weight_hh": ah.T @ hprev.reshape(T * B, -1),
+        **cell.product_grads(P, tape, dh),
         "bias_ih": ax.sum(0),
-        "bias_hh": ah.sum(0),
+        "bias_hh": dh.reshape(T * B, GH).sum(0),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Back, Cell, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
+from .base import Back, Cell, Gate, Path, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
 
 
 class GRU(Cell):
@@ -12,7 +12,8 @@ class GRU(Cell):
     label = "GRU"
     description = "the update gate z mixes the old state straight through: a shortcut for the gradient"
     order = 2
-    gates = {"r": "sigmoid", "z": "sigmoid", "n": "tanh"}
+    gates = {"r": Gate("sigmoid", "reset gate"), "z": Gate("sigmoid", "update gate"), "n": Gate("tanh", "candidate")}
+    direct = Path("h", "z")  # h = n + z (h_{t-1} - n): the direct path keeps z
     scale_meaning = "the spectral radius of each of the three H x H blocks of W_hh (r, z, n)"
     recurrent_blocks = 3
     split_pre = True  # r gates only the recurrent term of n
@@ -77,7 +78,7 @@ class GRU(Cell):
         return tape
 
     def param_grads(self, P, X, tape, dx, dh):
-        return affine_grads(X, tape.hs[:-1], dx, dh)
+        return affine_grads(self, P, X, tape, dx, dh)
 
     def spectra(self, P, cfg, fresh):
         return matrix_spectra(P, cfg, fresh, tuple(self.gates))

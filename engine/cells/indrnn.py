@@ -6,10 +6,9 @@ unit i's gradient by u_i phi'(a_t,i): with linear phi and every u_i = s, by exac
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from .base import GAMMA, Back, Cell, Pre, Step, Tape, activation_and_deriv
+from .base import GAMMA, Back, Cell, Path, Pre, Product, Step, Tape, activation_and_deriv
 
 
 class IndRNN(Cell):
@@ -22,6 +21,9 @@ class IndRNN(Cell):
         "max |uᵢ| over the units. identity: every uᵢ = scale; orthogonal: uᵢ = ±scale with random signs "
         "(the diagonal orthogonal matrices); normal and torch: u drawn N(0, 1) or U(-1, 1), then rescaled so that max |uᵢ| = scale"
     )
+
+    products = (Product("u", "h", form="diagonal"),)
+    direct = Path("h", "unit")  # unit i's gradient is scaled by u_i phi'(a) per step back
 
     def __init__(self, activation: str = "tanh"):
         self.activation = activation
@@ -57,7 +59,7 @@ class IndRNN(Cell):
     def param_grads(self, P, X, tape, dx, dh):
         T, B, H = dx.shape
         a = dx.reshape(T * B, H)
-        return {"weight_ih": a.T @ X.reshape(T * B, -1), "u": (dh * tape.hs[:-1]).sum((0, 1)), "bias_ih": a.sum(0)}
+        return {"weight_ih": a.T @ X.reshape(T * B, -1), **self.product_grads(P, tape, dh), "bias_ih": a.sum(0)}
 
     def spectra(self, P, cfg, fresh):
         m = float(P["u"].detach().abs().max())
@@ -68,12 +70,6 @@ class IndRNN(Cell):
 
     def gamma(self, cfg):
         return GAMMA[cfg.activation]
-
-    def contrib(self, dh_pre, hprev, batch_size):
-        """||step t's term of dL/du|| = ||sum_b dpre[t, b] * h_{t-1}[t, b]|| / B."""
-        with np.errstate(all="ignore"):
-            terms = np.einsum("tbh,tbh->th", dh_pre.astype(np.float64), hprev.astype(np.float64))
-            return np.sqrt(np.square(terms).sum(-1)) / batch_size
 
     def cost(self, H, B, I, itemsize=4):
         from .base import Cost

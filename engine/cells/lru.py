@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from .base import Back, Cell, Cost, Pre, Step
+from .base import Back, Cell, Cost, Path, Pre, Product, Step
 
 RING = 0.9  # default init: |lambda| on the ring [RING * scale, scale]
 
@@ -35,8 +34,9 @@ class LRU(Cell):
         f"|λᵢ|² uniform in [({RING}·scale)², scale²] (area-uniform on the ring), the largest set to scale, phases uniform"
     )
 
-    def state_size(self, H):
-        return 2 * H
+    complex_state = True
+    products = (Product("λ", "h", form="complex"),)  # lambda * h_{t-1}, stored as log_mag and theta
+    direct = Path("h", "unit")  # unit i's gradient is scaled by conj(lambda_i) per step back
 
     def init_params(self, cfg, input_size, gen, uniform):
         H, s = cfg.hidden_size, cfg.recurrent_scale
@@ -150,15 +150,6 @@ class LRU(Cell):
 
     def gamma(self, cfg):
         return 1.0  # linear: ||dh_t/dh_k|| <= max|lambda|^(t-k), with equality for the slowest unit
-
-    def contrib(self, dh_pre, hprev, batch_size):
-        """||step t's term of dL/dlambda|| (real and imaginary parts) / B."""
-        H = dh_pre.shape[-1] // 2
-        d, p = dh_pre.astype(np.float64), hprev.astype(np.float64)
-        with np.errstate(all="ignore"):
-            re = np.einsum("tbh,tbh->th", d[..., :H], p[..., :H]) + np.einsum("tbh,tbh->th", d[..., H:], p[..., H:])
-            im = np.einsum("tbh,tbh->th", d[..., H:], p[..., :H]) - np.einsum("tbh,tbh->th", d[..., :H], p[..., H:])
-            return np.sqrt(np.square(re).sum(-1) + np.square(im).sum(-1)) / batch_size
 
     def cost(self, H, B, I, itemsize=4):
         return Cost(float(3 * 2 * B * 2 * H * I + 2 * 2 * B * H * H + 20 * B * H), float(itemsize * B * 2 * H * 2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Back, Cell, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
+from .base import Back, Cell, Gate, Path, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
 from .lstm_rows import LSTMRows
 
 
@@ -13,7 +13,13 @@ class LSTM(Cell):
     label = "LSTM"
     description = "the cell state c_t is an additive path, scaled only by the forget gate"
     order = 1
-    gates = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
+    gates = {
+        "i": Gate("sigmoid", "input gate"),
+        "f": Gate("sigmoid", "forget gate"),
+        "g": Gate("tanh", "candidate"),
+        "o": Gate("sigmoid", "output gate"),
+    }
+    direct = Path("c", "f")  # c_t = f c_{t-1} + i g: the cell path keeps f
     has_forget_bias = True
     scale_meaning = "the spectral radius of each of the four H x H blocks of W_hh (i, f, g, o)"
     state_names = ("h", "c")
@@ -88,7 +94,7 @@ class LSTM(Cell):
         return Back((da @ P["weight_hh"], dct * f), Pre(da, da), dct)
 
     def param_grads(self, P, X, tape, dx, dh):
-        return affine_grads(X, tape.hs[:-1], dx, dh)
+        return affine_grads(self, P, X, tape, dx, dh)
 
     def spectra(self, P, cfg, fresh):
         return matrix_spectra(P, cfg, fresh, tuple(self.gates))

@@ -53,7 +53,7 @@ class RNN(Cell):
         return tape
 
     def param_grads(self, P, X, tape, dx, dh):
-        return affine_grads(X, tape.hs[:-1], dx, dh)
+        return affine_grads(self, P, X, tape, dx, dh)
 
     def spectra(self, P, cfg, fresh):
         return matrix_spectra(P, cfg, fresh, ("h",))
