@@ -206,13 +206,12 @@ class TrainingLog:
     activation, the share of saturated units), so time x training-step heatmaps can grow row by row.
     """
 
-    DEFAULT_GATES = ("f", "z")  # LSTM forget gate, GRU update gate: the gates that keep the gradient alive
-
     def __init__(self, gate: str | None = None):
         self.history = {}  # name -> list of per-step values (step, loss, grad_norm_before, ...)
         self.snapshot_steps = []  # training step of each snapshot
         self.grad_rows = []  # (T,) grad_h of each snapshot
         self.gate = gate  # the gate whose rows are kept; None: chosen from the first snapshot
+        self.gate_signed = False  # the chosen gate is declared tanh (values in -1..1)
         self.gate_rows = []  # (T,) unit-mean of that gate (or, without gates, the share of flat units) per snapshot
         self.saturation_share = []  # share of saturated (sequence, unit) entries, over all gates and steps, per snapshot
         self.last = None  # the latest Snapshot
@@ -225,8 +224,10 @@ class TrainingLog:
         trace = snapshot.trace
         self.grad_rows.append(np.asarray(trace.grad_h, dtype=np.float64))
         gates, saturation = getattr(trace, "gates", None) or {}, getattr(trace, "saturation", None) or {}
+        info = getattr(trace, "cell_info", None) or {}
         if self.gate is None:
-            self.gate = self._choose(gates, saturation)
+            self.gate = self._choose(gates, saturation, info)
+        self.gate_signed = info.get("gates", {}).get(self.gate, {}).get("activation") == "tanh"
         self.gate_rows.append(self._gate_row(gates, saturation, len(trace.grad_h)))
         shares = [np.asarray(v, dtype=np.float64).ravel() for v in saturation.values()]
         with np.errstate(all="ignore"):
@@ -234,11 +235,11 @@ class TrainingLog:
         self.last = snapshot
         self.diverged = self.diverged or snapshot.diverged
 
-    def _choose(self, gates: dict, saturation: dict) -> str | None:
-        """The forget gate (LSTM), the update gate (GRU), else the first gate; gate-less cells: the share of flat units."""
-        for name in self.DEFAULT_GATES:
-            if name in gates:
-                return name
+    def _choose(self, gates: dict, saturation: dict, info: dict) -> str | None:
+        """The gate of the declared direct path (LSTM f, GRU z), else the first gate; gate-less cells: the share of flat units."""
+        path = info.get("direct") or {}
+        if path.get("factor") in gates:
+            return path["factor"]
         if gates:
             return next(iter(gates))
         return "flat" if "h" in saturation else None

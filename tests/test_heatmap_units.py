@@ -26,8 +26,6 @@ from viz.units import decade_label, unit_heatmap
 
 DTYPES = ("float32", "float64")
 SMALL = dict(seq_len=24, hidden_size=5, batch_size=3, task="first")
-SIGMOID_GATES = {"i", "f", "o", "r", "z"}
-TANH_GATES = {"g", "n"}
 
 
 @pytest.fixture(scope="module")
@@ -111,13 +109,10 @@ def test_connectivity_of_a_scaled_identity_is_s_to_the_t_minus_k(dtype, which):
     np.testing.assert_allclose(z[t, k], np.log10(want), atol=1e-4)
 
 
-def gate_range(name: str) -> tuple[float, float] | None:
-    """The fixed range of a gate's values: sigmoid gates 0..1, tanh candidates -1..1; None for a state without one."""
-    if name in SIGMOID_GATES:
-        return 0.0, 1.0
-    if name in TANH_GATES:
-        return -1.0, 1.0
-    return None
+def gate_range(cell: str, name: str) -> tuple[float, float] | None:
+    """The fixed range of a gate's values as its cell declares it: sigmoid 0..1, tanh -1..1; None for a state without one."""
+    gate = CELLS[cell].gates.get(name)
+    return None if gate is None else {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}[gate.activation]
 
 
 @pytest.mark.parametrize("cell,dtype", CASES)
@@ -132,7 +127,7 @@ def test_gate_heatmaps_are_raw_values_inside_their_colour_range(traces, cell, dt
         axis = fig.layout[heat.coloraxis]
         z = values(heat.z)
         assert axis.cmin <= np.nanmin(z) and np.nanmax(z) <= axis.cmax, (name, axis.cmin, axis.cmax)
-        fixed = gate_range(name)
+        fixed = gate_range(cell, name)
         if fixed is not None:
             assert (axis.cmin, axis.cmax) == fixed, name
         if tr.gates:
@@ -164,8 +159,8 @@ def test_training_gate_heatmap_shares_its_units_with_its_range(logs, cell, dtype
     log = logs[cell, dtype]
     fig = gate_dashboard(log)
     heats = [d for d in fig.data if d.type == "heatmap"]
-    if log.gate is None:  # the LRU records no gate and no saturation
-        assert not heats and cell == "lru"
+    if log.gate is None:  # a cell with no gate and no phi (the LRU) records neither gates nor saturation
+        assert not heats and not CELLS[cell].gates and not CELLS[cell].uses_activation
         return
     heat = heats[0]
     z = values(heat.z)
@@ -175,7 +170,7 @@ def test_training_gate_heatmap_shares_its_units_with_its_range(logs, cell, dtype
         assert (heat.zmin, heat.zmax) == (0.0, 100.0) and heat.colorbar.title.text == "% flat"
     else:
         np.testing.assert_allclose(z, m, rtol=1e-6)
-        assert (heat.zmin, heat.zmax) == gate_range(log.gate)
+        assert (heat.zmin, heat.zmax) == gate_range(cell, log.gate)
     assert heat.zmin <= np.nanmin(z) and np.nanmax(z) <= heat.zmax
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .cell_info import gate_title, path_keep, path_words, signed_gate
 from .decay import cell_label, decay_summary_text
 from .downsample import MAX_CELLS, gaps, pick_indices
 from .gradients import factor_text, measured_factor
@@ -15,7 +16,6 @@ from .measures import FACTOR
 from .notes import bottom_note, overflow_note, overflow_short, range_words
 from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color, gate_label
 
-TANH_GATES = ("g", "n")  # candidates live in -1..1; every other gate is a sigmoid in 0..1
 FLAT_TEXT = {
     "tanh": "saturated tanh units: |a| large, tanh′(a) < 0.1, so little gradient passes (%)",
     "sigmoid": "saturated sigmoid units: σ′(a) < 0.1 (it never exceeds 0.25), little gradient passes (%)",
@@ -27,9 +27,9 @@ FLAT_NONE = "no saturation recorded: this cell has no φ between steps, nothing 
 OUTPUT_RECORDED = {"lru": ("output yₜ = Re(C hₜ) + D xₜ", "y")}  # cells whose trace.hidden holds an output map of h, not h
 
 
-def signed(name: str, values) -> bool:
-    """A tanh-like gate (values in -1..1): a known candidate, or any gate the trace shows going negative."""
-    if name in TANH_GATES:
+def signed(trace, name: str, values) -> bool:
+    """A tanh-like gate (values in -1..1): declared tanh by its cell, or any gate the trace shows going negative."""
+    if signed_gate(trace, name):
         return True
     v = gaps(values)
     return bool(np.isfinite(v).any() and np.nanmin(v) < 0)
@@ -44,7 +44,7 @@ def hidden_values(trace) -> np.ndarray:
 def _panels(trace):
     """(name, (T, H) values, (lo, hi), colorscale) per subplot."""
     if trace.gates:
-        return [(n, v, (-1.0, 1.0), DIVERGING) if signed(n, v) else (n, v, (0.0, 1.0), SEQUENTIAL) for n, v in trace.gates.items()]
+        return [(n, v, (-1.0, 1.0), DIVERGING) if signed(trace, n, v) else (n, v, (0.0, 1.0), SEQUENTIAL) for n, v in trace.gates.items()]
     act, hidden = trace.config.activation, hidden_values(trace)
     with_phi = "h" in trace.saturation  # h = φ(a): its range is φ's
     if with_phi and act == "tanh":
@@ -63,7 +63,7 @@ def _unexplained_gaps(fig: go.Figure, trace, panels) -> None:
     """Non-finite gate or state values in a run whose overflow message is silent: say so, never leave a silent gap."""
     if getattr(trace, "nonfinite", False):
         return  # overflow_note already says where and why
-    words = [range_words(trace, values, gate_label(name)) for name, values in panels]
+    words = [range_words(trace, values, gate_title(trace, name)) for name, values in panels]
     words = [w for w in words if w]
     if words:
         bottom_note(fig, " ".join(words))
@@ -75,7 +75,7 @@ def gate_heatmaps(trace) -> go.Figure:
     rnn = not trace.gates
     T, H = np.shape(panels[0][1])
     ti, ui = pick_indices(T, MAX_CELLS), pick_indices(H, MAX_CELLS)
-    titles = [f"{_hidden_name(trace)} ({_what_h(trace)}, sequence 0)" if rnn else gate_label(n) for n, *_ in panels]
+    titles = [f"{_hidden_name(trace)} ({_what_h(trace)}, sequence 0)" if rnn else gate_title(trace, n) for n, *_ in panels]
     fig = make_subplots(
         rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.08 if len(panels) > 1 else 0.0, subplot_titles=titles
     )
@@ -90,8 +90,8 @@ def gate_heatmaps(trace) -> go.Figure:
                 x=ti,
                 y=ui,
                 coloraxis=key,
-                name=gate_label(name),
-                hovertemplate=f"{gate_label(name)}<br>step t = %{{x}}<br>unit %{{y}}<br>value %{{z:.6g}}<extra></extra>",
+                name=gate_title(trace, name),
+                hovertemplate=f"{gate_title(trace, name)}<br>step t = %{{x}}<br>unit %{{y}}<br>value %{{z:.6g}}<extra></extra>",
             ),
             row=row,
             col=1,
@@ -132,7 +132,7 @@ def gate_curves(trace) -> go.Figure:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(gaps(values), axis=1) if values.shape[1] else np.full(T, np.nan)
-        color, label = gate_color(name, k), gate_label(name)
+        color, label = gate_color(name, k), gate_title(trace, name)
         fig.add_trace(
             go.Scatter(
                 x=steps,
@@ -236,13 +236,12 @@ def _measured_sentence(trace) -> str:
 
 def _gate_path_sentence(trace) -> str:
     """The direct path's keep factor, named exactly: it is the gate mean, not the factor of the whole gradient."""
-    gates = trace.gates
-    if "f" in gates:
-        value, path, other = _mean(gates["f"]), "the cell path cₜ₋₁ → cₜ alone keeps f", "h and the gates"
-    elif "z" in gates:
-        value, path, other = _mean(gates["z"]), "the direct path hₜ₋₁ → hₜ alone keeps z", "the candidate n"
-    else:
+    keep = path_keep(trace)  # the path and its factor as the cell declares them (Cell.direct)
+    if keep is None:
         return ""
+    value, symbol = keep
+    where, other = path_words(trace)
+    path = f"{where} alone keeps {symbol}"
     if not np.isfinite(value):
         return overflow_short(trace) or "No finite gate data."
     return (

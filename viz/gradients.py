@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .bound import bound_words, clipped_bound, log_span, why_no_explosion
+from .cell_info import direct_path, gate_title, path_gate, path_keep
 from .decay import power_text, recurrent_name
 from .downsample import log_gaps, pick_indices
 from .marks import dtype_limits, overflow_marks, truncation_marks, zero_notes
@@ -118,18 +119,21 @@ def compared_words(other, label: str) -> str:
     words = f"Dashed, {label}: " + (f"{FACTOR} {factor_text(f)}" if f is not None else f"no {FACTOR}")
     if other.grad_h_last is None and other.config.tbptt is None:
         words += f"; {end_ratio_text(other.grad_h)}"
-    gates = getattr(other, "gates", {})
-    if "f" in gates and np.isfinite(gates["f"]).all():
-        fbar, bias = float(np.mean(gates["f"])), other.config.forget_bias
-        c = end_ratio(other.grad_c) if other.grad_c is not None else math.nan
-        words += (
-            f". Why: its cell path cₜ₋₁ → cₜ keeps the forget gate f = {fbar:.2f} per step on average (forget bias {bias:g})"
-            + (f", so the cell state's end-to-end ratio is {sci(c)} (dotted)" if math.isfinite(c) else "")
-            + (": at bias 0, f ≈ 0.5 and an untrained LSTM loses its gradient too; forget bias 2 keeps f near 0.9" if bias <= 0.5 else "")
-        )
-    elif "z" in gates and np.isfinite(gates["z"]).all():
-        words += f". Why: its direct path keeps the update gate z = {float(np.mean(gates['z'])):.2f} per step on average"
-    return words
+    name, keep = path_gate(other), path_keep(other)  # the direct path and its gate, as the cell declares them
+    if keep is None or not np.isfinite(keep[0]):
+        return words
+    value, symbol = keep
+    factor = f"the {gate_title(other, name)}" + (f" as {symbol}" if symbol != name else "")
+    if direct_path(other)["state"] != "c":
+        return words + f". Why: its direct path keeps {factor} = {value:.2f} per step on average"
+    bias, cell = other.config.forget_bias, other.cell_info["label"]
+    c = end_ratio(other.grad_c) if other.grad_c is not None else math.nan
+    low = f": at bias 0, {symbol} ≈ 0.5 and an untrained {cell} loses its gradient too; forget bias 2 keeps {symbol} near 0.9"
+    return words + (
+        f". Why: its cell path cₜ₋₁ → cₜ keeps {factor} = {value:.2f} per step on average (forget bias {bias:g})"
+        + (f", so the cell state's end-to-end ratio is {sci(c)} (dotted)" if math.isfinite(c) else "")
+        + (low if bias <= 0.5 else "")
+    )
 
 
 def state_norm(trace) -> np.ndarray | None:

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from .cell_info import signed_gate
 from .diagonal_cell import diagonal_cell_diagram
 from .notes import NOTE_PX, bottom_note, overflow_note, range_words, sci
 from .theme import COLORS, DIVERGING, SEQUENTIAL, base_layout, phone_layout
@@ -282,7 +283,7 @@ def cell_diagram(trace, step) -> go.Figure:
     boxes = []  # (x, y, half width, half height, text, fill, ink, name)
     for name, x in spec["gates"]:
         value = _mean_at(trace.gates[name], step)
-        boxes.append((x, 2.0, 0.45, 0.4, f"<b>{name}</b><br>{value:.3f}", *_fill(value, name in ("g", "n")), f"gate {name}"))
+        boxes.append((x, 2.0, 0.45, 0.4, f"<b>{name}</b><br>{value:.3f}", *_fill(value, signed_gate(trace, name)), f"gate {name}"))
     plain = not spec["gates"]
     if plain:
         act = trace.config.activation if cell == "rnn" else cell

@@ -11,7 +11,6 @@ from .theme import COLORS, DIVERGING, GRID, SEQUENTIAL, gate_label, streamed_fig
 from .training import HEAT_COLS, HEAT_ROWS, MARGIN, MAX_POINTS, house_layout
 
 HEIGHT = 560
-SIGNED = ("g", "n")  # candidates live in -1..1
 
 
 def gate_dashboard(log) -> go.Figure:
@@ -61,7 +60,7 @@ def _heat(log):
         return [], [note_annotation(text, 0.5, 0.5, "center", "middle", "#6b7280", xref="x domain", yref="y domain")], what
     flat = gate == "flat"
     pooled, rows, cols = pool_matrix(m * 100 if flat else m, HEAT_ROWS, HEAT_COLS, "mean")
-    lo, hi, scale = (-1.0, 1.0, DIVERGING) if gate in SIGNED else (0.0, 100.0 if flat else 1.0, SEQUENTIAL)
+    lo, hi, scale = (-1.0, 1.0, DIVERGING) if getattr(log, "gate_signed", False) else (0.0, 100.0 if flat else 1.0, SEQUENTIAL)
     unit = "%" if flat else ""
     cstep = cols[1] - cols[0] if len(cols) > 1 else 1
     hover = "t = %{x}" + (f" (mean over {cstep} steps)" if cstep > 1 else "") + "<br>step %{y}<br>%{z:.3f}" + unit + "<extra></extra>"
