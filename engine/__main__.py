@@ -21,6 +21,7 @@ import sys
 from dataclasses import fields
 
 from .config import Config, ConfigError, parse_value
+from .data import DataError
 from .memory import TooBig
 
 
@@ -61,6 +62,12 @@ def build_parser() -> OneLineParser:
         if p is not phase_p:
             p.add_argument("--connectivity", action="store_true", help="also record conn_x / conn_h (costs O(T^2))")
         p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
+    for p in (run_p, train_p):
+        p.add_argument("--series", metavar="FILE", help="your own series: a CSV or numbers (task series; at most 5 MB, 100000 values)")
+        p.add_argument("--column", metavar="NAME", help="the --series file's column, by name or 0-based number; default: the last")
+        p.add_argument(
+            "--text", metavar="FILE", help="your own text for task text (UTF-8, at most 100000 characters); default: the bundled passage"
+        )
     train_p.add_argument("--steps", type=int, default=100, help="number of training steps (1..100000); default 100")
     train_p.add_argument("--every", type=int, default=10, help="emit a snapshot every K steps (and at the first and last); default 10")
     est_p.add_argument("--steps", type=int, default=0, help="training steps to estimate (0..100000); default 0: one run")
@@ -106,11 +113,41 @@ def config_from(args) -> Config:
     return Config(**values)
 
 
+def read_data(args, parser):
+    """(task implied by --series/--text or None, the parsed Series/Text or None); bad files exit 2 with one line."""
+    from .data import MAX_BYTES, parse_series, parse_text
+
+    series, text = getattr(args, "series", None), getattr(args, "text", None)
+    if series is not None and text is not None:
+        parser.error("argument --text: give either --series or --text, not both")
+    if getattr(args, "column", None) is not None and series is None:
+        parser.error("argument --column: applies to --series only")
+    name, path = ("series", series) if series is not None else ("text", text)
+    if path is None:
+        return None, None
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # one byte past the limit is enough to refuse a huge file without reading it all
+        if name == "series":
+            return "series", parse_series(raw, column=args.column, source=path, what="file")
+        return "text", parse_text(raw, source=path, what="file")
+    except OSError as err:
+        parser.error(f"argument --{name}: cannot read {path!r}: {err.strerror or err}")
+    except DataError as err:
+        parser.error(f"argument --{name}: {err}")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "calibrate":
         return calibrate()
+    data_task, data = read_data(args, parser)
+    if data_task is not None:
+        if args.task is None:
+            args.task = data_task
+        elif args.task != data_task:
+            parser.error(f"argument --task: --{data_task} needs task {data_task} (got {args.task})")
     try:
         cfg = config_from(args)
     except ConfigError as err:
@@ -137,9 +174,9 @@ def main(argv=None) -> int:
 
             print(phase(cfg, values, args.axis).to_json())
         elif args.command == "run":
-            print(to_json(run(cfg, connectivity=args.connectivity)))
+            print(to_json(run(cfg, connectivity=args.connectivity, data=data)))
         else:
-            for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity):
+            for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity, data=data):
                 print(to_json(snap), flush=True)
     except TooBig as err:  # the estimate exceeds the free memory: refused before allocating
         parser.error(str(err))
@@ -149,6 +186,9 @@ def main(argv=None) -> int:
         if not out_of_memory(err):
             raise
         parser.error(f"out of memory: this setting needs about {estimate_gb(cfg):.1f} GB; reduce --seq-len, --hidden-size or --batch-size")
+    except DataError as err:  # data too short for --seq-len, or task series without --series
+        name, _, reason = str(err).partition(": ")
+        parser.error(f"argument --seq-len: {reason}" if name == "seq_len" else f"argument --{cfg.task}: {err}")
     except ValueError as err:  # e.g. --device cuda without a GPU
         parser.error(str(err))
     except BrokenPipeError:

@@ -7,11 +7,12 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .cells import CELLS as CELL_CLASSES
+from .data import bundled_length
 
 CELLS = tuple(CELL_CLASSES)  # from the registry (engine/cells/), in menu order
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 INITS = ("orthogonal", "identity", "normal", "torch")
-TASKS = ("adding", "first", "copy", "sine")
+TASKS = ("adding", "first", "copy", "sine", "nile", "co2", "sunspots", "text", "series")
 CLIPS = ("none", "norm", "value")
 OPTIMIZERS = ("sgd", "adam")
 DTYPES = ("float32", "float64")
@@ -39,7 +40,12 @@ class Config:
     activation: str = _f(
         "tanh", "nonlinearity phi of the cells that have one (vanilla RNN, IndRNN); gated cells use sigmoid/tanh", ACTIVATIONS
     )
-    task: str = _f("adding", "synthetic task: adding problem, remember-the-first-input, copy (delayed recall), noisy sine", TASKS)
+    task: str = _f(
+        "adding",
+        "task: adding problem, remember-the-first-input, copy (delayed recall), noisy sine; real data (next-step): Nile flow, "
+        "Mauna Loa CO2, sunspots, next character of a text; series: your own numbers (data passed beside the Config)",
+        TASKS,
+    )
     seq_len: int = _f(50, "number of time steps T the network is unrolled over", lo=1, hi=2000)
     hidden_size: int = _f(32, "number of hidden units H", lo=1, hi=1024)
     batch_size: int = _f(16, "number of independent sequences B per batch", lo=1, hi=512)
@@ -81,6 +87,9 @@ class Config:
             raise ConfigError("forget_bias", f"applies to cells with a forget gate (LSTM) only, not to cell={self.cell!r}")
         if self.task == "adding" and self.seq_len < 2:
             raise ConfigError("seq_len", "the adding task needs at least 2 time steps")
+        length = bundled_length(self.task)
+        if length is not None and self.seq_len > length - 2:
+            raise ConfigError("seq_len", f"task {self.task} has {length} values: windows of seq_len steps need seq_len <= {length - 2}")
         for name in ("truncation", "k1", "k2"):
             if getattr(self, name) > self.seq_len:
                 raise ConfigError(name, f"must be at most seq_len={self.seq_len} (got {getattr(self, name)})")

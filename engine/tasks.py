@@ -6,6 +6,10 @@
 - copy: delayed recall of one of 4 symbols: the target at step t is the symbol seen at
   t - d (d = copy_delay(T)), a blank class before that. Cross-entropy at every step.
 - sine: next-step prediction of a noisy sine of random frequency and phase. Every step.
+
+Real data (engine/data.py: windows, split, normalisation): nile, co2, sunspots (bundled
+series) and series (the user's own numbers): next-step prediction, a loss at every step;
+text: the next character of a passage (bundled, or the user's), cross-entropy at every step.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .data import VOCAB
 
 COPY_SYMBOLS = 4
 
@@ -25,14 +31,69 @@ class TaskInfo:
     kind: str  # "mse" or "ce"
     trivial_loss: float  # loss of a constant prediction (approximate for copy), for judging training
     description: str
+    measures: str = ""  # one sentence: what the loss measures (the task chart says it)
 
 
+_NEXT_VALUE = (
+    "The loss is the squared error of the predicted next value at every step, in units of the training split's "
+    "standard deviation: always predicting the mean scores about 1."
+)
 TASKS = {
-    "adding": TaskInfo(2, 1, "last", "mse", 1.0 / 6.0, "add the two marked numbers; answer at the last step"),
-    "first": TaskInfo(1, 1, "last", "mse", 1.0, "recall the first input at the last step"),
-    "copy": TaskInfo(COPY_SYMBOLS, COPY_SYMBOLS + 1, "every", "ce", float(np.log(COPY_SYMBOLS)), "repeat each symbol d steps later"),
-    "sine": TaskInfo(1, 1, "every", "mse", 0.5, "predict the next value of a noisy sine"),
+    "adding": TaskInfo(
+        2,
+        1,
+        "last",
+        "mse",
+        1.0 / 6.0,
+        "add the two marked numbers; answer at the last step",
+        "The loss is the squared error of the answer at the last step against the sum of the two marked numbers: "
+        "always answering their mean sum scores 1/6.",
+    ),
+    "first": TaskInfo(
+        1,
+        1,
+        "last",
+        "mse",
+        1.0,
+        "recall the first input at the last step",
+        "The loss is the squared error of the answer at the last step against the first input: always answering 0 scores 1.",
+    ),
+    "copy": TaskInfo(
+        COPY_SYMBOLS,
+        COPY_SYMBOLS + 1,
+        "every",
+        "ce",
+        float(np.log(COPY_SYMBOLS)),
+        "repeat each symbol d steps later",
+        "The loss is the cross-entropy at every step of the symbol seen d steps earlier (a blank before that): "
+        "guessing among the 4 symbols scores about ln 4 = 1.39.",
+    ),
+    "sine": TaskInfo(
+        1,
+        1,
+        "every",
+        "mse",
+        0.5,
+        "predict the next value of a noisy sine",
+        "The loss is the squared error of the predicted next value at every step against the clean sine "
+        "(the noise cannot be predicted): always answering 0 scores 1/2.",
+    ),
+    "nile": TaskInfo(1, 1, "every", "mse", 1.0, "real data: predict next year's flow of the Nile (1871-1970)", _NEXT_VALUE),
+    "co2": TaskInfo(1, 1, "every", "mse", 1.0, "real data: predict next month's CO2 at Mauna Loa (1964-2001)", _NEXT_VALUE),
+    "sunspots": TaskInfo(1, 1, "every", "mse", 1.0, "real data: predict next year's sunspot number (1700-2008)", _NEXT_VALUE),
+    "series": TaskInfo(1, 1, "every", "mse", 1.0, "your own series: predict its next value", _NEXT_VALUE),
+    "text": TaskInfo(
+        VOCAB,
+        VOCAB,
+        "every",
+        "ce",
+        3.0,  # about the letter-frequency entropy of English text (the bundled passage: 2.9 nats)
+        "predict the next character of a text (one-hot characters)",
+        f"The loss is the cross-entropy of the next character at every step, in nats: guessing among the {VOCAB} "
+        f"symbols scores ln {VOCAB} = {np.log(VOCAB):.2f}, knowing only letter frequencies about 3.",
+    ),
 }
+DATA_TASKS = {"nile": "series", "co2": "series", "sunspots": "series", "series": "series", "text": "text"}  # task -> kind of data
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ def train(
     conn_batch=None,
     conn_full: bool = False,
     stop=None,
+    data=None,
 ) -> Iterator[Snapshot]:
     """Train for `steps` steps on fresh batches; yield a Snapshot at step 0, every `every` steps and at the end.
 
@@ -35,6 +36,8 @@ def train(
     Stopping early is just not asking for the next snapshot; no work runs ahead. `stop` (an
     object with is_set(), e.g. a threading.Event) is checked before every step, so another
     thread can end the work within one step even while a snapshot is being computed.
+    data: the series or text of task 'series' or 'text' (engine/data.py). Every snapshot's trace
+    carries `example`, the task chart's prediction with the weights of that moment.
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 100_000:
         raise ValueError(f"steps: must be an integer from 1 to 100000 (got {steps!r})")
@@ -42,7 +45,7 @@ def train(
         raise ValueError(f"every: must be an integer from 1 to 100000 (got {every!r})")
     need = estimate(cfg, connectivity, train_steps=steps, every=every, conn_rows=conn_rows, conn_batch=conn_batch).bytes
     memory.check_config(cfg, need, "this training")  # TooBig (a MemoryError) before allocating
-    model = Model(cfg)
+    model = Model(cfg, data)
     tensors = list(model.params.values())
     optimizer = make_optimizer(cfg.optimizer, tensors, cfg.lr)
     history = {k: [] for k in HISTORY}

@@ -34,6 +34,7 @@ FIELD_CASES = {
 TRAIN_ONLY = {"optimizer", "lr"}  # a single pass never updates the weights: they show in the second training snapshot
 SAME_NUMBERS = {"device"}  # auto is the CPU on a machine without CUDA: only the recorded config changes
 OTHER_FLAGS = {"--connectivity", "--json", "--steps", "--every"}
+DATA_FLAGS = {"--series", "--column", "--text"}  # your own data: cases in tests/test_data_tasks.py
 NUMBERS = ("loss", "grad_h", "hidden", "param_grad_norms", "grad_norm_after_clip", "contrib")
 
 
@@ -60,8 +61,8 @@ def test_every_flag_of_the_parser_has_a_case():
     flags = flags_of(build_parser())
     assert set(flags) == {"run", "train", "phase", "estimate", "calibrate"}
     wanted = {"--" + name.replace("_", "-") for name in FIELD_CASES}
-    assert flags["run"] == wanted | {"--connectivity", "--json"}, "a new flag needs a case in this file"
-    assert flags["train"] == wanted | OTHER_FLAGS, "a new flag needs a case in this file"
+    assert flags["run"] == wanted | {"--connectivity", "--json"} | DATA_FLAGS, "a new flag needs a case in this file"
+    assert flags["train"] == wanted | OTHER_FLAGS | DATA_FLAGS, "a new flag needs a case in this file"
     assert flags["phase"] == wanted | {"--json", "--scales", "--axis"}, "a new flag needs a case in tests/test_phase_cli.py"
     estimate = wanted | OTHER_FLAGS | {"--calibrate"}
     assert flags["estimate"] == estimate and flags["calibrate"] == {"--json"}, "a new flag needs a case in tests/test_cost.py"
