@@ -15,6 +15,13 @@ started through the launcher and, for comparison, as a plain `streamlit run` (th
 hangs 1 s a request, as Streamlit's own timeout makes it where packets are dropped); prints the health
 latency p50/p95/max and the handshakes refused (issue 22: a foreign Origin stalled the server).
 
+`--lecture [N]`: a lecture hall. N sessions (default 100) open one shared lesson link, arriving evenly
+within `--window-s` seconds (default 20), against 1 process and 2 replicas behind nginx; then the same
+for the bare Streamlit page (bench/floor_page.py, a plain `streamlit run`). Prints p50/p95/max seconds from
+a visitor's arrival to a complete page (the run finished, no error, a chart drawn), errors, sessions lost
+and RSS; the ratio ours / floor at p95. The lesson's pass and figures are computed once per replica
+(ui/serving/bytecache.py: concurrent visitors of one key wait for the first).
+
 `--memory`: RSS of one public process (RNNLAB_PUBLIC=1) before, at the peak and after three
 scenarios: 8 heavy tabs at once (GRU, T=200, H=128, B=64, float64, each its own seed), 100
 distinct configurations in sequence (one visitor), and 2 visitors training that heavy setting
@@ -26,8 +33,10 @@ and Streamlit has dropped it (the bench sets server.disconnectedSessionTTL to TT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -40,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from proxy_support import first_visit, nginx, nginx_binary, replicas  # noqa: E402
+from browser_support import free_port, stop_process  # noqa: E402
+from proxy_support import first_visit, nginx, nginx_binary, replicas, wait_health  # noqa: E402
 from ws_client import Session  # noqa: E402
 
 from engine import Config, run  # noqa: E402
@@ -226,10 +236,96 @@ def origin_stall(guarded: bool, seconds: float = 10.0, clients: int = 3) -> dict
     }
 
 
+LECTURE = "lesson=vanishing-tanh"  # the link a class opens together
+FLOOR = ROOT / "bench" / "floor_page.py"
+
+
+class Arrival:
+    """Stands in for visit()'s barrier: wait() returns at this visitor's arrival time (t0 + delay)."""
+
+    def __init__(self, t0: float, delay: float):
+        self.at = t0 + delay
+
+    def wait(self) -> None:
+        time.sleep(max(0.0, self.at - time.monotonic()))
+
+
+@contextlib.contextmanager
+def floor_replicas(n: int, timeout_s: float = 120.0):
+    """n plain `streamlit run bench/floor_page.py` processes on loopback ports (objects with .proc and .url, as replicas())."""
+    started = []
+    try:
+        for _ in range(n):
+            port = free_port()
+            cmd = [sys.executable, "-m", "streamlit", "run", str(FLOOR), "--server.port", str(port), "--server.address", "127.0.0.1"]
+            cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            started.append(type("FloorReplica", (), {"proc": proc, "url": f"http://127.0.0.1:{port}"})())
+        for r in started:
+            wait_health(r.url, r.proc, timeout_s)
+        yield started
+    finally:
+        for r in started:
+            stop_process(r.proc)
+
+
+def lecture(n_replicas: int, floor: bool, n: int, window_s: float) -> dict:
+    """n visitors of one link, arriving evenly over window_s: seconds from arrival to a complete page, errors, lost, RSS."""
+    query = "" if floor else LECTURE
+    with floor_replicas(n_replicas) if floor else replicas(n_replicas) as pool:
+        pids = [r.proc.pid for r in pool]
+        proxy = nginx([r.url for r in pool]) if n_replicas > 1 else None
+        with proxy if proxy is not None else _plain(pool[0].url) as url:
+            for r in pool:  # the imports, once per process (a lecturer opened the page before class); the lesson stays cold
+                with Session(r.url, timeout_s=300) as s:
+                    s.run("")
+            before, t0 = rss_mb(pids), time.monotonic() + 0.5
+            with Sampler(pids) as sampler, ThreadPoolExecutor(n) as pool_:
+                futures = [pool_.submit(lecture_visit, url, query, proxy is not None, Arrival(t0, i * window_s / n)) for i in range(n)]
+                results = [f.result() for f in futures]
+    times = sorted(r[0] for r in results)
+    failed = [r for r in results if r[1] != "FINISHED_SUCCESSFULLY" or r[2]]
+    return {
+        "page": "floor" if floor else "ours",
+        "replicas": n_replicas,
+        "sessions": n,
+        "p50": statistics.median(times),
+        "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+        "max": times[-1],
+        "errors": len(failed),
+        "lost": sum(r[1] != "FINISHED_SUCCESSFULLY" for r in results),
+        "error_examples": [r[1] if r[1] != "FINISHED_SUCCESSFULLY" else r[2] for r in failed[:3]],
+        "rss_before": before,
+        "rss_peak": max(sampler.peak, before),
+    }
+
+
+def lecture_visit(url: str, query: str, via_proxy: bool, arrival: Arrival) -> tuple[float, str, str]:
+    """One student: (seconds from arrival to a complete page, run status, what went wrong on the page, '' if nothing)."""
+    arrival.wait()
+    began = time.perf_counter()
+    try:
+        cookie = first_visit(url) if via_proxy else None
+        with Session(url, timeout_s=300, cookie=cookie) as session:
+            page = session.run(query)
+        problem = "; ".join(page.errors) or ("" if page.charts else "no chart")
+        return time.perf_counter() - began, page.status, problem
+    except Exception as err:  # noqa: BLE001 - a lost session is a result
+        return time.perf_counter() - began, f"{type(err).__name__}: {err}", ""
+
+
+def format_lecture(r: dict) -> str:
+    return (
+        f"lecture, {r['page']:5s}, {r['replicas']} replica(s), {r['sessions']} sessions in the window: p50 {r['p50']:.2f} s, "
+        f"p95 {r['p95']:.2f} s, max {r['max']:.2f} s, errors {r['errors']}, lost {r['lost']}, "
+        f"RSS MB before {r['rss_before']:.0f} / peak {r['rss_peak']:.0f}" + (f"  e.g. {r['error_examples']}" if r["errors"] else "")
+    )
+
+
 HEAVY = "cell=gru&seq_len=200&hidden_size=128&batch_size=64&init=normal&dtype=float64"
 TTL_S = 5  # server.disconnectedSessionTTL for the memory scenarios: a closed session is dropped after this
 SETTLE_S = 30.0  # then wait this long for RSS to settle before reading "after"
-ALIVE_S = 2.0  # a training worker notices its session is gone within about this long (ui/live.py ALIVE_CHECK_S)
+ALIVE_S = 2.0  # a training worker notices its session is gone within about this long (ui/page/live.py ALIVE_CHECK_S)
 
 
 def heavy_tabs(n: int = 8) -> list[str]:
@@ -349,7 +445,7 @@ def format_memory(r: dict, env: dict) -> str:
 
 
 def format_origin(r: dict) -> str:
-    how = "ui.serve (strict Origin check)" if r["guarded"] else "plain streamlit run"
+    how = "ui.serving.serve (strict Origin check)" if r["guarded"] else "plain streamlit run"
     return (
         f"origin stall, {how}: /_stcore/health p50 {r['p50'] * 1000:.1f} ms, p95 {r['p95'] * 1000:.1f} ms, max {r['max'] * 1000:.0f} ms "
         f"over {r['polls']} polls; {r['handshakes']} foreign-Origin handshakes, {r['refused']} refused; {r['lookups']} IP lookups"
@@ -363,7 +459,22 @@ def main(argv=None) -> None:
     ap.add_argument("--origin-stall", action="store_true", help="only the foreign-Origin scenario (launcher vs plain streamlit run)")
     ap.add_argument("--memory", action="store_true", help="only the memory scenarios: 8 heavy tabs, 100 distinct configurations")
     ap.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE", help="with --memory: server environment (RNNLAB_CACHE_MB=16)")
+    ap.add_argument("--lecture", type=int, nargs="?", const=100, metavar="N", help="only the lecture hall: N visitors of one lesson link")
+    ap.add_argument("--window-s", type=float, default=20.0, help="with --lecture: the visitors arrive evenly within this many seconds")
     args = ap.parse_args(argv)
+    if args.lecture:
+        if any(r > 1 for r in args.replicas) and nginx_binary() is None:
+            sys.exit("nginx not found (apt-get install -y nginx); or run with --replicas 1")
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        rows = {}
+        for n_replicas in args.replicas:
+            for bare in (False, True):
+                rows[bare, n_replicas] = row = lecture(n_replicas, bare, args.lecture, args.window_s)
+                print(format_lecture(row), flush=True)
+            ours, floor = rows[False, n_replicas], rows[True, n_replicas]
+            print(f"lecture, {n_replicas} replica(s): ours / floor at p95 {ours['p95'] / floor['p95']:.2f}", flush=True)
+        print(f"load average after: {os.getloadavg()[0]:.1f}", flush=True)
+        return
     if args.memory:
         env = dict(item.split("=", 1) for item in args.env)
         print(format_memory(memory_scenario("8 heavy tabs at once", heavy_tabs(), True, env), env), flush=True)
