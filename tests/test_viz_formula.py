@@ -38,7 +38,7 @@ def test_every_number_is_the_traces(cell):
     assert kind_of(trace) == KINDS.get(cell, kind_of(trace))
     for t in (1, 7, SMALL["seq_len"] - 1):
         f = step_formula(trace, t)
-        assert f.latex and f.rows
+        assert f.latex and f.rows and all(isinstance(x, str) and x for x in f.latex)
         for row in f.rows:
             assert row.value == _expected(trace, row.source, t), (cell, t, row)
         g = trace.grad_h

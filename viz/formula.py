@@ -101,9 +101,7 @@ def step_formula(trace, t: int) -> StepFormula:
             r"\frac{\partial L}{\partial c_{t-1}} = f_t \odot \frac{\partial L}{\partial c_t}"
             r" + o_{t-1} \odot \tanh'(c_{t-1}) \odot \frac{\partial L}{\partial h_{t-1}}"
         )
-        latex.append(
         latex.append(r"\frac{\partial L}{\partial h_{t-1}} = W_{hh}^{\top}\,\delta_t" + DELTA)
-        )
         row("mean f_t", "gates.f[t].mean", "the forget gate: the cell path's factor")
         row("‖∂L/∂c_t‖", "grad_c[t]", "the gradient on the cell state")
         row("‖f_t ⊙ ∂L/∂c_t‖", "backward.carried_inner[t]", "what the cell path carries to c_{t−1}")
@@ -124,9 +122,7 @@ def step_formula(trace, t: int) -> StepFormula:
         row("max φ′(a_t)", "backward.deriv_max[t]", "the activation's largest slope at this step")
         row("mean φ′(a_t)", "backward.deriv_mean[t]", "its mean slope over the units")
     else:
-        latex.append(
-            r"\frac{\partial L}{\partial h_{t-1,i}} = \overline{\lambda_i}\,\frac{\partial L}{\partial h_{t,i}}\quad(|\cdot| \text{ shrinks by exactly } |\lambda_i|)"
-        )
+        latex.append(r"\frac{\partial L}{\partial h_{t-1,i}} = \overline{\lambda_i}\,\frac{\partial L}{\partial h_{t,i}}" + EXACT)
         row("max |λ_i|", "unit_decay.max", "the slowest unit's factor per step")
         row("min |λ_i|", "unit_decay.min", "the fastest unit's factor per step")
     row("‖∂L/∂h_{t−1}‖ from step t", "backward.carried[t]", "what this step hands back")
