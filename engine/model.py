@@ -15,7 +15,7 @@ from .config import Config
 from .connectivity import connectivity
 from .contrib import contributions
 from .cost import estimate
-from .data import windows_for
+from .data import ALPHABET, windows_for
 from .example import example_record
 from .tasks import TASKS, Batch, make_batch
 from .theory import bptt_bound, decay_factor
@@ -143,7 +143,7 @@ class Model:
                 row_targets = self.tensor(np.eye(self.task.output_size)[wanted] if batch.kind == "ce" else wanted)
                 horizon = blocks if truncated else None
                 conn_x, conn_h, rows = connectivity(
-                    self.cell, self.views, p.tape, x, row_targets, batch.kind, conn_rows, conn_batch, horizon
+                    self.cell, self.views, p.tape, x, row_targets, batch.kind, conn_rows, self._conn_batch(conn_batch), horizon
                 )
             loss = float(np.mean(_np(p.loss_seq).astype(np.float64)))
         finite_h = np.isfinite(_np(p.tape.hs[1:])).reshape(cfg.seq_len, -1).all(axis=1)
@@ -182,9 +182,23 @@ class Model:
             grad_h_units=unit_magnitudes(p.dh, self.cell.complex_state).astype(cfg.dtype),
             cell_info=self.cell.describe(),
             backward=record_terms(self.cell, self.views, p, blocks) if terms else None,
-            data=None if self.windows is None else dict(self.windows.info),
+            data=self._data_record(batch),
             example=self.example(),
         )
+
+    def _conn_batch(self, conn_batch):
+        """Text: connectivity of the first sequence alone, so its axes can name that sequence's characters."""
+        return 1 if self.windows is not None and self.windows.kind == "text" else conn_batch
+
+    def _data_record(self, batch: Batch) -> dict | None:
+        """The data's source, hash, split and normalisation; for text also the first sequence's characters (connectivity's axes)."""
+        if self.windows is None:
+            return None
+        info = dict(self.windows.info)
+        if self.windows.kind == "text":
+            info["input_chars"] = "".join(ALPHABET[i] for i in batch.x[:, 0].argmax(-1))
+            info["target_chars"] = "".join(ALPHABET[i] for i in batch.target[:, 0])
+        return info
 
     def example(self) -> dict:
         """The task chart's record: one input sequence, its target and this model's prediction now (engine/example.py)."""

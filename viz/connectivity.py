@@ -12,6 +12,7 @@ from .theme import COLORS, SEQUENTIAL, base_layout
 
 WHAT = {"x": "‖∂loss_t/∂x_k‖", "h": "‖∂loss_t/∂h_k‖"}
 INPUT = {"x": "input step k", "h": "hidden state step k"}
+MAX_LABELS = 80  # beyond this many characters the labels would overlap: step numbers instead
 
 
 def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
@@ -76,7 +77,27 @@ def connectivity_heatmap(trace, which: str = "x") -> go.Figure:
     frame(fig, stack_above(notes), height=500, legend=False)
     fig.update_xaxes(range=[-0.5, T - 0.5], constrain="domain")
     fig.update_yaxes(autorange="reversed")
+    _character_axes(fig, trace, which, rows_t, fr * fc == 1)
     return fig
+
+
+def _character_axes(fig: go.Figure, trace, which: str, rows_t: np.ndarray, exact: bool) -> None:
+    """Text task: the characters as the axes (x: the input character k, y: the character predicted at t), when each cell is one pair.
+
+    The engine computes a text task's connectivity on its first sequence alone, whose characters
+    Trace.data carries: the chart then answers Distill's question, which earlier characters this
+    prediction still depends on.
+    """
+    data = getattr(trace, "data", None) or {}
+    chars, wanted = data.get("input_chars"), data.get("target_chars")
+    if not chars or not wanted or not exact or len(chars) > MAX_LABELS:
+        return
+    shown = {"\n": "↵", " ": "␣"}
+    fig.update_xaxes(tickmode="array", tickvals=list(range(len(chars))), ticktext=[shown.get(c, c) for c in chars], tickangle=0)
+    fig.update_xaxes(title_text=f"earlier character k ({INPUT[which]}); ␣ = space")
+    fig.update_yaxes(tickmode="array", tickvals=[int(t) for t in rows_t], ticktext=[shown.get(wanted[t], wanted[t]) for t in rows_t])
+    fig.update_yaxes(title_text="the character predicted at t")
+    fig.update_layout(title_text=f"<b>Which earlier characters does each prediction still depend on? {WHAT[which]}</b>")
 
 
 def _step(idx: np.ndarray) -> int:
