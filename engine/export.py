@@ -57,14 +57,19 @@ def config_options(cfg: Config) -> list[str]:
     return options
 
 
-def command_line(cfg: Config, steps: int | None = None, every: int | None = None) -> str:
-    """The `python -m engine run ... --json` line (or `train` when steps or every is given) that reproduces cfg."""
+def command_line(cfg: Config, steps: int | None = None, every: int | None = None, data_file: str | None = None) -> str:
+    """The `python -m engine run ... --json` line (or `train` when steps or every is given) that reproduces cfg.
+
+    data_file: the file that holds your own data (task series or text), as the page offers it for download.
+    """
     if steps is None and every is None:
         words = ["python", "-m", "engine", "run", *config_options(cfg)]
     else:
         words = ["python", "-m", "engine", "train", *config_options(cfg)]
         words += [] if steps is None else ["--steps", str(int(steps))]
         words += [] if every is None else ["--every", str(int(every))]
+    if data_file is not None and cfg.task in ("series", "text"):
+        words += ["--" + cfg.task, data_file]
     return shlex.join([*words, "--json"])
 
 

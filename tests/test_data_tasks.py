@@ -185,3 +185,19 @@ def test_the_bundled_files_have_their_source_and_licence_beside_them():
         row = next(line for line in readme.splitlines() if f"`{name}`" in line)
         assert "public domain" in row and ("via" in row or "Library of Congress" in row), name
     assert io.StringIO(readme).read().count("statsmodels") >= 1
+
+
+def test_the_exported_command_line_names_the_data_file_and_reproduces_the_run(capsys, tmp_path):
+    import shlex
+
+    from engine.data import parse_series
+    from engine.export import command_line
+
+    f = tmp_path / "mine.csv"
+    f.write_text("t;v\n" + "\n".join(f"{i};{np.sin(i / 3):.6f}".replace(".", ",") for i in range(40)))
+    cfg = Config(task="series", seq_len=7, hidden_size=3, batch_size=2)
+    words = shlex.split(command_line(cfg, data_file=str(f)))
+    assert words[-3:] == ["--series", str(f), "--json"]
+    code, out, _ = cli(capsys, *words[3:])
+    want = json.loads(to_json(run(cfg, data=parse_series(f.read_bytes(), source=str(f)))))
+    assert code == 0 and json.loads(out) == want
