@@ -38,5 +38,5 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u, sys; sys.exit(u.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"]
 
-# ui.serve: `streamlit run` with the page's server guards (no Origin stall, security headers, two malloc arenas).
-CMD ["python", "-m", "ui.serve", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# ui.serving.serve: `streamlit run` with the page's server guards (no Origin stall, security headers, two malloc arenas).
+CMD ["python", "-m", "ui.serving.serve", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]

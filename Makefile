@@ -16,7 +16,7 @@ $(BIN)/.dev: requirements-dev.txt $(BIN)/.runtime
 
 # plotly.js's cartesian bundle (1.5 MB instead of 4.8 MB: a new tab draws its first chart ~1 s sooner), the version
 # plotly.py writes figures for, from npm. Without npm or the registry the app serves plotly's full bundle instead
-# (ui/charts.py, which also refuses a bundle of another version). npm gives up quickly (its own retries wait ~71 s
+# (ui/page/charts.py, which also refuses a bundle of another version). npm gives up quickly (its own retries wait ~71 s
 # for an unreachable registry), and a failure is remembered in PLOTLY_FAILED, so a later `make run` or
 # `make test` does not wait again: `make plotly-bundle` (or PLOTLY_RETRY=1, or `make clean`) tries again.
 # npm gives up after PLOTLY_FETCH_S seconds: with the version check, the whole step stays under 10 s.
@@ -44,11 +44,11 @@ static/plotly-cartesian.min.js: $(BIN)/.runtime
 plotly-bundle: $(BIN)/.runtime
 	$(MAKE) PLOTLY_RETRY=1 static/plotly-cartesian.min.js
 
-# `make run` serves this machine only; `make run ADDRESS=0.0.0.0` serves the network. ui.serve is `streamlit run` with the
+# `make run` serves this machine only; `make run ADDRESS=0.0.0.0` serves the network. ui.serving.serve is `streamlit run` with the
 # page's server guards (no Origin stall, security headers: README, "Hosting").
 ADDRESS ?= 127.0.0.1
 run: $(BIN)/.runtime static/plotly-cartesian.min.js
-	$(BIN)/python -m ui.serve app.py --server.address $(ADDRESS)
+	$(BIN)/python -m ui.serving.serve app.py --server.address $(ADDRESS)
 
 test: $(BIN)/.dev static/plotly-cartesian.min.js
 	$(BIN)/python -m ruff check .

@@ -1,10 +1,10 @@
 """RNN Gradient Flow Lab: watch gradients flow backwards through time in RNN, LSTM and GRU networks.
 
-Run with `python -m ui.serve` (`streamlit run app.py` with the server guards of ui/serve.py).
+Run with `python -m ui.serving.serve` (`streamlit run app.py` with the server guards of ui/serving/serve.py).
 The sidebar builds one engine Config (also kept in the URL, so a link reproduces the view); the
 tabs read the same cached Trace, and only the open tab is drawn. Hosted demos can tighten the
 slider ranges with RNNLAB_MAX_SEQ_LEN, RNNLAB_MAX_HIDDEN, RNNLAB_MAX_BATCH and RNNLAB_MAX_STEPS
-(see ui/limits.py).
+(see ui/serving/limits.py).
 """
 
 from __future__ import annotations
@@ -19,19 +19,20 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from ui.streamlit_private import install_origin_check  # noqa: E402
+from ui.serving.streamlit_private import install_origin_check  # noqa: E402
 
-install_origin_check()  # a safety net for a plain `streamlit run app.py`; `python -m ui.serve` installs it before any request
+install_origin_check()  # a safety net for a plain `streamlit run app.py`; `python -m ui.serving.serve` installs it before any request
 
-from ui import charts, compute, controls, lessons, live, lost_run, present, views  # noqa: E402
-from ui.lesson_view import TOAST_KEY, lesson_panel, lesson_select, result_hidden, start_here  # noqa: E402
+from ui.page import boot, charts, compute, controls, live, lost_run, present, views  # noqa: E402
+from ui.page.lesson_view import TOAST_KEY, lesson_panel, lesson_select, result_hidden, start_here  # noqa: E402
+from ui.teaching import lessons  # noqa: E402
 
 STAGE_CHART_PX = 590  # a slide's chart under the tab bar, on a 720 px projector screen
 
 VIEWS = {
     "Gradient flow": views.gradient_tab,
     "Phase diagram": views.phase_tab,
-    "Training": None,  # drawn by ui.live; a run trains on in its worker while the tab is hidden
+    "Training": None,  # drawn by ui.page.live; a run trains on in its worker while the tab is hidden
     "Gates": views.gates_tab,
     "Connectivity": views.connectivity_tab,
     "Unrolled graph": views.graph_tab,
@@ -40,6 +41,7 @@ VIEWS = {
 
 
 def main() -> None:
+    boot.start()  # once per process in effect (idempotent): nothing of it runs at import
     folded = "collapsed" if present.requested() else "auto"
     st.set_page_config(page_title="RNN Gradient Flow Lab", page_icon=":material/timeline:", layout="wide", initial_sidebar_state=folded)
     charts.preload()
@@ -58,7 +60,7 @@ def main() -> None:
     cfg = settings.config
     trace = compute.trace_for(cfg, False) if lesson and cfg else None
     if presenting and lesson:  # a slide: the lesson card beside the charts, both on one 1280x720 screen
-        card, stage = st.columns(2, gap="medium")  # the chart just wider than a phone layout (ui/plotly_fit.js: 600 px)
+        card, stage = st.columns(2, gap="medium")  # the chart just wider than a phone layout (ui/page/plotly_fit.js: 600 px)
         with card:
             lesson_panel(lesson, trace, present=True)
             messages(settings)

@@ -2,7 +2,7 @@
 
 python bench/screenshot_phone.py [--out artifacts/phone-lessons] [--lesson SLUG ...]
 Saves NN-<slug>-top.png (the viewport as the link opens) and NN-<slug>-gradient.png (the page scrolled so the
-"How the gradient flows" chart starts near the top) for each lesson in ui/lessons.toml, to be read by eye.
+"How the gradient flows" chart starts near the top) for each lesson in ui/teaching/lessons.toml, to be read by eye.
 tests/test_browser_phone.py checks the same phone layout by rule; this is for the eye, and prints what it can measure:
 each shot's chart size and whether the gradient chart's title, plot and legend fit the screen.
 """
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 import browser_support as bs  # noqa: E402
 
-from ui.lessons import LESSONS  # noqa: E402
+from ui.teaching.lessons import LESSONS  # noqa: E402
 
 PHONE = dict(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
 SCROLLER = '[data-testid="stMain"]'  # Streamlit's main column scrolls; the document itself never does

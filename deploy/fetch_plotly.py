@@ -22,7 +22,7 @@ from pathlib import Path
 PACKAGE = "plotly.js-cartesian-dist-min"
 TARBALL = "https://registry.npmjs.org/{package}/-/{package}-{version}.tgz"
 MEMBER = "package/plotly-cartesian.min.js"
-NAME = "plotly-cartesian.min.js"  # ui/charts.py CARTESIAN
+NAME = "plotly-cartesian.min.js"  # ui/page/charts.py CARTESIAN
 PINS = {  # plotly.js version -> npm's dist.integrity of its cartesian bundle
     "4.1.1": "sha512-o8GrFeusncwBIxbBynRJpY4pkgVB6caM+JLpwrLYbbsO7dZ8FJ+SVN2Fr+L7kiG/Z6w4P5O0Jus/Qr5EefHVeg==",
 }

@@ -158,4 +158,4 @@ class Starter:
             log.exception("cost calibration failed; estimates keep the fitted figures")
 
 
-SERVER = Starter()  # the app's: ui/compute.calibrate_in_background() starts it on the first page
+SERVER = Starter()  # the app's: ui/page/compute.calibrate_in_background() starts it on the first page

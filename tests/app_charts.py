@@ -1,4 +1,4 @@
-"""The Plotly figures an AppTest page sent to its chart components (ui/charts.py), in page order."""
+"""The Plotly figures an AppTest page sent to its chart components (ui/page/charts.py), in page order."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 FIRST_LOAD_MS = 120_000  # the first session imports torch and the engine: slow on a loaded 2-core machine
 RERUN_MS = 60_000
-LAUNCHER = (sys.executable, "-m", "ui.serve")  # `streamlit run` with the page's server guards (ui/serve.py), as `make run` starts it
+LAUNCHER = (sys.executable, "-m", "ui.serving.serve")  # `streamlit run` with the server guards of ui/serving/serve.py, as `make run`
 
 # JS: every chart on the page as {title, ytype, traces: [{name, type, y, zrows, xaxis}]}; titles lose their <b> tags.
 CHARTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="rnnlabChart"].js-plotly-plot'))

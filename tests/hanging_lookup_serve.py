@@ -3,7 +3,7 @@
 `python tests/hanging_lookup_serve.py MARKER [--unguarded] [app.py and streamlit run options]`:
 Streamlit's blocking HTTP GET (streamlit.net_util._make_blocking_http_get, 1.67) is replaced by
 one that appends a line to MARKER and then sleeps HANG_S (or RNNLAB_HANG_S: the bench uses 1 s,
-Streamlit's own timeout when the packets are dropped). Started through ui.serve (the page's
+Streamlit's own timeout when the packets are dropped). Started through ui.serving.serve (the page's
 launcher) no handshake may ever call it; with --unguarded (plain `streamlit run`, the bench's
 "before") a foreign Origin does, on the server's event loop.
 """
@@ -34,11 +34,11 @@ def main() -> int:
     if args and args[0] == "--unguarded":
         from streamlit.web import cli
 
-        from ui.serve import streamlit_argv
+        from ui.serving.serve import streamlit_argv
 
         sys.argv = streamlit_argv(args[1:])
         return cli.main()
-    from ui.serve import main as serve
+    from ui.serving.serve import main as serve
 
     return serve(args)
 

@@ -50,12 +50,12 @@ def wait_health(url: str, proc: subprocess.Popen | None, timeout_s: float) -> No
 
 
 class Replica:
-    """One `python -m ui.serve app.py` (`streamlit run` with the page's server guards) on a loopback port."""
+    """One `python -m ui.serving.serve app.py` (`streamlit run` with the page's server guards) on a loopback port."""
 
     def __init__(self, env: dict | None = None, log_dir: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "ui.serve", "app.py", "--server.port", str(self.port), "--server.address", "127.0.0.1"]
+        cmd = [sys.executable, "-m", "ui.serving.serve", "app.py", "--server.port", str(self.port), "--server.address", "127.0.0.1"]
         self.log = open(log_dir / f"replica-{self.port}.log", "w") if log_dir else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
 

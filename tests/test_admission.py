@@ -1,4 +1,4 @@
-"""ui.admission: the job queue admits at most N at once, first come first served, says each waiter's place; budgets; settings."""
+"""ui.serving.admission: the job queue admits at most N at once, first come first served, says each waiter's place; budgets; settings."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from ui import admission, limits
-from ui.admission import Abandoned, Budget, JobQueue
+from ui.serving import admission, limits
+from ui.serving.admission import Abandoned, Budget, JobQueue
 
 GUARD_S = 30.0  # only against a hang: nothing here is timed
 
 
 class Clock:
-    """Stands in for the time module inside ui.admission: the test sets what monotonic() says."""
+    """Stands in for the time module inside ui.serving.admission: the test sets what monotonic() says."""
 
     def __init__(self):
         self.now = 0.0

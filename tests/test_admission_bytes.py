@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from ui import admission
-from ui.admission import JobQueue
+from ui.serving import admission
+from ui.serving.admission import JobQueue
 
 GUARD_S = 30.0
 LIGHT = admission.LIGHT_S / 2

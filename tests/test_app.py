@@ -12,7 +12,8 @@ from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
-from ui import admission, compute, controls, limits, links, live, rules
+from ui.page import compute, links, live, rules, widget_values
+from ui.serving import admission, limits
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 OVERFLOW = {"cell": "rnn", "activation": "linear", "recurrent_scale": "1.5", "seq_len": "500"}
@@ -306,21 +307,21 @@ def test_link_parsing_and_caps_units():
         cap = limits.caps(env)
         rng = limits.ranges(cap)
         assert all(lo <= hi for lo, hi in rng.values())
-        base = controls.defaults(cap)
+        base = widget_values.defaults(cap)
         assert all(rng[k][0] <= v <= rng[k][1] for k, v in base.items() if k in rng)
         assert rules.settle(base, cap) == ({}, [])  # the defaults are a valid Config under any caps
 
 
 def test_rules_keep_the_moved_value_and_say_what_gave_way():
     cap = limits.caps({})
-    base = controls.defaults(cap) | {"bptt": "k1k2", "k1": 10, "k2": 20}
+    base = widget_values.defaults(cap) | {"bptt": "k1k2", "k1": 10, "k2": 20}
     assert rules.settle(base | {"k1": 30}, cap, moved="k1") == ({"k2": 30}, [rules.settle(base | {"k1": 30}, cap, "k1")[1][0]])
     changes, notes = rules.settle(base | {"k2": 5}, cap, moved="k2")
     assert changes == {"k1": 5} and "k1 changed from 10 to 5" in notes[0]
-    changes, notes = rules.settle(controls.defaults(cap) | {"task": "adding", "seq_len": 1}, cap, moved="task")
+    changes, notes = rules.settle(widget_values.defaults(cap) | {"task": "adding", "seq_len": 1}, cap, moved="task")
     assert changes == {"seq_len": 2} and "T changed from 1 to 2" in notes[0]
     assert rules.settle(base | {"task": "first", "seq_len": 1, "k1": 1, "k2": 1}, cap) == ({}, [])
-    changes, _ = rules.settle(controls.defaults(cap) | {"task": "adding", "seq_len": 1}, limits.caps({"RNNLAB_MAX_SEQ_LEN": "1"}))
+    changes, _ = rules.settle(widget_values.defaults(cap) | {"task": "adding", "seq_len": 1}, limits.caps({"RNNLAB_MAX_SEQ_LEN": "1"}))
     assert changes == {"task": "first"}
 
 
@@ -449,7 +450,7 @@ def test_a_lesson_link_sets_its_controls_shows_its_claim_and_walks_on():
 
 
 class SteppingClock:
-    """Stands in for the time module inside ui.admission: every reading is 0.125 s after the one before (no real clock)."""
+    """Stands in for the time module inside ui.serving.admission: every reading is 0.125 s after the one before (no real clock)."""
 
     def __init__(self):
         self.now = 0.0

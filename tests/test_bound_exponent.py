@@ -16,7 +16,7 @@ import pytest
 from engine import Config, phase, run
 from engine.model import Model
 from engine.theory import GAMMA, bptt_bound
-from ui import lessons
+from ui.teaching import lessons
 from viz.bound import bound_words, clipped_bound, log_span
 from viz.decay import decay_summary_text, power_text, unit_decay_figure
 from viz.gradients import BOUND, decay_summary, grad_norm_curve

@@ -69,7 +69,7 @@ def test_default_page_draws_positive_gradient_norms_on_a_log_axis(page):
 
 
 def test_plotly_js_is_loaded_once_by_the_preload_before_any_chart(page):
-    """Needs: the default page. The hidden Markdown iframe (ui/charts.py preload) ran and asked for plotly.js itself."""
+    """Needs: the default page. The hidden Markdown iframe (ui/page/charts.py preload) ran and asked for plotly.js itself."""
     marks = page.evaluate(
         """() => Object.fromEntries(['rnnlab:preload', 'rnnlab:plotly-requested', 'rnnlab:first-plot']
              .map(n => [n, (performance.getEntriesByName(n)[0] || {}).startTime ?? null]))"""

@@ -16,7 +16,9 @@ import json
 import browser_support as bs
 import pytest
 
-from ui import controls, lesson_steps, lessons, limits
+from ui.page import widget_values
+from ui.serving import limits
+from ui.teaching import lesson_steps, lessons
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +27,7 @@ WIDTH, HEIGHT = 1280, 720
 PANEL = ".st-key-lesson_panel"
 CLAIM = ".st-key-lesson_claim"
 MIN_LESSON_PX = 24
-DEFAULTS = controls.defaults(limits.caps())  # a control at its default is left out of the link
+DEFAULTS = widget_values.defaults(limits.caps())  # a control at its default is left out of the link
 
 # Every chart of the page: its box and how many finite numbers its traces hold (y values, or heatmap cells).
 CHARTS_JS = """() => Array.from(document.querySelectorAll('[data-testid="rnnlabChart"].js-plotly-plot'))
@@ -64,7 +66,7 @@ RUNS_JS = """() => { window.__runs = 0; clearInterval(window.__runsPoll);
     .observe(document.querySelector('[data-testid="stApp"]'), {attributes: true, attributeOldValue: true}); }"""
 SETTLED_JS = """() => window.__runs > 0
   && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state') === 'notRunning'"""
-# Every chart on the page drawn: none queued in ui/plotly_chart.js (a chart that left the page may stay queued: not counted).
+# Every chart on the page drawn: none queued in ui/page/plotly_chart.js (a chart that left the page may stay queued: not counted).
 DRAWN_JS = """() => { const q = window.__rnnlabCharts;
   return !q || (!q.running && Array.from(q.waiting).every(div => !div.isConnected)); }"""
 

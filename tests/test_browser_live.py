@@ -100,7 +100,7 @@ def test_stop_freezes_the_counter_and_the_charts_at_the_step_the_page_reports(op
     """Stop on a moving 5000-step run: counter and charts end at the step where the server handled the click, then stay.
 
     Counted in training steps, never in ms (a busy machine delays the click, not the outcome). The
-    server freezes the log when it handles Stop (ui/live.py TrainingRun.stop) and the page's message
+    server freezes the log when it handles Stop (ui/page/live.py TrainingRun.stop) and the page's message
     names that step, N. The counter must end at N, every training curve at step N - 1 (steps count
     from 0), the heatmap within one snapshot interval of it; then, watched for WATCH_AFTER_STOP_S,
     nothing on the page moves again. That the worker begins no step after Stop is counted in

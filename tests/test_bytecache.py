@@ -1,4 +1,4 @@
-"""ui.bytecache: the cache holds at most its bytes (arrays' nbytes), drops the least recently used, computes a key once."""
+"""ui.serving.bytecache: the cache holds at most its bytes (arrays' nbytes), drops the least recently used, computes a key once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import engine
-from ui.bytecache import ByteLRU, cache_bytes, deep_nbytes
+from ui.serving.bytecache import ByteLRU, cache_bytes, deep_nbytes
 
 
 def block(kib: int) -> np.ndarray:

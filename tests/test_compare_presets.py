@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import Config, run
-from ui import compare
+from ui.page import compare
 from viz.gradients import compared_words, grad_norm_curve
 from viz.theme import COLORS
 
@@ -77,7 +77,7 @@ def test_the_chart_writes_the_reason_and_draws_h_and_c_apart(bias):
 SCRIPT = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
-from ui import compare, controls
+from ui.page import compare, controls
 settings = controls.sidebar()
 compare.panel(settings.config)
 """

@@ -1,6 +1,6 @@
 """Connectivity goes through the cost gate like other heavy work (issue 22): asked for above CONN_ASK_S, refused publicly above LONG_RUN_S.
 
-Oracle: ui.compute.estimate(cfg, True) for the same Config; the tab's elements say which way it went.
+Oracle: ui.page.compute.estimate(cfg, True) for the same Config; the tab's elements say which way it went.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
-from ui import compute, views
+from ui.page import compute, views
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 QUERY = {"cell": "gru", "seq_len": "200", "hidden_size": "128", "batch_size": "64", "init": "normal", "dtype": "float64"}

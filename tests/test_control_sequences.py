@@ -25,12 +25,13 @@ from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine.config import field_info
-from ui import controls, limits, rules
+from ui.page import controls, rules, widget_values
+from ui.serving import limits
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SIDEBAR_APP = """
 import streamlit as st
-from ui import controls
+from ui.page import controls
 settings = st.session_state["_settings"] = controls.sidebar()
 for message in settings.errors + settings.warnings:
     st.warning(message)
@@ -107,7 +108,7 @@ def check_move(at, before: dict, name: str, value, cap: dict) -> None:
     assert not at.exception, at.exception
     after, said = widgets(at), notes(at)
     if name == "reset":
-        base = controls.defaults(cap)
+        base = widget_values.defaults(cap)
         assert all(after[k] == base[k] for k in after), {k: (after[k], base[k]) for k in after if after[k] != base[k]}
         return
     for key, old in before.items():
@@ -121,8 +122,8 @@ def check_move(at, before: dict, name: str, value, cap: dict) -> None:
 def check_config(at, cap: dict) -> None:
     """The page's Config is the one the widgets describe, and it is valid."""
     settings = at.session_state["_settings"]
-    shown = controls.defaults(cap) | widgets(at)
-    cfg, error = controls.read_config(shown)
+    shown = widget_values.defaults(cap) | widgets(at)
+    cfg, error = widget_values.read_config(shown)
     assert error is None and settings.error is None, (error, settings.error, shown)
     assert settings.config == cfg
     assert (settings.steps, settings.every) == (shown["steps"], shown["every"])

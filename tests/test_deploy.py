@@ -73,10 +73,10 @@ def test_k8s_drains_one_replica_at_a_time():
 
 def test_every_server_starts_through_the_launcher_with_two_arenas():
     docker = (ROOT / "Dockerfile").read_text()
-    assert 'CMD ["python", "-m", "ui.serve", "app.py"' in docker and "MALLOC_ARENA_MAX=2" in docker
+    assert 'CMD ["python", "-m", "ui.serving.serve", "app.py"' in docker and "MALLOC_ARENA_MAX=2" in docker
     assert "fetch_plotly.py static" in docker and "COPY --chown=10001:10001 static" not in docker
     for name in ("docker-compose.yml", "k8s.yaml"):
         text = (ROOT / "deploy" / name).read_text()
         assert "MALLOC_ARENA_MAX" in text and "STREAMLIT_SERVER_ALLOWED_HOSTS" in text
     make = (ROOT / "Makefile").read_text()
-    assert "ADDRESS ?= 127.0.0.1" in make and "-m ui.serve app.py --server.address $(ADDRESS)" in make
+    assert "ADDRESS ?= 127.0.0.1" in make and "-m ui.serving.serve app.py --server.address $(ADDRESS)" in make

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from engine import Config, ConfigError
 from engine.__main__ import main
-from ui import limits, links
+from ui.page import links
+from ui.serving import limits
 
 LONG = os.environ.get("RNNLAB_FUZZ", "").strip().lower() == "long"
 SHORT = {"config": 300, "cli": 120, "links": 300, "page": 6}
@@ -145,7 +146,7 @@ def test_cli_is_strict_json_or_exit_2_with_one_line(argv):
         assert said.endswith("\n") and said.count("\n") == 1 and said.startswith("error: "), said
 
 
-OTHER_MODULES = links.PAGE_PARAMS + ("vs.cell", "vs.seq_len", "vs.recurrent_scale")  # read by ui.present, ui.lessons, ui.compare
+OTHER_MODULES = links.PAGE_PARAMS + ("vs.cell", "vs.seq_len", "vs.recurrent_scale")  # read by present, lessons, compare
 QUERY_KEYS = st.one_of(st.sampled_from(links.FIELDS + links.EXTRAS + ("device",) + OTHER_MODULES), st.text(max_size=10))
 QUERY_VALUES = st.one_of(
     st.text(max_size=20),

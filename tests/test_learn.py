@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom ui.learn import learn_tab\nlearn_tab()\n"
+SCRIPT = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom ui.teaching.learn import learn_tab\nlearn_tab()\n"
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +194,8 @@ def test_every_try_button_sets_the_controls_it_names(at):
     """Each "Set the controls" button writes exactly the settings in its link (on top of the defaults), and opens the chart."""
     from urllib.parse import parse_qsl
 
-    from ui import limits, links
+    from ui.page import links
+    from ui.serving import limits
 
     cap = limits.caps()
     buttons = _try_buttons(at)

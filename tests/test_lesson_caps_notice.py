@@ -1,6 +1,6 @@
 """A lesson opened by a link on a capped server says when a cap changed one of its settings (issue 22).
 
-Oracle: the lesson's own settings (ui/lessons.toml) against the cap; the page's warning names
+Oracle: the lesson's own settings (ui/teaching/lessons.toml) against the cap; the page's warning names
 the setting, the cap and what the lesson asked for, and the control holds the capped value.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from ui import lessons
+from ui.teaching import lessons
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 SLUG = "vanishing-tanh"

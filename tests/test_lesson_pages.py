@@ -12,7 +12,9 @@ from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import run
-from ui import lessons, limits
+from ui.page import widget_values
+from ui.serving import limits
+from ui.teaching import lessons
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -39,7 +41,7 @@ def grad_fig(at) -> dict:
 def test_every_lesson_opens_on_a_gradient_chart_with_data(lesson):
     """?lesson=<slug>: the main curve is the engine's ‖∂L/∂h_t‖ for the lesson's settings, with finite points to read."""
     at = page({"lesson": lesson.slug})
-    trace = run(lessons.config_for(lesson.settings, limits.caps({})))
+    trace = run(widget_values.config_for(lesson.settings, limits.caps({})))
     main = next(d for d in grad_fig(at)["data"] if d.get("name") == "‖∂L/∂hₜ‖ (batch mean)")
     y = values(main["y"])
     drawn = np.isfinite(y) & (y > 0)
@@ -53,7 +55,7 @@ def test_the_overflow_paragraph_is_said_once_in_the_gradient_view():
     lesson = lessons.get("exploding")
     settings = {**lesson.settings, "seq_len": 300}
     at = page({"lesson": lesson.slug, "seq_len": "300"})
-    trace = run(lessons.config_for(settings, limits.caps({})))
+    trace = run(widget_values.config_for(settings, limits.caps({})))
     message = trace.overflow_message()
     assert trace.overflow_grad_step is not None and message
     shown = [e.value for e in at.error] + [e.value for e in at.markdown] + [e.value for e in at.info]

@@ -4,9 +4,11 @@ import pytest
 
 from engine import Config
 from engine.config import field_info
-from ui import lesson_steps, lessons, limits
-from ui.controls import CONTROLS
-from ui.lesson_view import START_TAB
+from ui.page import widget_values
+from ui.page.controls import CONTROLS
+from ui.page.lesson_view import START_TAB
+from ui.serving import limits
+from ui.teaching import lesson_steps, lessons
 
 CAP = limits.caps({})
 TABS = ("Gradient flow", "Phase diagram", "Training", "Gates", "Connectivity", "Unrolled graph", "Learn")  # app.py's VIEWS
@@ -28,7 +30,7 @@ def test_a_step_control_names_a_real_step_and_sets_what_its_widget_accepts(contr
         assert name in CONTROLS, name
         if name in Config.__dataclass_fields__:
             assert type(value) is type(getattr(Config(), name)), name
-    config = lessons.config_for({**lesson.settings, **control.set}, CAP)  # raises on a value the page refuses
+    config = widget_values.config_for({**lesson.settings, **control.set}, CAP)  # raises on a value the page refuses
     for name, value in control.set.items():
         if name in Config.__dataclass_fields__:
             assert getattr(config, name) == value, name  # not clamped or settled away

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import lesson_steps, lessons
+from ui.teaching import lesson_steps, lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 # The page as the lead wires it: the sidebar, then the open lesson's panel over the run shown, then the list of lessons.
@@ -14,8 +14,9 @@ SCRIPT = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 import streamlit as st
-from ui import compute, controls, lessons
-from ui.lesson_view import lesson_list, lesson_panel, lesson_select
+from ui.page import compute, controls
+from ui.teaching import lessons
+from ui.page.lesson_view import lesson_list, lesson_panel, lesson_select
 
 settings = controls.sidebar()
 with st.sidebar:

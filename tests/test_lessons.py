@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from engine import Config, run
-from ui import lesson_steps, lessons, limits, links
-from ui.controls import CONTROLS
+from ui.page import links, widget_values
+from ui.page.controls import CONTROLS
+from ui.serving import limits
+from ui.teaching import lesson_steps, lessons
 
 SEEDS = range(10)
 UNTUNED = (17, 31, 42)  # seeds no range was measured on (a one-off run over seeds 10-49 is in the README)
@@ -19,7 +21,7 @@ SCENARIOS = [(lesson, sc) for lesson in lessons.LESSONS for sc in lesson.scenari
 
 def _measure(claim, settings, seeds=SEEDS):
     """The claim (a lesson or one of its scenarios) checked on runs of these settings, one per seed."""
-    return [lessons.check(claim, run(lessons.config_for({**settings, "seed": s}, CAP))) for s in seeds]
+    return [lessons.check(claim, run(widget_values.config_for({**settings, "seed": s}, CAP))) for s in seeds]
 
 
 def _scenario_id(item):
@@ -44,7 +46,7 @@ def test_lessons_are_well_formed():
         for sc in lesson.also:
             assert sc.when and sc.check["kind"] in lessons.CHECKS and "seeds" in sc.check, (lesson.slug, sc.when)
             assert all(name in CONTROLS for name in sc.when), (lesson.slug, sc.when)
-            assert lessons.config_for({**lesson.settings, **sc.when}, CAP) != lessons.config_for(lesson.settings, CAP)
+            assert widget_values.config_for({**lesson.settings, **sc.when}, CAP) != widget_values.config_for(lesson.settings, CAP)
 
 
 def test_next_and_previous_walk_the_path_in_order():
@@ -112,7 +114,7 @@ def test_the_learn_tab_ranges_are_the_measured_ones():
 def test_a_change_that_breaks_the_claim_is_said_neutrally(slug, changes):
     """The check itself says ✗ (the claim does not hold there); the card, on settings no claim covers, says so neutrally."""
     lesson = lessons.get(slug)
-    trace = run(lessons.config_for({**lesson.settings, **changes}, CAP))
+    trace = run(widget_values.config_for({**lesson.settings, **changes}, CAP))
     claim = lessons.check(lesson, trace)
     assert not claim.held and claim.text.startswith("✗ not on this run: ")
     shown = lessons.verdict(lesson, trace, CAP)
@@ -128,11 +130,13 @@ def test_every_step_button_leads_to_a_claim_that_holds(lesson):
     """Doing what a step asks (its button, from the lesson's settings) shows the claim for those settings, held."""
     for control in [c for c in lesson_steps.CONTROLS if c.lesson == lesson.slug and c.set]:
         for seed in (0, UNTUNED[0]):
-            trace = run(lessons.config_for({**lesson.settings, **control.set, "seed": seed}, CAP))
+            trace = run(widget_values.config_for({**lesson.settings, **control.set, "seed": seed}, CAP))
             shown = lessons.verdict(lesson, trace, CAP)
             assert shown.status == "held", (control.label, seed, shown.text)
             covering = [
-                sc for sc in lesson.scenarios if lessons.config_for({**lesson.settings, **sc.when}, CAP) == trace.config.replace(seed=0)
+                sc
+                for sc in lesson.scenarios
+                if widget_values.config_for({**lesson.settings, **sc.when}, CAP) == trace.config.replace(seed=0)
             ]
             assert covering and shown.claim == covering[0].claim, control.label
 
@@ -145,15 +149,15 @@ def test_walking_the_steps_in_order_never_shows_a_failure(lesson):
     for control in [None, *stops]:
         if control is not None:
             settings.update(control.set)
-        shown = lessons.verdict(lesson, run(lessons.config_for(settings, CAP)), CAP)
+        shown = lessons.verdict(lesson, run(widget_values.config_for(settings, CAP)), CAP)
         assert shown.status != "failed" and "✗" not in shown.text, (control and control.label, shown.text)
 
 
 def test_the_seed_is_covered_by_the_claim_and_named_in_the_note():
     lesson = lessons.get("vanishing-tanh")
-    shown = lessons.verdict(lesson, run(lessons.config_for({**lesson.settings, "seed": 9}, CAP)), CAP)
+    shown = lessons.verdict(lesson, run(widget_values.config_for({**lesson.settings, "seed": 9}, CAP)), CAP)
     assert shown.status == "held" and shown.note == "This run differs from the settings the claim covers in: seed 0 → 9."
-    assert lessons.verdict(lesson, run(lessons.config_for(lesson.settings, CAP)), CAP).note is None
+    assert lessons.verdict(lesson, run(widget_values.config_for(lesson.settings, CAP)), CAP).note is None
 
 
 @pytest.mark.parametrize("lesson", lessons.LESSONS, ids=lambda lesson: lesson.slug)
@@ -162,22 +166,22 @@ def test_every_lesson_and_step_fits_the_public_caps(lesson):
     public = limits.caps({"RNNLAB_PUBLIC": "1"})
     for extra in [{}] + [c.set for c in lesson_steps.CONTROLS if c.lesson == lesson.slug and c.set]:
         settings = {**lesson.settings, **extra}
-        _, notes = lessons.resolve(settings, public)
+        _, notes = widget_values.resolve(settings, public)
         assert not [n for n in notes if "allows" in n], (lesson.slug, extra, notes)
-        assert lessons.config_for(settings, public) == lessons.config_for(settings, CAP)
+        assert widget_values.config_for(settings, public) == widget_values.config_for(settings, CAP)
 
 
 def test_exploding_in_float64_is_measured_as_growth():
     """float64 keeps T = 300 finite: the claim then rests on the growth, exactly 1.3^299 for a linear orthogonal RNN."""
     lesson = lessons.get("exploding")
-    claim = lessons.check(lesson, run(lessons.config_for({**lesson.settings, "seq_len": 300, "dtype": "float64"}, CAP)))
+    claim = lessons.check(lesson, run(widget_values.config_for({**lesson.settings, "seq_len": 300, "dtype": "float64"}, CAP)))
     assert claim.held and claim.value == pytest.approx(1.3**299, rel=1e-6)
 
 
 def test_exploding_in_float32_marks_the_overflow_after_growth():
     """At T = 300 in float32 the gradient passes 3.4e38 about 50 steps back: the step is the claim's number, the growth ×1.3."""
     lesson = lessons.get("exploding")
-    trace = run(lessons.config_for({**lesson.settings, "seq_len": 300}, CAP))
+    trace = run(widget_values.config_for({**lesson.settings, "seq_len": 300}, CAP))
     claim = lessons.check(lesson, trace)
     g = trace.grad_h
     assert claim.held and claim.value == trace.overflow_grad_step and not np.isfinite(g[trace.overflow_grad_step])
@@ -199,7 +203,7 @@ def test_link_sets_what_the_lesson_sets(lesson):
     values, errors, warnings = links.parse(query, CAP)
     assert not errors and not warnings
     assert {k: values[k] for k in lesson.settings} == lesson.settings
-    cfg = lessons.config_for(lesson.settings, CAP)
+    cfg = widget_values.config_for(lesson.settings, CAP)
     for name, value in lesson.settings.items():
         if name in Config.__dataclass_fields__:
             assert getattr(cfg, name) == value, name
@@ -207,7 +211,7 @@ def test_link_sets_what_the_lesson_sets(lesson):
 
 
 def test_a_host_cap_is_clamped_with_a_note():
-    values, notes = lessons.resolve(lessons.get("vanishing-tanh").settings, limits.caps({"RNNLAB_MAX_SEQ_LEN": "120"}))
+    values, notes = widget_values.resolve(lessons.get("vanishing-tanh").settings, limits.caps({"RNNLAB_MAX_SEQ_LEN": "120"}))
     assert values["seq_len"] == 120 and any("seq_len" in n for n in notes)
 
 
@@ -231,14 +235,14 @@ def test_worked_numbers_in_the_steps_are_true():
 def test_a_check_can_live_in_another_module():
     """The hook for lessons added elsewhere (the phase diagram's edge of chaos): kind = "package.module:function"."""
     base = lessons.get("irnn")
-    moved = lessons.Lesson("x", "x", base.settings, base.steps, base.claim, {**base.check, "kind": "ui.lessons:flat"})
-    trace = run(lessons.config_for(base.settings, CAP))
+    moved = lessons.Lesson("x", "x", base.settings, base.steps, base.claim, {**base.check, "kind": "ui.teaching.lessons:flat"})
+    trace = run(widget_values.config_for(base.settings, CAP))
     assert lessons.check(moved, trace) == lessons.check(base, trace)
 
 
 def test_the_lru_lessons_comparison_step_quotes_the_measured_orders():
     """Step 4 compares with the tanh RNN (its button overlays vs.cell=rnn): 1.7 to 4.4 orders lost on seeds 0-9, the LRU 0.9."""
-    from ui import compare
+    from ui.page import compare
     from viz.measures import end_ratio, orders
 
     lesson = lessons.get("lru")
@@ -246,7 +250,7 @@ def test_the_lru_lessons_comparison_step_quotes_the_measured_orders():
     assert button.compare == {"cell": "rnn"} and "1.7 to 4.4 orders" in lesson.steps[button.step - 1]
     lost, lru = [], []
     for seed in SEEDS:
-        cfg = lessons.config_for({**lesson.settings, "seed": seed}, CAP)
+        cfg = widget_values.config_for({**lesson.settings, "seed": seed}, CAP)
         lost.append(orders(end_ratio(run(compare.other_config(cfg, button.compare)[0]).grad_h)))
         lru.append(orders(end_ratio(run(cfg).grad_h)))
     assert round(min(lost), 1) == 1.7 and round(max(lost), 1) == 4.4
@@ -256,7 +260,7 @@ def test_the_lru_lessons_comparison_step_quotes_the_measured_orders():
 def test_a_claim_that_holds_on_other_settings_does_not_quote_the_lessons_seed_range():
     """Scale 0.7 in the vanishing lesson: still below a millionth, said as holding 'too', without the range measured at 0.9."""
     lesson = lessons.get("vanishing-tanh")
-    trace = run(lessons.config_for({**lesson.settings, "recurrent_scale": 0.7}, CAP))
+    trace = run(widget_values.config_for({**lesson.settings, "recurrent_scale": 0.7}, CAP))
     shown = lessons.verdict(lesson, trace, CAP)
     assert shown.status == "held" and shown.text.startswith("✓ holds on this run too: end-to-end ratio ")
     assert "seeds 0–9" not in shown.text and shown.note.endswith("recurrent_scale 0.9 → 0.7.")

@@ -1,6 +1,6 @@
 """Every limit, exactly at its edge: the value on the limit is accepted unchanged, one step beyond is refused by name.
 
-Each range is read from its one source (the Config field table, ui.limits, the CLI's own constants),
+Each range is read from its one source (the Config field table, ui.serving.limits, the CLI's own constants),
 never restated here, so a limit moved by one (an off-by-one `<` for `<=`) fails a test on
 every path that reads it: Config, the page's links, the command line. "One step" is 1 for an
 integer and the next float (math.nextafter) for a number: nothing lies between the two values.
@@ -20,7 +20,8 @@ from engine import Config, ConfigError, train
 from engine.__main__ import build_parser, config_from, main, parse_scales
 from engine.config import field_info
 from engine.phase import MAX_VALUES, check_values
-from ui import lessons, limits, links
+from ui.page import links, widget_values
+from ui.serving import limits
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGED = tuple(f.name for f in fields(Config) if f.metadata["lo"] is not None)
@@ -269,9 +270,9 @@ def test_the_real_cli_runs_t_2000_and_refuses_2001():
 
 def test_a_lesson_at_a_host_cap_is_taken_without_a_note_and_one_above_is_clamped_with_one():
     cap = limits.caps({"RNNLAB_MAX_SEQ_LEN": "300"})
-    values, notes = lessons.resolve({"seq_len": 300}, cap)
+    values, notes = widget_values.resolve({"seq_len": 300}, cap)
     assert values["seq_len"] == 300 and notes == []
-    values, notes = lessons.resolve({"seq_len": 301}, cap)
+    values, notes = widget_values.resolve({"seq_len": 301}, cap)
     assert values["seq_len"] == 300 and len(notes) == 1 and "seq_len up to 300" in notes[0]
 
 

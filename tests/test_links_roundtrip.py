@@ -1,7 +1,7 @@
 """Links round-trip real values exactly: floats with many digits, tiny and huge ones, through a real URL string.
 
-The page's path: URL -> ui.links.parse (raw parameters, each a list) -> widget values -> ui.rules.settle ->
-ui.controls.read_config -> Config; Config.to_query writes the link back. Oracle: float equality, digit for digit.
+The page's path: URL -> ui.page.links.parse (raw parameters, each a list) -> widget values -> ui.page.rules.settle ->
+ui.page.controls.read_config -> Config; Config.to_query writes the link back. Oracle: float equality, digit for digit.
 """
 
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from engine import Config
-from ui import limits, links, rules
-from ui.controls import defaults, read_config
+from ui.page import links, rules
+from ui.page.widget_values import defaults, read_config
+from ui.serving import limits
 
 HARD_FLOATS = [0.0123456789, 1e-5, 3.3333333333333335, 0.1 + 0.2, 1.0000000000000002, 5.960464477539063e-08, 2.5e-3]
 CAP = limits.caps({})

@@ -11,7 +11,7 @@ import time
 
 import engine
 from engine import Config
-from ui import live
+from ui.page import live
 
 HANG_GUARD_S = 60.0  # only against a hang: the test counts steps, never times them
 

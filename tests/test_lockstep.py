@@ -1,4 +1,4 @@
-"""ui.lockstep: two runs trained side by side begin their steps together; the one ahead waits, nobody waits for a run that ended.
+"""ui.page.lockstep: two runs trained side by side begin their steps together; the one ahead waits, nobody waits for a run that ended.
 
 Oracle: exact step counts. One run is driven step by step by the test (a slow partner it controls);
 the other runs free and must never be more than one step ahead of it. No clock: the waits below are
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ui.lockstep import Lockstep
+from ui.page.lockstep import Lockstep
 
 GUARD_S = 30.0
 STEPS = 200

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from streamlit.testing.v1 import AppTest
 
-from ui.lost_run import lost_message
+from ui.page.lost_run import lost_message
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -19,7 +19,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 def _page():
     import streamlit as st
 
-    from ui import lost_run
+    from ui.page import lost_run
 
     lost_run.update(st.session_state.get("training_run"))
 

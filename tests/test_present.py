@@ -6,12 +6,14 @@ import pytest
 from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
-from ui import controls, lesson_steps, lessons, limits
-from ui.lesson_view import STEP_KEY
+from ui.page import widget_values
+from ui.page.lesson_view import STEP_KEY
+from ui.serving import limits
+from ui.teaching import lesson_steps, lessons
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 FIRST, SECOND = lessons.LESSONS[0], lessons.LESSONS[1]
-DEFAULTS = controls.defaults(limits.caps({}))
+DEFAULTS = widget_values.defaults(limits.caps({}))
 
 
 def page(query: dict | None = None) -> AppTest:

@@ -1,6 +1,6 @@
 """deploy/nginx.conf in front of a replica: one copy of each security header, no private path, and a page that still draws.
 
-Oracles: header values equal ui/http_guard.HEADERS exactly, once each (nginx's copy, the replica's
+Oracles: header values equal ui/serving/http_guard.HEADERS exactly, once each (nginx's copy, the replica's
 hidden); 404 for the metrics and dot-files; a handshake's HTTP status; in Chromium, the charts
 carry data and the page reports no Content-Security-Policy violation (securitypolicyviolation events).
 """
@@ -16,7 +16,7 @@ from proxy_support import nginx, replicas, require_nginx
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from ui.http_guard import HEADERS
+from ui.serving.http_guard import HEADERS
 
 pytestmark = pytest.mark.proxy
 VIOLATIONS_JS = """window.__csp = [];

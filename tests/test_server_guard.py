@@ -1,4 +1,4 @@
-"""The launcher's server guards (ui/serve.py), on a real server whose external-IP lookup hangs (issue 22).
+"""The launcher's server guards (ui/serving/serve.py), on a real server whose external-IP lookup hangs (issue 22).
 
 Oracles: the hanging lookup writes a line to a marker file whenever anything calls it (it must
 stay empty); a handshake is refused with HTTP 403 or accepted (an exact outcome); /_stcore/health
@@ -19,7 +19,7 @@ from browser_support import ROOT, streamlit_server
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from ui.http_guard import HEADERS
+from ui.serving.http_guard import HEADERS
 
 FOREIGN = ("http://evil.example", "http://localhost:1", "https://127.0.0.1.nip.io", "null")
 GUARD_S = 10.0  # a poll or a handshake that takes longer than this waited on the hanging lookup (30 s)
@@ -127,7 +127,7 @@ def test_no_gitignore_in_static():
 
 
 def test_launcher_arguments():
-    from ui.serve import streamlit_argv
+    from ui.serving.serve import streamlit_argv
 
     assert streamlit_argv([]) == ["streamlit", "run", "app.py"]
     assert streamlit_argv(["--server.port", "1"]) == ["streamlit", "run", "app.py", "--server.port", "1"]
@@ -176,14 +176,14 @@ def no_lookups(monkeypatch):
     ],
 )
 def test_strict_origin_check(options, no_lookups, origin, host, allowed):
-    from ui.streamlit_private import strict_origin_allowed
+    from ui.serving.streamlit_private import strict_origin_allowed
 
     options["server.corsAllowedOrigins"] = ["http://course.example.edu"]
     assert strict_origin_allowed(origin, host) is allowed
 
 
 def test_allowed_hosts_refuse_a_rebound_name(options, no_lookups):
-    from ui.streamlit_private import strict_origin_allowed
+    from ui.serving.streamlit_private import strict_origin_allowed
 
     options["server.allowedHosts"] = ["localhost", "127.0.0.1"]
     assert strict_origin_allowed("http://localhost:8501", "localhost:8501")
@@ -192,7 +192,7 @@ def test_allowed_hosts_refuse_a_rebound_name(options, no_lookups):
 
 
 def test_cors_switched_off_by_the_operator_allows_any_origin(options, no_lookups):
-    from ui.streamlit_private import strict_origin_allowed
+    from ui.serving.streamlit_private import strict_origin_allowed
 
     options["server.enableCORS"] = False
     assert strict_origin_allowed("http://anywhere.example", "localhost:8501")
@@ -202,7 +202,7 @@ def test_the_check_replaces_the_name_streamlit_calls_at_every_handshake():
     """If Streamlit stopped looking up _is_origin_allowed in its module, replacing it would do nothing: fail here."""
     from streamlit.web.server.starlette import starlette_app, starlette_websocket
 
-    from ui.streamlit_private import install_http_guard, install_origin_check, strict_origin_allowed
+    from ui.serving.streamlit_private import install_http_guard, install_origin_check, strict_origin_allowed
 
     endpoint = starlette_websocket.create_websocket_handler.__code__
     inner = [c for c in endpoint.co_consts if hasattr(c, "co_names") and c.co_name == "_websocket_endpoint"]

@@ -1,4 +1,4 @@
-"""A chart on a slide (ui/slide.py): no taller than asked, its notes moved out in the same words, nothing else touched."""
+"""A chart on a slide (ui/page/slide.py): no taller than asked, its notes moved out in the same words, nothing else touched."""
 
 import copy
 import json
@@ -7,7 +7,7 @@ import plotly.io as pio
 import pytest
 
 from engine import Config, run
-from ui import slide
+from ui.page import slide
 from viz import gates, gradients, theme
 
 CAP = 590

@@ -1,4 +1,4 @@
-"""Every Streamlit internal the page borrows (ui/streamlit_private.py), checked against the installed Streamlit.
+"""Every Streamlit internal the page borrows (ui/serving/streamlit_private.py), checked against the installed Streamlit.
 
 Each test fails loudly when Streamlit changes what we borrow, where the page itself would only
 degrade (a closed tab trains on, a refused link value reaches a widget, training crawls, charts
@@ -24,10 +24,10 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from ui import streamlit_private
+from ui.serving import streamlit_private
 
 ROOT = Path(__file__).resolve().parents[1]
-PRIVATE = ROOT / "ui" / "streamlit_private.py"
+PRIVATE = ROOT / "ui" / "serving" / "streamlit_private.py"
 # The `streamlit` command's own module (the package's console script, streamlit.web.cli:main) is as public
 # as the command: a launcher may call it with the command's arguments.
 (COMMAND,) = entry_points(group="console_scripts", name="streamlit")
@@ -124,10 +124,10 @@ def test_the_scan_finds_each_kind_of_private_use_and_passes_public_ones():
 
 
 def test_no_module_of_the_page_but_one_reaches_into_streamlit():
-    files = [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "ui").rglob("*.py"))]
     found = {str(f.relative_to(ROOT)): private_uses(f.read_text()) for f in files if f != PRIVATE}
-    assert len(found) >= 10 and "ui/live.py" in found
-    assert {f: uses for f, uses in found.items() if uses} == {}, "move these into ui/streamlit_private.py"
+    assert len(found) >= 10 and "ui/page/live.py" in found
+    assert {f: uses for f, uses in found.items() if uses} == {}, "move these into ui/serving/streamlit_private.py"
 
 
 def test_the_streamlit_command_is_the_module_a_launcher_calls():
@@ -147,7 +147,7 @@ def test_stop_exception_is_what_the_script_runner_raises_on_stop():
 def _show_session_id():
     import streamlit as st
 
-    from ui import streamlit_private
+    from ui.serving import streamlit_private
 
     st.write(f"session={streamlit_private.script_session_id()!r}")
 
@@ -168,7 +168,7 @@ from unittest import mock
 from streamlit.runtime import Runtime, RuntimeConfig
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
-from ui.streamlit_private import session_is_alive, session_is_connected
+from ui.serving.streamlit_private import session_is_alive, session_is_connected
 
 before = session_is_alive("no-such-session")
 
@@ -211,7 +211,7 @@ def test_session_is_alive_asks_a_real_runtime():
 def _seeded_widget():
     import streamlit as st
 
-    from ui import streamlit_private
+    from ui.serving import streamlit_private
 
     if st.query_params.get("forget") == "1":
         streamlit_private.forget_query_params(["n", "forget"])
@@ -302,7 +302,7 @@ def test_the_policy_warning_comes_from_the_logger_we_quiet(monkeypatch):
 def _two_components():
     import streamlit as st
 
-    from ui import streamlit_private
+    from ui.serving import streamlit_private
 
     n = st.session_state["n"] = st.session_state.get("n", 0) + 1
     probe = streamlit_private.keyed_component("rnnlab_probe", js="export default function () {}")
@@ -313,7 +313,7 @@ def _two_components():
 
 def test_a_keyed_component_keeps_its_element_whatever_its_data():
     at = AppTest.from_function(_two_components, default_timeout=30).run()
-    assert not at.exception and at.markdown[0].value == "click=None"  # ui/charts.py reads result.click
+    assert not at.exception and at.markdown[0].value == "click=None"  # ui/page/charts.py reads result.click
     first, second = (c.proto for c in at.get("bidi_component"))
     at.run()
     again = at.get("bidi_component")[0].proto

@@ -3,7 +3,7 @@
 import numpy as np
 
 from engine import TASKS, Config, train
-from ui.limits import DEFAULT_STEPS
+from ui.serving.limits import DEFAULT_STEPS
 
 TRIVIAL = TASKS["adding"].trivial_loss  # 1/6: always answering the mean of the sum
 

@@ -13,11 +13,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.config import field_info
-from ui import controls, limits
+from ui.page import controls
+from ui.serving import limits
 
 SIDEBAR_APP = """
 import streamlit as st
-from ui import controls
+from ui.page import controls
 settings = st.session_state["_settings"] = controls.sidebar()
 """
 DIALS = [name for name, c in controls.CONTROLS.items() if c.dial is not None]

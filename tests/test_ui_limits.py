@@ -11,8 +11,9 @@ import pytest
 
 from engine import TASKS, Config, ConfigError
 from engine.config import field_info
-from ui import limits, rules
-from ui.controls import defaults, read_config
+from ui.page import rules
+from ui.page.widget_values import defaults, read_config
+from ui.serving import limits
 
 ENGINE = limits.caps({})
 HOSTS = [

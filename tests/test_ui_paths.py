@@ -10,9 +10,10 @@ from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import Config, train
-from ui import limits
-from ui.controls import CONTROLS, defaults, read_config
-from ui.live import TrainingRun
+from ui.page.controls import CONTROLS
+from ui.page.live import TrainingRun
+from ui.page.widget_values import defaults, read_config
+from ui.serving import limits
 from viz.training import NO_CLIP
 
 CAP = limits.caps({})

@@ -24,7 +24,7 @@ from engine.model import Model
 from engine.theory import decay_factor, sigma_max, spectral_radius
 from engine.trace import TrainingLog
 from engine.training import train
-from ui import lessons
+from ui.teaching import lessons
 from viz.bound import why_no_explosion
 from viz.decay import decay_summary_text
 from viz.gradients import decay_summary

@@ -1,4 +1,4 @@
-"""Phone layouts the figures carry (layout.meta.narrow, applied by ui/plotly_fit.js below NARROW_PX), checked on the data.
+"""Phone layouts the figures carry (layout.meta.narrow, applied by ui/page/plotly_fit.js below NARROW_PX), checked on the data.
 
 Oracles: exact counts of the time steps a phone's axis range shows, the swept values' own cell
 edges, and the one threshold the Python side and the page's script must share.
@@ -17,7 +17,7 @@ from engine import Config, phase, run
 from viz import graph, theme
 from viz.phase import phase_heatmap
 
-FIT_JS = Path(__file__).resolve().parents[1] / "ui" / "plotly_fit.js"
+FIT_JS = Path(__file__).resolve().parents[1] / "ui" / "page" / "plotly_fit.js"
 
 
 def steps_in_range(fig, T: int) -> list[int]:

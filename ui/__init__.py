@@ -1,1 +1,1 @@
-"""Streamlit helpers for app.py: controls, cached engine calls, views and the live training panel."""
+"""The Streamlit side of app.py, by what it serves: page/ (page and widgets), teaching/ (lessons, Learn), serving/ (hosting)."""

@@ -30,7 +30,7 @@ def truncation_marks(trace, T: int) -> tuple[list, list]:
 def overflow_marks(trace, xref: str = "x") -> tuple[list, list]:
     """Red lines at the first non-finite steps, and where it overflowed in one short sentence above the plot.
 
-    The engine's whole message (where and why) is the page's to say, once per view (ui/views.py).
+    The engine's whole message (where and why) is the page's to say, once per view (ui/page/views.py).
     """
     message = overflow_short(trace)
     if message is None:

@@ -10,8 +10,17 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 import plotly.io as pio
 
-# Set once: assigning template= per figure re-validates the whole template (30-50 ms a figure).
-pio.templates.default = "plotly_white"
+TEMPLATE = "plotly_white"  # Plotly's default for every figure, once use_template() is called
+
+
+def use_template() -> None:
+    """Make TEMPLATE Plotly's default template; idempotent, called once at the app's start (never at import).
+
+    Set once for the process: assigning template= per figure re-validates the whole template (30-50 ms
+    a figure). Importing viz changes no global state; a figure built before this call has Plotly's own.
+    """
+    pio.templates.default = TEMPLATE
+
 
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14, color="#1f2933")
 GRID = "#e4e7eb"
@@ -87,14 +96,14 @@ def base_layout(fig: go.Figure, title: str, x_title: str | None = None, y_title:
     return fig
 
 
-NARROW_PX = 600  # a chart drawn narrower than this (a phone) takes its figure's phone layout (ui/plotly_fit.js)
+NARROW_PX = 600  # a chart drawn narrower than this (a phone) takes its figure's phone layout (ui/page/plotly_fit.js)
 
 
 def phone_layout(fig: go.Figure, patch: dict) -> go.Figure:
     """Give a figure its own layout for a phone-sized chart: {"layout.xaxis.range": [a, b], "layout.height": 700, ...}.
 
     The server builds one figure for every screen; the page's chart applies this patch when it
-    is drawn narrower than NARROW_PX (ui/plotly_fit.js), where it also wraps text and lays
+    is drawn narrower than NARROW_PX (ui/page/plotly_fit.js), where it also wraps text and lays
     colour bars flat. Paths are dotted, list items as [i]; the patch travels in layout.meta.
     """
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}

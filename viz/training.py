@@ -114,7 +114,7 @@ LEGEND_ROW_PX = 22  # a phone's legend lists one line per row, above the panels
 
 
 def _stacked(heat_index: int, heat_traces: list, rug: bool) -> dict:
-    """The phone layout (ui/plotly_fit.js): loss, gradient norm and the heatmap one under another, full width.
+    """The phone layout (ui/page/plotly_fit.js): loss, gradient norm and the heatmap one under another, full width.
 
     heat_index: the heatmap's place among the traces; the lines before it are the legend's rows.
     """

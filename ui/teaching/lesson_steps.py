@@ -1,6 +1,6 @@
 """What a lesson step lets the class do: the controls its text names (buttons in the card) and a guess to make first.
 
-The controls are data (ui/lesson_steps.toml), next to the lessons' text (ui/lessons.toml), whose
+The controls are data (ui/teaching/lesson_steps.toml), next to the lessons' text (ui/teaching/lessons.toml), whose
 optional `predict = {step, question, options, answer}` asks the class to commit to a guess
 before the step's result is shown. A button sets the same session-state keys as the sidebar
 widgets (the Config field names), so the sidebar, the URL and the card never disagree.
@@ -76,7 +76,7 @@ def apply(control: StepControl) -> None:
     """A step button's on_click: set its controls (settled, like the sidebar), its comparison and its tab."""
     import streamlit as st
 
-    from . import compare, controls
+    from ui.page import compare, controls
 
     if control.set:
         controls.set_from_page(control.set)

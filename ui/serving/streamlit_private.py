@@ -14,7 +14,7 @@ Borrowed outside this file (checked by the same test):
 - `.streamlit/config.toml` sets the hidden option `runner.postScriptGC` (HIDDEN_OPTIONS).
 - tests/ws_client.py and tests/test_proxy.py speak Streamlit's websocket protocol with
   `streamlit.proto` (BackMsg, ForwardMsg); tests read AppTest's `bidi_component` elements' protos.
-- ui/charts.py's hidden Markdown iframe (its plotly.js preload) relies on 1.67's Markdown keeping
+- ui/page/charts.py's hidden Markdown iframe (its plotly.js preload) relies on 1.67's Markdown keeping
   a same-origin `<iframe srcdoc>`; only a browser can tell (tests/test_browser.py checks the marks),
   and the charts load plotly.js themselves if it is ever refused.
 """
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 # StopException (streamlit.runtime.scriptrunner_utils.exceptions, 1.67): what the script runner raises
-# into a running script when Streamlit's own Stop (header menu) is pressed. ui/live.py catches it to
+# into a running script when Streamlit's own Stop (header menu) is pressed. ui/page/live.py catches it to
 # stop the training worker too; if the runner raised another class, the worker would train on unseen.
 
 # Hidden config options that .streamlit/config.toml sets (hidden: absent from `streamlit config show`).
@@ -66,7 +66,7 @@ def script_session_id() -> str | None:
     """The browser session of the script run on this thread; None outside a script run.
 
     Borrows get_script_run_ctx().session_id (streamlit.runtime.scriptrunner_utils, 1.67). If it
-    moved, ui/live.py would fail to import (loud); if the id stopped matching the Runtime's, a
+    moved, ui/page/live.py would fail to import (loud); if the id stopped matching the Runtime's, a
     closed tab's training would run on until its time budget (session_is_alive would say gone at once).
     """
     ctx = get_script_run_ctx()
@@ -151,7 +151,7 @@ def keyed_component(name: str, js: str):
     a new figure reaches the same chart, which Plotly.react restyles in place. Were the data part of
     the identity, every streamed figure would unmount the chart and mount a new one: no error, only
     a page whose timers starve while training streams. The data dict travels as JSON (proto `json`),
-    which ui/plotly_chart.js reads as `component.data`. Plotly styles the page's document, hence
+    which ui/page/plotly_chart.js reads as `component.data`. Plotly styles the page's document, hence
     isolate_styles=False.
     """
     return st.components.v2.component(name, js=js, isolate_styles=False)
@@ -212,15 +212,15 @@ def install_origin_check() -> None:
     from streamlit.web.server.starlette import starlette_websocket
 
     if not callable(getattr(starlette_websocket, "_is_origin_allowed", None)):
-        raise RuntimeError("streamlit's starlette_websocket._is_origin_allowed is gone: update ui/streamlit_private.py")
+        raise RuntimeError("streamlit's starlette_websocket._is_origin_allowed is gone: update ui/serving/streamlit_private.py")
     starlette_websocket._is_origin_allowed = strict_origin_allowed
 
 
 def install_http_guard() -> None:
-    """Add ui.http_guard.GuardHeaders to the middleware Streamlit builds its server app with (idempotent).
+    """Add ui.serving.http_guard.GuardHeaders to the middleware Streamlit builds its server app with (idempotent).
 
     Wraps 1.67's starlette_app.create_streamlit_middleware, which create_starlette_app calls by its
-    module name when the server starts: it must run before that (the launcher, `python -m ui.serve`).
+    module name when the server starts: it must run before that (the launcher, `python -m ui.serving.serve`).
     """
     from starlette.middleware import Middleware
     from streamlit.web.server.starlette import starlette_app

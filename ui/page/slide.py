@@ -3,7 +3,7 @@
 At 1280x720 the lesson card and the chart share one screen, and a chart's notes above its plot
 (measured factor, end-to-end ratio, theory, overflow: up to ten lines at projector size) left the
 plot ~130 px. On a slide those notes move out of the figure, in the same words, to a few lines
-under the chart (ui.charts draws them; the card above says what was measured), and the top margin
+under the chart (ui.page.charts draws them; the card above says what was measured), and the top margin
 they held goes back to the plot. What is still too tall gives up plot height; a legend below the
 plot keeps its distance in px. Notes are found as viz.notes places them (paper y >= 1, anchored at
 the bottom, stacked by stack_above in frame()'s margin); a figure without them is only capped.

@@ -1,6 +1,6 @@
 """The lesson card (all steps on the page; one step at a time in presentation mode), the way in, and the lesson pickers.
 
-Every control a step names is a button in the card (ui/lesson_steps.toml), so a lecturer never
+Every control a step names is a button in the card (ui/teaching/lesson_steps.toml), so a lecturer never
 needs the sidebar. In presentation mode the card is a slide: one step, its buttons, the claim
 measured on the run shown, Previous / Next walking the steps and then the lessons; a step with a
 question hides its result until the class has guessed and Reveal is pressed.
@@ -13,10 +13,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from engine import Config, Trace
+from ui.teaching import lesson_steps, lessons
+from ui.teaching.lessons import Claim, Lesson
 
-from . import compare, lesson_steps, lessons
+from . import compare
 from . import present as presentation
-from .lessons import Claim, Lesson
 
 STEP_KEY = "_lesson_step"  # session state: the step shown in presentation mode (0-based)
 TOAST_KEY = "_toast"  # session state: a message for st.toast on the next run (app.py shows it once)
@@ -201,7 +202,7 @@ def start_here() -> None:
     first = lessons.LESSONS[0]
 
     def lecture():
-        st.session_state["present"] = True  # ui.present's toggle
+        st.session_state["present"] = True  # ui.page.present's toggle
         open_lesson(first.slug)
 
     with st.container(horizontal=True, key="start_here"):

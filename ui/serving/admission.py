@@ -8,7 +8,7 @@ Settings (environment variables, read when asked, so a test or a restart sees ne
   when public); it stops with a message when the budget is spent.
 - ``RNNLAB_JOBS_MB``: megabytes the engine jobs of this process may hold at once, by their
   estimated bytes (engine/cost.py: tape, connectivity, parameters); default none, 768 when public.
-- ``RNNLAB_PUBLIC=1``: a public page: no "Compute it anyway", tighter caps (ui/limits.py),
+- ``RNNLAB_PUBLIC=1``: a public page: no "Compute it anyway", tighter caps (ui/serving/limits.py),
   the 300 s run budget unless RNNLAB_RUN_BUDGET_S says otherwise, and the 768 MB for jobs.
 
 One Streamlit process runs its Python on one core at a time: letting every visitor start a
@@ -18,11 +18,12 @@ bytes fit: 8 tabs of a light but large pass (GRU, T=200, H=128, B=64, float64: 0
 236 MB each) took a process from 300 MB to 2.1 GB at once (issue 22). Every job, light ones
 included, holds its estimated bytes while it runs; a job that does not fit waits in the line
 (one larger than the whole allowance runs alone). After a job of TRIM_AFTER_BYTES or more,
-glibc is asked to hand its freed memory back (ui/malloc.py).
+glibc is asked to hand its freed memory back (ui/serving/malloc.py).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -80,7 +81,7 @@ def jobs_bytes(environ=None) -> float:
 
 def queued_note(position: int, slots: int | None = None) -> str:
     """What a waiting visitor reads."""
-    slots = JOBS.slots if slots is None else slots
+    slots = jobs().slots if slots is None else slots
     return (
         f"Queued, position {position}: this server runs {slots} heavy computation{'s' if slots != 1 else ''} at once "
         "and others came first. Yours starts by itself."
@@ -216,8 +217,11 @@ def training_slot(seconds: float, stop, on_wait: Callable[[int], None] | None = 
     Abandoned when `stop` is set while waiting. on_wait runs in the caller's thread: from a worker
     thread, let it record the place (a plain attribute) for the page to show, never draw.
     """
-    with (queue or JOBS).slot(seconds, on_wait=on_wait, stop=stop, nbytes=nbytes):
+    with (queue or jobs()).slot(seconds, on_wait=on_wait, stop=stop, nbytes=nbytes):
         yield Budget(run_budget_s(), stop).start()
 
 
-JOBS = JobQueue(max_jobs(), jobs_bytes())  # this process's engine jobs: every session's passes and training runs share it
+@functools.cache
+def jobs() -> JobQueue:
+    """This process's engine jobs: every session's passes and training runs share it; sized from the environment when first asked."""
+    return JobQueue(max_jobs(), jobs_bytes())

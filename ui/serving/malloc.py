@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 M_ARENA_MAX = -8  # mallopt parameter number in glibc's malloc.h
 TRIM_AFTER_BYTES = 16 << 20  # a job estimated to hold at least this much is followed by a trim
 
 
+@functools.cache
 def _libc():
+    """glibc with malloc_trim and mallopt, loaded when first asked; None elsewhere (macOS, musl)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
@@ -26,16 +29,13 @@ def _libc():
         return None
 
 
-_LIBC = _libc()
-
-
 def limit_arenas(n: int = 2) -> bool:
     """At most n malloc arenas, unless MALLOC_ARENA_MAX already says; True when glibc took it. Call before threads start."""
-    if _LIBC is None or "MALLOC_ARENA_MAX" in os.environ:
+    if _libc() is None or "MALLOC_ARENA_MAX" in os.environ:
         return False
-    return bool(_LIBC.mallopt(M_ARENA_MAX, int(n)))
+    return bool(_libc().mallopt(M_ARENA_MAX, int(n)))
 
 
 def trim() -> bool:
     """Return the free memory at the top of every arena to the OS (glibc malloc_trim(0)); True when some was released."""
-    return bool(_LIBC.malloc_trim(0)) if _LIBC is not None else False
+    return bool(_libc().malloc_trim(0)) if _libc() is not None else False

@@ -6,9 +6,11 @@ import math
 
 import streamlit as st
 
+from ui.serving import admission
+from ui.teaching import learn
 from viz import gates, gradients
 
-from . import admission, charts, compare, compute, controls, learn, links
+from . import charts, compare, compute, controls, links
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -276,5 +278,5 @@ def graph_tab(cfg) -> None:
 
 
 def learn_tab() -> None:
-    """Tab 6: the guided explanations (ui.learn)."""
+    """Tab 6: the guided explanations (ui.teaching.learn)."""
     learn.learn_tab()

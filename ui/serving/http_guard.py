@@ -1,13 +1,13 @@
 """The HTTP answers a public page owes its visitors: security headers on every response, nothing private served.
 
-Sent by the Streamlit server itself when it is started through the launcher (`python -m ui.serve`,
-which adds GuardHeaders to Streamlit's middleware: ui/streamlit_private.install_http_guard), and by
+Sent by the Streamlit server itself when it is started through the launcher (`python -m ui.serving.serve`,
+which adds GuardHeaders to Streamlit's middleware: ui/serving/streamlit_private.install_http_guard), and by
 deploy/nginx.conf in front of the replicas (tests/test_http_guard.py checks the two say the same).
 
 Embedding: lecturers put pages into course sites, so any https origin may frame the page
 (CSP frame-ancestors 'self' https:). X-Frame-Options is not sent: it can only say DENY or
 SAMEORIGIN, which would forbid exactly those embeds, and browsers that know frame-ancestors ignore it.
-Scripts: Streamlit's index.html and ui/charts.py's plotly.js preload are inline scripts
+Scripts: Streamlit's index.html and ui/page/charts.py's plotly.js preload are inline scripts
 ('unsafe-inline'), Streamlit loads a v2 component's JavaScript from a blob: URL and compiles
 WebAssembly ('wasm-unsafe-eval'); the page icon (a Material symbol) comes from fonts.gstatic.com.
 Everything else (connections, frames, forms, plugins, the base URL) is held to this origin.

@@ -1,13 +1,14 @@
 """Presentation mode for projectors: larger type on the page and in the charts, no Streamlit chrome, sidebar folded.
 
 On from `?present=1`, the sidebar toggle or "Present the lessons"; the charts switch to viz.theme's
-projector style (fonts >= 18 px, thicker lines, Okabe-Ito colours) through ui.charts.style(). The
+projector style (fonts >= 18 px, thicker lines, Okabe-Ito colours) through ui.page.charts.style(). The
 header that holds Streamlit's own sidebar button is hidden, so the page carries its own: "⚙ Settings"
-opens the sidebar (ui/settings_button.js) and "Leave presentation" ends the mode, no URL editing.
+opens the sidebar (ui/page/settings_button.js) and "Leave presentation" ends the mode, no URL editing.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -41,9 +42,14 @@ CSS = f"""<style>
 .rnnlab-settings:hover {{ border-color: rgb(255, 75, 75); color: rgb(255, 75, 75); }}
 .rnnlab-settings:focus-visible {{ outline: 2px solid rgb(255, 75, 75); outline-offset: 2px; }}
 </style>"""
-_settings_button = st.components.v2.component(
-    "rnnlab_settings", js=Path(__file__).with_name("settings_button.js").read_text(), isolate_styles=False
-)
+
+
+@functools.cache
+def _settings_button():
+    """The "⚙ Settings" component, registered with Streamlit once per process, when it is first drawn."""
+    return st.components.v2.component(
+        "rnnlab_settings", js=Path(__file__).with_name("settings_button.js").read_text(), isolate_styles=False
+    )
 
 
 def requested() -> bool:
@@ -77,7 +83,7 @@ def leave() -> None:
 
 def buttons() -> None:
     """ "⚙ Settings" opens the folded sidebar, "Leave presentation" ends the mode: drawn in the row they are called in."""
-    _settings_button(key="present_settings", width="content")
+    _settings_button()(key="present_settings", width="content")
     st.button("Leave presentation", key="present_leave", on_click=leave)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.page.lesson_view import START_TAB, lesson_list
+
 from .lesson_steps import TAB_KEY
-from .lesson_view import START_TAB, lesson_list
 from .lessons import apply_settings, link_for
 
 

@@ -3,23 +3,26 @@
 Streamlit keeps each widget and its URL parameter in step (`bind="query-params"`) and keeps a
 hidden widget's value (`persist_state="page"`: k while full BPTT is chosen). Ranges are fixed
 (the Config table within the host's caps); settings that depend on each other are settled by
-ui.rules in the widgets' change callback, which says what it changed. A link is read once per
-session (ui.links) so that a refused value gets a message naming it.
+ui.page.rules in the widgets' change callback, which says what it changed. A link is read once per
+session (ui.page.links) so that a refused value gets a message naming it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import streamlit as st
 
-from engine import TASKS, Config, ConfigError
+from engine import TASKS, Config
 from engine.backend import resolve_device
 from engine.cells import CELLS
 from engine.config import field_info
+from ui.serving import limits
+from ui.teaching import lessons
 
-from . import compare, lessons, limits, links, rules, streamlit_private
+from . import compare, links, rules
 from .help import HELP
+from .widget_values import defaults, read_config, resolve
 
 CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
 BPTT_LABELS = {"full": "full BPTT", "k": "truncated every k steps", "k1k2": "TBPTT(k1, k2)"}
@@ -69,9 +72,6 @@ CONTROLS = {
         Control("dtype", "Floating point", "select"),
     )
 }
-# Setting a bound widget's value from a callback (settling, Reset, a link) is deliberate here: Streamlit's
-# "created with a default value but also had its value set via the Session State API" warning is noise.
-streamlit_private.quiet_policy_warnings()
 HIDDEN_WHEN_IDLE = ("truncation", "k1", "k2")  # drawn only in their BPTT mode; their values persist meanwhile
 
 
@@ -91,15 +91,6 @@ def choices(name: str) -> tuple:
     if name == "bptt":
         return tuple(BPTT_LABELS)
     return tuple(field_info(name)["choices"])
-
-
-def defaults(cap: dict) -> dict:
-    """The value of every widget on a fresh page: Config's defaults within the host's caps."""
-    out = {name: field_info(name)["default"] for name in CONTROLS if name not in ("bptt", "steps", "every")}
-    out.update(bptt="full", **limits.defaults(cap))
-    if cap["seq_len"] < 2:
-        out["task"] = "first"  # the adding problem needs two steps
-    return out
 
 
 def _on_change(name: str, cap: dict) -> None:
@@ -220,7 +211,7 @@ def first_visit(cap: dict) -> None:
         if lessons.get(lesson) is None:
             errors.append(f"Link parameter `lesson` refused: there is no lesson {links.quote(lesson)}.")
         else:  # the lesson's settings, under what the link itself says; a host cap that changes one is said
-            lesson_values, lesson_notes = lessons.resolve(lessons.get(lesson).settings, cap)
+            lesson_values, lesson_notes = resolve(lessons.get(lesson).settings, cap)
             base, warnings = {**base, **lesson_values}, warnings + lesson_notes
             state[lessons.STATE_KEY] = lesson
     wanted = {**base, **values}
@@ -238,7 +229,7 @@ def sidebar() -> Settings:
     cap = limits.caps()
     state = st.session_state
     first_visit(cap)
-    for name, value in state.pop("_requests", {}).items():  # set by a chart click in the previous run (ui.controls.request)
+    for name, value in state.pop("_requests", {}).items():  # set by a chart click in the previous run (ui.page.controls.request)
         state[name] = value
     rng, base = limits.ranges(cap), defaults(cap)
     w = {}
@@ -285,31 +276,3 @@ def task_caption(task: str) -> str:
     """The task's full description as a sentence, shown under the select box that holds only its short label."""
     text = TASKS[task].description
     return f"{text[0].upper()}{text[1:]}."
-
-
-def read_config(v: dict) -> tuple[Config | None, str | None]:
-    """The Config the widget values describe, or the error; fields that do not apply get their neutral value.
-
-    Derived from the Config field table: every field is read from the widget of the same name,
-    converted to the field's type; only what the chosen cell or BPTT mode does not use is replaced.
-    """
-    cell, mode = CELLS[v["cell"]], v["bptt"]
-    neutral = {
-        "activation": None if cell.uses_activation else "tanh",
-        "forget_bias": None if cell.has_forget_bias else 0.0,
-        "truncation": None if mode == "k" else 0,
-        "k1": None if mode == "k1k2" else 0,
-        "k2": None if mode == "k1k2" else 0,
-        "device": "auto",
-    }
-    values = {}
-    for f in fields(Config):
-        if neutral.get(f.name) is not None:
-            values[f.name] = neutral[f.name]
-            continue
-        kind = field_info(f.name)["type"]
-        values[f.name] = int(v[f.name]) if kind in ("int", int) else float(v[f.name]) if kind in ("float", float) else v[f.name]
-    try:
-        return Config(**values), None
-    except ConfigError as e:
-        return None, f"Setting `{e.field}` refused: {links.escape(e.reason)}"

@@ -1,6 +1,6 @@
 // Loads plotly.js once per page and shares it: window.__rnnlabPlotly is the promise of window.Plotly.
-// Used by the page's first element (ui/charts.py preload), so Plotly loads while the script still
-// runs, and by every chart (ui/plotly_chart.js), which waits for the same promise.
+// Used by the page's first element (ui/page/charts.py preload), so Plotly loads while the script still
+// runs, and by every chart (ui/page/plotly_chart.js), which waits for the same promise.
 window.rnnlabLoadPlotly = function (name) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__rnnlabPlotly) {

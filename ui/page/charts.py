@@ -4,8 +4,8 @@
 figure unmounts the chart and mounts a new one (Plotly.newPlot): while training streamed,
 the browser rebuilt the whole chart up to 20 times a second and the page's timers starved.
 Here the chart's identity is its key alone (a Streamlit v2 component, no iframe; see
-ui.streamlit_private.keyed_component): a new figure reaches the same element, which
-Plotly.react restyles in place (ui/plotly_chart.js).
+ui.serving.streamlit_private.keyed_component): a new figure reaches the same element, which
+Plotly.react restyles in place (ui/page/plotly_chart.js).
 Plotly's own script is served once per page from the app's static folder (see
 provide_plotly_js: the same plotly.js version that plotly.py writes figures for).
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import functools
 import html
 import json
 import re
@@ -26,12 +27,13 @@ import plotly.io as pio
 import plotly.offline
 import streamlit as st
 
+from ui.serving import streamlit_private
 from viz import theme
 
-from . import links, slide, streamlit_private
+from . import links, slide
 
 DEFAULT_HEIGHT = 450  # plotly.js's own default height
-STATIC = Path(__file__).resolve().parents[1] / "static"  # served at ./app/static/ (server.enableStaticServing)
+STATIC = Path(__file__).resolve().parents[2] / "static"  # served at ./app/static/ (server.enableStaticServing)
 SCRIPT = Path(__file__).with_name("plotly_chart.js")
 LOADER = Path(__file__).with_name("plotly_loader.js")
 FIT = Path(__file__).with_name("plotly_fit.js")  # wraps text to the drawn width; phone layout; touch scrolls the page
@@ -69,20 +71,26 @@ def provide_plotly_js(static: Path = STATIC) -> str:
     return FULL
 
 
-SCRIPT_NAME = provide_plotly_js()
-_component = streamlit_private.keyed_component("rnnlab_plotly", js=LOADER.read_text() + FIT.read_text() + SCRIPT.read_text())
+@functools.cache
+def script_name() -> str:
+    """The plotly.js file the charts load, provided once per process (the first chart, or the app's start, asks)."""
+    return provide_plotly_js()
 
 
-def _preload_markdown() -> str:
+@functools.cache
+def _component():
+    """The chart component, registered with Streamlit once per process, when the first chart is drawn."""
+    return streamlit_private.keyed_component("rnnlab_plotly", js=LOADER.read_text() + FIT.read_text() + SCRIPT.read_text())
+
+
+@functools.cache
+def preload_markdown() -> str:
     """A hidden same-origin iframe whose script starts the page's plotly.js loader in the page itself."""
-    boot = f'{LOADER.read_text()}\nperformance.mark("rnnlab:preload");\nwindow.rnnlabLoadPlotly({json.dumps(SCRIPT_NAME)});'
+    boot = f'{LOADER.read_text()}\nperformance.mark("rnnlab:preload");\nwindow.rnnlabLoadPlotly({json.dumps(script_name())});'
     encoded = base64.b64encode(boot.encode()).decode()  # one line, nothing for Markdown or HTML to reinterpret
     run = f'const s = parent.document.createElement("script"); s.textContent = atob("{encoded}"); parent.document.head.appendChild(s);'
     script = f"<script>{run}</script>"
     return f'<iframe title="plotly.js loader" srcdoc="{html.escape(script)}" style="display:none"></iframe>'
-
-
-_PRELOAD = _preload_markdown()
 
 
 def preload() -> None:
@@ -93,9 +101,9 @@ def preload() -> None:
     component could not start plotly.js before that pause ended. Markdown is drawn at once: a
     hidden iframe inside it (same origin, our own fixed text) runs the loader in the page, and
     plotly.js (~0.2 s to evaluate) is ready by the time the charts mount. Should Markdown ever
-    refuse the iframe, each chart still loads plotly.js itself (ui/plotly_chart.js).
+    refuse the iframe, each chart still loads plotly.js itself (ui/page/plotly_chart.js).
     """
-    st.markdown(_PRELOAD, unsafe_allow_html=True)
+    st.markdown(preload_markdown(), unsafe_allow_html=True)
 
 
 def style() -> str:
@@ -112,7 +120,7 @@ def spec(fig, name: str = "chart", look: str = "default", live: bool = False) ->
     config = theme.chart_config(name, look)  # the camera button saves a slide-sized PNG named for the chart
     if live:
         config["staticPlot"] = True
-    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": SCRIPT_NAME}
+    return {"spec": pio.to_json(fig, validate=False), "config": json.dumps(config), "script": script_name()}
 
 
 _sent: dict = {}  # key -> (figure, (style, live, cap), data, notes) last sent: a live redraw of an unchanged figure reuses its JSON
@@ -121,7 +129,7 @@ _max_height: contextvars.ContextVar[int | None] = contextvars.ContextVar("rnnlab
 
 @contextlib.contextmanager
 def height_at_most(px: int):
-    """Charts drawn inside are at most px tall, their notes under them (ui.slide): a slide's chart stays on a 720 px screen."""
+    """Charts drawn inside are at most px tall, their notes under them (ui.page.slide): a slide's chart stays on a 720 px screen."""
     token = _max_height.set(px)
     try:
         yield
@@ -151,7 +159,7 @@ def chart(fig, key: str, clicks: bool = False, live: bool = False):
         data["height"] = height  # reserved until drawn; the drawn figure may grow (wrapped text)
         _sent[key] = (fig, (look, live, cap), data, notes)
     events = {"on_click_change": lambda: None} if clicks else {}
-    result = _component(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/plotly_fit.js fits it)
+    result = _component()(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/page/plotly_fit.js fits it)
     if notes:  # a slide's chart: its notes, in the same words, under it
         st.caption("\n\n".join(links.escape(note) for note in notes))
     return getattr(result, "click", None) if clicks else None

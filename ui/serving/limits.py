@@ -7,13 +7,13 @@ Hosted-demo caps (each an integer; a missing, malformed, zero or too large value
 - ``RNNLAB_MAX_BATCH``: largest batch B offered (engine limit 512)
 - ``RNNLAB_MAX_STEPS``: most training steps per Run (default and limit 5000)
 
-With ``RNNLAB_PUBLIC=1`` (ui/admission.py) the caps start from PUBLIC_CAPS instead of the
+With ``RNNLAB_PUBLIC=1`` (ui/serving/admission.py) the caps start from PUBLIC_CAPS instead of the
 engine limits, and the variables above can only tighten them further.
 
 Example: ``RNNLAB_MAX_SEQ_LEN=500 RNNLAB_MAX_HIDDEN=128 streamlit run app.py``. Values
 arriving through a shared link are clamped to these caps with a note. Ranges never depend
 on another control's value (a slider whose bounds move under it is how values got lost):
-combinations such as k <= T are settled by ui.rules, which says what it changed.
+combinations such as k <= T are settled by ui.page.rules, which says what it changed.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """Cached engine calls and figures keyed by the (frozen, hashable) Config, so a rerun or a return to a setting is cheap.
 
-The cache is bounded in bytes (ui/bytecache.py, RNNLAB_CACHE_MB) and shared by every session
+The cache is bounded in bytes (ui/serving/bytecache.py, RNNLAB_CACHE_MB) and shared by every session
 of the process; a pass that is not cached waits for one of the process's job slots
-(ui/admission.py, RNNLAB_MAX_JOBS) and says "queued, position k" on the page meanwhile.
+(ui/serving/admission.py, RNNLAB_MAX_JOBS) and says "queued, position k" on the page meanwhile.
 Estimates are this server's: the first page starts a short probe in the background
 (engine/calibration.py) that scales the cost model to this machine.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
 import plotly.graph_objects as go
@@ -17,11 +18,10 @@ import streamlit as st
 import engine
 from engine import calibration, cost
 from engine.backend import resolve_device
+from ui.serving import admission
+from ui.serving.bytecache import ByteLRU, cache_bytes
 from viz import connectivity, decay, gates, gradients, graph, theme, units
 from viz.downsample import pick_indices
-
-from . import admission
-from .bytecache import ByteLRU, cache_bytes
 
 CONN_AUTO_T = 200  # connectivity is computed without asking up to this T
 CONN_ROWS = 200  # beyond it: about this many evenly spaced loss steps t ...
@@ -90,7 +90,10 @@ def machine_memory() -> float:
         return float("inf")
 
 
-CACHE = ByteLRU(cache_bytes())  # traces, figures and JSON of every session in this process, at most RNNLAB_CACHE_MB
+@functools.cache
+def cache() -> ByteLRU:
+    """Traces, figures and JSON of every session in this process, at most RNNLAB_CACHE_MB (read when first asked)."""
+    return ByteLRU(cache_bytes())
 
 
 class QueueNote:
@@ -111,13 +114,13 @@ class QueueNote:
 
 def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
     """One forward + BPTT pass; with conn, the connectivity d loss_t / d x_k as well ("full": ignoring truncation)."""
-    return CACHE.get_or_compute(("trace", cfg, conn), lambda: _run(cfg, conn))
+    return cache().get_or_compute(("trace", cfg, conn), lambda: _run(cfg, conn))
 
 
 def _run(cfg: engine.Config, conn: bool | str) -> engine.Trace:
     """The pass itself, in one of the process's job slots (it waits in line when all are taken)."""
     seconds, nbytes = estimate(cfg, conn)
-    with admission.JOBS.slot(seconds, on_wait=QueueNote(), nbytes=nbytes), st.spinner("Forward pass and BPTT ..."):
+    with admission.jobs().slot(seconds, on_wait=QueueNote(), nbytes=nbytes), st.spinner("Forward pass and BPTT ..."):
         if not conn:
             return engine.run(cfg)
         subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
@@ -127,7 +130,7 @@ def _run(cfg: engine.Config, conn: bool | str) -> engine.Trace:
 def figure_dict(view: str, cfg: engine.Config, conn: bool | str, **options) -> dict:
     """A viz figure of the cached trace as a plain dict: built and validated once per (view, Config, options)."""
     key = ("figure", view, cfg, conn, tuple(sorted(options.items())))
-    return CACHE.get_or_compute(key, lambda: VIEWS[view](trace_for(cfg, conn), **options).to_dict())
+    return cache().get_or_compute(key, lambda: VIEWS[view](trace_for(cfg, conn), **options).to_dict())
 
 
 def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -> go.Figure:
@@ -162,17 +165,17 @@ def phase_record(cfg: engine.Config, axis: str, values: tuple):
     def compute():
         seconds, nbytes = estimate(cfg)
         seconds, nbytes = seconds * len(values) / 5, nbytes * len(values)  # one batched job: ~5x cheaper, every tape at once
-        with admission.JOBS.slot(seconds, QueueNote(), nbytes=nbytes), st.spinner("Phase diagram: all values as one batched job ..."):
+        with admission.jobs().slot(seconds, QueueNote(), nbytes=nbytes), st.spinner("Phase diagram: all values as one batched job ..."):
             return engine.phase(cfg, list(values), axis)
 
-    return CACHE.get_or_compute(("phase", cfg, axis, tuple(values)), compute)
+    return cache().get_or_compute(("phase", cfg, axis, tuple(values)), compute)
 
 
 def trace_csv(cfg: engine.Config) -> str:
     """The trace as CSV (one row per step), built only when someone downloads it."""
     from engine.export import trace_csv
 
-    return CACHE.get_or_compute(("csv", cfg), lambda: trace_csv(trace_for(cfg, False)))
+    return cache().get_or_compute(("csv", cfg), lambda: trace_csv(trace_for(cfg, False)))
 
 
 _checks: dict = {}  # Config -> Future of its Verdict: the trust badge is computed beside the page, not in its way
@@ -203,4 +206,4 @@ def verdict(cfg: engine.Config):
 
 def trace_json(cfg: engine.Config) -> str:
     """The trace as strict JSON, built only when someone downloads it."""
-    return CACHE.get_or_compute(("json", cfg), lambda: engine.to_json(trace_for(cfg, False)))
+    return cache().get_or_compute(("json", cfg), lambda: engine.to_json(trace_for(cfg, False)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,18 +19,18 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 import engine
+from ui.serving import admission
+from ui.serving.streamlit_private import StopException, script_session_id, session_is_alive, session_is_connected
 from viz import gradients, training, training_gates
 
-from . import admission, charts, compare, compute, lost_run
+from . import charts, compare, compute, lost_run
 from .lockstep import Lockstep
-from .streamlit_private import StopException, script_session_id, session_is_alive, session_is_connected
+from .switch_interval import SwitchInterval
 from .views import overflow_notice
 
 REFRESH_S = 0.03  # the fragment reruns this long after the last redraw ended: ~10 chart updates a second
-# The worker holds the GIL for most of a training step; the threads that answer a click (the server's
-# event loop, the script thread) wait for it at every hand-over, by default up to 5 ms each time. A
-# shorter switch interval hands it over sooner, so Stop and slider clicks are answered while training runs.
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0005  # the GIL's hand-over while a worker trains (ui/page/switch_interval.py says why)
+QUICK_SWITCH = SwitchInterval(SWITCH_INTERVAL_S)  # shared by every worker of the process
 GATE_REDRAW_S = 1.0  # the gate-over-training view redraws at most once a second while a run goes
 MAX_PENDING = 20  # snapshots kept back for the next redraw; beyond this (a hidden tab) they go straight to the log
 ALIVE_CHECK_S = 1.0  # how often the worker asks whether its browser session still exists
@@ -81,13 +80,16 @@ class TrainingRun:
     _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (versions drawn, figures, when the gate view was built)
 
     def start(self) -> TrainingRun:
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.stopper = SessionGone(script_session_id())
         self.thread = threading.Thread(target=self._work, name="training", daemon=True)
         self.thread.start()
         return self
 
     def _work(self) -> None:
+        with QUICK_SWITCH:  # the process's own interval comes back when the last worker ends
+            self._train()
+
+    def _train(self) -> None:
         seconds, nbytes = compute.estimate(self.config, train_steps=self.steps, every=self.every)
         try:
             # A job slot for the whole run (other sessions' work waits its turn), then the server's time budget.
@@ -251,7 +253,7 @@ def live_panel(stop_slot) -> None:
 def _draw(shown: list) -> None:
     """The progress and the dashboard: the run and, with a comparison set, the compared run on the same panels.
 
-    The counter names the steps of each run the charts show (the two take their steps together, ui.lockstep).
+    The counter names the steps of each run the charts show (the two take their steps together, ui.page.lockstep).
     """
     run, others = shown[0], shown[1:]
     for r in shown:

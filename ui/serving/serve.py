@@ -1,12 +1,12 @@
-"""`python -m ui.serve [app.py] [streamlit run options]`: `streamlit run`, hardened before the first request.
+"""`python -m ui.serving.serve [app.py] [streamlit run options]`: `streamlit run`, hardened before the first request.
 
 `streamlit run app.py` opens the websocket (its Origin check included) before the first script
 run imports app.py, so a guard installed by the app comes too late for the first handshakes and
 cannot add server middleware at all. This launcher installs, in the server's own process:
 
 - the strict websocket Origin check (no network lookup on the event loop: issue 22),
-- the security headers and the refusal of /_stcore/metrics and dot-files (ui/http_guard.py),
-- two malloc arenas (ui/malloc.py) and one BLAS/OpenMP thread, unless the environment says otherwise,
+- the security headers and the refusal of /_stcore/metrics and dot-files (ui/serving/http_guard.py),
+- two malloc arenas (ui/serving/malloc.py) and one BLAS/OpenMP thread, unless the environment says otherwise,
 
 then hands the arguments to Streamlit's own command line. `make run`, the Dockerfile, the tests'
 servers and bench/bench_load.py start the page this way. app.py installs the Origin check too, as

@@ -17,12 +17,11 @@ from dataclasses import fields
 
 from engine import Config
 from engine.config import field_info
-
-from . import limits
+from ui.serving import limits
 
 FIELDS = tuple(f.name for f in fields(Config) if f.name != "device")
 EXTRAS = ("bptt", "steps", "every")  # widgets that are not Config fields
-PAGE_PARAMS = ("present", "lesson", "run_step")  # the page's modes (ui.present, ui.lessons) and a running run's step (ui.lost_run)
+PAGE_PARAMS = ("present", "lesson", "run_step")  # page modes (present, lessons) and a running run's step (lost_run)
 BPTT_MODES = ("full", "k", "k1k2")
 CAPPED = ("seq_len", "hidden_size", "batch_size", "steps", "truncation", "k1", "k2")
 SHOWN_CHARS = 40  # a refused value is quoted up to this length
@@ -91,7 +90,7 @@ def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list
             warnings.append("Link parameter `device` ignored: the device is chosen automatically here.")
             continue
         if name.startswith("vs.") or name in PAGE_PARAMS:
-            continue  # the compared configuration (ui.compare) and the page's own modes read these
+            continue  # the compared configuration (ui.page.compare) and the page's own modes read these
         if name not in FIELDS and name not in EXTRAS:
             warnings.append(f"Link parameter {quote(name)} is not a setting of this page; it was ignored.")
             continue
@@ -125,9 +124,9 @@ def forget_in_url(keys) -> None:
 
     Streamlit 1.67's binding crashes on some values it should refuse (`?steps=1` followed by 400
     zeros: OverflowError in int(inf)); those never reach it. The snapshot is private API (see
-    ui.streamlit_private.forget_query_params; tests/test_app.py checks the crash stays gone).
+    ui.serving.streamlit_private.forget_query_params; tests/test_app.py checks the crash stays gone).
     """
-    from .streamlit_private import forget_query_params
+    from ui.serving.streamlit_private import forget_query_params
 
     forget_query_params(keys)
 

@@ -1,4 +1,4 @@
-// Fits a figure to the width it is drawn at, before Plotly draws it (prepended to ui/plotly_chart.js).
+// Fits a figure to the width it is drawn at, before Plotly draws it (prepended to ui/page/plotly_chart.js).
 // The server builds one figure for every screen; Plotly never wraps text, so on a 390 px phone titles, notes and
 // axis titles ran off the right edge. Here they are wrapped at word boundaries to the room they have (measured
 // with the figure's own font), and the figure grows to hold the extra lines. Below NARROW_PX a figure may also

@@ -1,7 +1,7 @@
 // In-place Plotly chart for the page (a Streamlit v2 component, no iframe).
 // Called on every render with the figure as JSON: the first call creates the plot, later calls
 // restyle the same element with Plotly.react, so the chart never disappears while it updates.
-// Plotly itself is loaded once per page from the app's static folder by ui/plotly_loader.js (prepended).
+// Plotly itself is loaded once per page from the app's static folder by ui/page/plotly_loader.js (prepended).
 
 export default function (component) {
   const { data, parentElement } = component;
@@ -23,7 +23,7 @@ export default function (component) {
   if (!queue.running) drawQueued();
 }
 
-// Text is wrapped for the width a figure is drawn at (ui/plotly_fit.js): when the chart's width changes by more
+// Text is wrapped for the width a figure is drawn at (ui/page/plotly_fit.js): when the chart's width changes by more
 // than a few pixels (a phone turned, a window resized, the sidebar opened), the same figure is fitted and drawn again;
 // and always when the element became narrower than the figure drawn in it (the figure would run past its column).
 const REFIT_PX = 24;

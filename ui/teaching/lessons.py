@@ -1,6 +1,6 @@
 """Lessons: settings that make one idea visible, steps saying what to look at, and a claim measured on the run shown.
 
-The lessons themselves are data (ui/lessons.toml); this module loads them and holds the checks,
+The lessons themselves are data (ui/teaching/lessons.toml); this module loads them and holds the checks,
 pure functions of a Trace. Nothing here calls Streamlit at import: `apply_settings` and
 `open_lesson` import it when called (from a button's callback).
 """
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import numpy as np
 
 from engine import Trace
+from ui.page.widget_values import config_for, resolve
 from viz.measures import END_RATIO, FACTOR, end_ratio_text, factor_text, orders, ratio_name
 from viz.measures import end_ratio as _ratio
 
@@ -116,39 +117,11 @@ def lesson_link(lesson: Lesson) -> str:
     return "?" + urlencode({PARAM: lesson.slug})
 
 
-def resolve(settings: dict, cap: dict) -> tuple[dict, list[str]]:
-    """(every widget value, notes): the defaults with these settings on top, clamped to the host's caps and settled."""
-    from . import controls, limits, rules
-
-    values = {**controls.defaults(cap), **settings}
-    notes = []
-    rng = limits.ranges(cap)
-    for name, value in settings.items():
-        if name in rng and not isinstance(value, str):
-            lo, hi = rng[name]
-            if value > hi:
-                notes.append(f"This server allows {name} up to {hi}; the lesson asked for {value}, so its claim may not hold.")
-            values[name] = limits.clamp(value, lo, hi)
-    changes, more = rules.settle(values, cap)
-    return {**values, **changes}, notes + more
-
-
-def config_for(settings: dict, cap: dict | None = None):
-    """The Config the page computes once these settings are applied (the same path as the sidebar's)."""
-    from . import controls, limits
-
-    values, _ = resolve(settings, limits.caps() if cap is None else cap)
-    config, error = controls.read_config(values)
-    if error:
-        raise ValueError(error)
-    return config
-
-
 def apply_settings(settings: dict, cap: dict | None = None) -> None:
     """Set every sidebar control (from a button's on_click): the defaults, with these settings on top, settled."""
     import streamlit as st
 
-    from . import limits
+    from ui.serving import limits
 
     values, notes = resolve(settings, limits.caps() if cap is None else cap)
     state = st.session_state
