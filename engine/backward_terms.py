@@ -51,7 +51,9 @@ def record_terms(cell, P, p, blocks) -> dict:
     T = len(tape.caches)
     inner = len(cell.state_names) > 1 and p.dc is not None
     no_w = None
-    if "weight_hh" in P:  # the same step back with W_hh = 0: what passes around the matrix
+    # The same step back with W_hh = 0: what passes around the matrix. Only a cell whose declared direct path runs along h
+    # (GRU: z) has such a part; elsewhere it is 0 (RNN; the LSTM's path runs along c), and its pass cost a third of this.
+    if "weight_hh" in P and cell.direct is not None and cell.direct.state == "h":
         no_w = dict(P)
         no_w["weight_hh"] = torch.zeros_like(P["weight_hh"])
     out = {k: np.zeros(T) for k in ("carried", "gated", "direct")}
