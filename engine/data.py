@@ -173,19 +173,24 @@ def _trim(row: list[str]) -> list[str]:
 
 
 def read_table(raw, what: str = "file") -> tuple[list[str], list[list[str]], bool, bool]:
-    """(column names, rows of cells, has_header, decimal_comma) of a CSV or pasted text; DataError when there is nothing to read."""
+    """(column names, [(line number, cells)], has_header, decimal_comma) of a CSV or pasted text, or DataError.
+
+    Line numbers count from 1 as an editor shows them; blank lines are skipped but keep their numbers.
+    """
     text = decode(raw, what)
     lines = text.splitlines()
     if not any(ln.strip() for ln in lines):
         raise DataError(f"the {what} is empty: give at least {MIN_VALUES} numbers, one per line or in one column")
     delim = _delimiter(lines)
     if delim is None:
-        rows = [ln.split() for ln in lines if ln.strip()]
-        if len(rows) == 1:
-            rows = [[c] for c in rows[0]]  # numbers pasted on one line, separated by spaces: one column
+        numbered = [(i + 1, ln.split()) for i, ln in enumerate(lines)]
+        if sum(bool(r) for _, r in numbered) == 1:
+            numbered = [(n, [c]) for n, r in numbered for c in r]  # numbers pasted on one line, separated by spaces: one column
     else:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
-    rows = [_trim(r) for r in rows if any(c.strip() for c in r)]
+        reader = csv.reader(io.StringIO(text), delimiter=delim)
+        numbered = [(reader.line_num, r) for r in reader]
+    numbered = [(n, _trim(r)) for n, r in numbered if any(c.strip() for c in r)]
+    rows = [r for _, r in numbered]
     width = max(len(r) for r in rows)
     if width > MAX_COLUMNS:
         raise DataError(f"the {what} has {width:,} columns; the limit is {MAX_COLUMNS:,}")
@@ -195,10 +200,10 @@ def read_table(raw, what: str = "file") -> tuple[list[str], list[list[str]], boo
     if has_header:
         names = [c.strip().strip('"') or f"column {i + 1}" for i, c in enumerate(rows[0])]
         names += [f"column {i + 1}" for i in range(len(names), width)]
-        body = rows[1:]
+        body = numbered[1:]
     else:
         names = [f"column {i + 1}" for i in range(width)]
-        body = rows
+        body = numbered
     return names, body, has_header, decimal_comma
 
 
@@ -223,22 +228,21 @@ def _parse_series(raw, column, source, what) -> Series:
     names, body, has_header, decimal_comma = read_table(raw, what)
     index = _column_index(names, column, what)
     values, gaps = [], []
-    offset = 2 if has_header else 1  # row numbers as a spreadsheet shows them
     where = f"column {names[index]!r}" if has_header else f"column {index + 1}"
-    for i, row in enumerate(body):
+    for line, row in body:
         cell = row[index] if index < len(row) else ""
         v = _number(cell, decimal_comma)
         if v is None:
-            gaps.append(i + offset)
+            gaps.append(line)
             continue
         if isinstance(v, str):
             shown = v if len(v) <= 20 else v[:17] + "..."
             low = v.lower().lstrip("+-")
             if low in ("inf", "infinity"):
-                raise DataError(f"row {i + offset}, {where}: {shown!r} is infinite; give finite numbers")
-            raise DataError(f"row {i + offset}, {where}: {shown!r} is not a number (a gap may be an empty cell or NA)")
+                raise DataError(f"row {line}, {where}: {shown!r} is infinite; give finite numbers")
+            raise DataError(f"row {line}, {where}: {shown!r} is not a number (a gap may be an empty cell or NA)")
         if not abs(v) <= MAX_MAGNITUDE:
-            raise DataError(f"row {i + offset}, {where}: {cell.strip()[:20]!r} is too large (the limit is ±1e15)")
+            raise DataError(f"row {line}, {where}: {cell.strip()[:20]!r} is too large (the limit is ±1e15)")
         values.append(v)
         if len(values) > MAX_VALUES:
             raise DataError(f"the {what} has more than {MAX_VALUES:,} values; the limit is {MAX_VALUES:,}")
