@@ -60,43 +60,62 @@ class Sums:
     dh_pre: torch.Tensor | None = None  # gradient of the recurrent term, where it differs from dx (GRU)
 
 
-def sweep(cell, P, tape, inj, loss_set, blocks, pre: bool = True) -> Sums:
-    """BPTT over the truncation blocks, injecting inj[t] at the steps in loss_set; every visit adds into Sums.
+def walk(cell, P, caches, hi: int, lo: int, enter):
+    """The one backward loop every sweep runs (bptt, phase, connectivity): from step hi down to lo, yields (t, dstate_t, back).
+
+    enter(t, carried) returns the state gradient at t: what flows in from t+1 (carried; None when
+    nothing does) together with what enters at t (a loss, a connectivity row), or None while
+    nothing flows. At lo nothing flows further back, so the cell skips dL/d state_{t-1} (its GEMM).
+    """
+    carried = None
+    for t in range(hi, lo - 1, -1):
+        dstate = enter(t, carried)
+        if dstate is None:
+            carried = None
+            continue
+        back = cell.step_back(P, caches[t], dstate, t > lo)
+        yield t, dstate, back
+        carried = back.dstate
+
+
+def sweep(cell, P, tape, inject: dict, blocks, pre: bool = True) -> Sums:
+    """BPTT over the truncation blocks, adding inject[t] (dL/dh_t of step t's own loss) at its step; every visit adds into Sums.
 
     Blocks come from Config.truncation_blocks() (full BPTT is one block). With k2 > k1 blocks
     overlap and a step is visited more than once: adding up is then exactly the truncated
-    algorithm. At the lowest step of a block nothing flows further back, so the cell skips
-    dL/dh_{t-1} (its GEMM).
+    algorithm.
     """
     T = len(tape.caches)
-    zeros = inj.new_zeros
+    zeros = tape.hs.new_zeros
+    shape = tape.hs[1:].shape
     width = tape.xp.shape[-1]
-    sums = Sums(dh=zeros(inj.shape), dinner=zeros(tape.cs[1:].shape) if tape.cs is not None else None)
+    sums = Sums(dh=zeros(shape))
     if pre:
-        sums.dx = zeros(inj.shape[:-1] + (width,))
-        sums.dh_pre = None if cell.split_pre is False else zeros(inj.shape[:-1] + (width,))
+        sums.dinner = zeros(tape.cs[1:].shape) if tape.cs is not None else None
+        sums.dx = zeros(shape[:-1] + (width,))
+        sums.dh_pre = None if cell.split_pre is False else zeros(shape[:-1] + (width,))
     # Row views made once (indexing a tensor costs microseconds; the loop asks for several rows a step).
     dh_rows = sums.dh.unbind(0)
     inner_rows = sums.dinner.unbind(0) if sums.dinner is not None else None
     dx_rows = sums.dx.unbind(0) if pre else None
     dhp_rows = sums.dh_pre.unbind(0) if pre and sums.dh_pre is not None else None
+    rest = cell.state_names[1:]
     for end, lo, first in blocks:
-        dstate = None
-        for t in range(min(end, T - 1), lo - 1, -1):
-            if t >= first and t in loss_set:
-                g = inj[t]
-                dstate = (g, *(torch.zeros_like(g) for _ in cell.state_names[1:])) if dstate is None else (dstate[0] + g, *dstate[1:])
-            if dstate is None:
-                continue
+
+        def enter(t, carried, first=first):
+            g = inject.get(t) if t >= first else None
+            if g is None:
+                return carried
+            return (g, *(torch.zeros_like(g) for _ in rest)) if carried is None else (carried[0] + g, *carried[1:])
+
+        for t, dstate, back in walk(cell, P, tape.caches, min(end, T - 1), lo, enter):
             dh_rows[t].add_(dstate[0])
-            back = cell.step_back(P, tape.caches[t], dstate, t > lo)
             if inner_rows is not None:
                 inner_rows[t].add_(back.dinner)
             if pre:
                 dx_rows[t].add_(back.dpre.x)
                 if dhp_rows is not None:
                     dhp_rows[t].add_(back.dpre.h)
-            dstate = back.dstate
     return sums
 
 
@@ -111,15 +130,13 @@ def forward_backward(cell, P, X, target, loss_steps: np.ndarray, kind: str, bloc
     dstate_l, out_grads = cell.features_back(P, dy @ P["head_weight"], tape.hs[1:], X, steps)
     local = X.new_zeros(tape.hs[1:].shape)
     local[steps] = dstate_l
-    loss_set = set(int(s) for s in loss_steps)
-    sums = sweep(cell, P, tape, local, loss_set, blocks)
+    sums = sweep(cell, P, tape, {int(s): local[s] for s in loss_steps}, blocks)
     dh_pre = sums.dx if sums.dh_pre is None else sums.dh_pre
 
     dh_last = None
     if every_step and T > 1:
-        only_last = torch.zeros_like(local)
-        only_last[T - 1] = local[T - 1] * len(loss_steps)  # undo the 1/L of the mean: one step's own loss
-        dh_last = sweep(cell, P, tape, only_last, {T - 1}, blocks[:1], pre=False).dh
+        only_last = {T - 1: local[T - 1] * len(loss_steps)}  # undo the 1/L of the mean: one step's own loss
+        dh_last = sweep(cell, P, tape, only_last, blocks[:1], pre=False).dh
 
     grads = cell.param_grads(P, X, tape, sums.dx, dh_pre)
     grads.update(out_grads)

@@ -2,8 +2,9 @@
 
 All rows' cotangents travel backwards together as one (R, B, S) tensor through the same
 caches: at step k only the rows still alive are carried, so the work is a batched matmul per
-step instead of T separate backward passes. A cell may offer a faster many-rows step
-(`cell.rows`, the LSTM's); the others use their step_back. loss_t is the task's loss at
+step instead of T separate backward passes. The rows go through the one backward loop
+(bptt.walk) and the cell's step_back; a cell may offer a faster many-rows step (`cell.rows`,
+the LSTM's, tested equal). loss_t is the task's loss at
 step t alone; for a many-to-one task it is the loss the network would have if asked for the
 answer at step t. Given truncation blocks (the `horizon`), row t stops at its block's lowest
 step: what the truncated training gradient carries, exactly zero beyond it.
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from . import cancel
-from .bptt import loss_and_grad
+from .bptt import loss_and_grad, walk
 
 
 def connectivity(cell, P, tape, X, row_targets, kind: str, rows=None, max_batch: int | None = None, horizon=None):
@@ -50,21 +51,29 @@ def connectivity(cell, P, tape, X, row_targets, kind: str, rows=None, max_batch:
             conn_h[a:b, k] = _mean_norm(D[:, a:b].transpose(0, 1))
             conn_x[a:b, k] = _mean_norm(fast.step(k, D[:, a:b], Dc[:, a:b]).transpose(0, 1))
         return conn_x, conn_h, rows
-    D = local.new_zeros((R, nb, S))
-    rest = [local.new_zeros((R, nb, S)) for _ in cell.state_names[1:]]
-    for k, a, b, new in _steps(rows, lowest, T):
+    alive = {k: (a, b, new) for k, a, b, new in _steps(rows, lowest, T)}
+    span = [0]  # the first row the carried gradient holds (rows a..b-1 are carried, in order)
+
+    def enter(k, carried):
+        """The rows alive at k: those carried from k+1 whose horizon reaches k, and row t = k, which starts here."""
+        if k not in alive:
+            return None
         cancel.check()
+        a, b, new = alive[k]
+        keep = None if carried is None else tuple(c[: b - span[0]] for c in carried)
         if new is not None:
-            D[new] = local[k]
-        dstate = (D[a:b], *(r[a:b] for r in rest))
-        back = cell.step_back(P, tape.caches[k], dstate, True)
+            start = (local[k].unsqueeze(0), *(local.new_zeros((1, nb, S)) for _ in cell.state_names[1:]))
+            keep = start if keep is None else tuple(torch.cat(pair) for pair in zip(start, keep))
+        span[0] = a
+        return keep
+
+    for k, dstate, back in walk(cell, P, tape.caches, T - 1, 0, enter):  # the one backward loop (engine/bptt.py)
+        a, b, new = alive[k]
         dx = cell.project_back(P, back.dpre.x)
         if new is not None and direct is not None:
-            dx[new - a] += direct[k]
+            dx[0] += direct[k]  # the new row comes first
         conn_h[a:b, k] = _mean_norm(dstate[0])
         conn_x[a:b, k] = _mean_norm(dx)
-        for buf, value in zip((D, *rest), back.dstate):
-            buf[a:b] = value
     return conn_x, conn_h, rows
 
 

@@ -2,8 +2,9 @@
 
 Each swept value gets exactly the parameters run() builds for it (a Model per value, from
 the same seed), and all S weight sets are stacked: the S x B sequences then advance
-together through the cell's own `step` and `step_back` (one baddbmm / bmm per step), so
-the result equals S separate runs. The loss is the last step's alone: grad_h for a task
+together through the one forward loop (Cell.unroll_projected) and the one backward sweep
+(bptt.sweep) that run() uses, with the cell's own `step` and `step_back` (one baddbmm / bmm
+per step), so the result equals S separate runs. The loss is the last step's alone: grad_h for a task
 with a loss at the last step only, grad_h_last for a task with a loss at every step.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from . import memory
-from .bptt import loss_and_grad
+from .bptt import loss_and_grad, sweep
 from .config import Config, ConfigError
 from .cost import estimate
 from .model import Model, initial_params
@@ -113,10 +114,12 @@ def phase(cfg: Config, scales, axis: str = "recurrent_scale") -> Phase:
         each = [{k: v[s] for k, v in flat.items()} for s in range(len(values))]  # value s's parameters, as run() holds them
         P = {k: v.unsqueeze(1) if v.dim() == 2 else v for k, v in flat.items()}  # vectors (S, 1, n) broadcast over sequences
         xp = torch.stack([cell.project(p, x) for p in each], 1)  # (T, S, B, P), each exactly as run() projects it
-        h_last, peak, caches = _unroll(cell, P, xp)
-        local, loss = _last_loss(cell, each, h_last, x, target[-1:], batch.kind)
-        horizon = cfg.truncation_blocks()[0][1]  # the block that holds step T-1 reaches back to here
-        norms = _norms(_sweep(cell, P, caches, local, horizon))  # (T, S, B) ||dL/dh_t|| per sequence
+        tape = cell.unroll_projected(P, xp)  # the generic forward loop, on all S weight sets at once
+        peak = tape.hs[1:].abs().amax(-1)  # (T, S, B) largest |h_t| per sequence, NaN if any is
+        local, loss = _last_loss(cell, each, tape.hs[-1], x, target[-1:], batch.kind)
+        block = cfg.truncation_blocks()[0]  # the block that holds step T-1
+        horizon = block[1]  # it reaches back to here
+        norms = _norms(sweep(cell, P, tape, {T - 1: local}, [block], pre=False).dh)  # (T, S, B) ||dL/dh_t|| per sequence
     with np.errstate(all="ignore"):
         grad_h = norms.mean(axis=-1).T  # (S, T)
         log_ratio = np.log10(grad_h[:, ::-1] / grad_h[:, -1:])
@@ -141,22 +144,6 @@ def phase(cfg: Config, scales, axis: str = "recurrent_scale") -> Phase:
     )
 
 
-def _unroll(cell, P, xp):
-    """The forward pass of all S x B sequences together: the cell's own step on stacked parameters.
-
-    Returns h_{T-1} (S, B, W), the largest |h_t| per sequence (T, S, B; non-finite where h_t is) and the caches.
-    """
-    T, S, B, _ = xp.shape
-    width = cell.state_size(P["head_weight"].shape[-1])
-    state = tuple(xp.new_zeros((S, B, width)) for _ in cell.state_names)
-    peaks, caches = [], []
-    for t in range(T):
-        state, cache = cell.step(P, xp[t], state)
-        peaks.append(state[0].abs().amax(-1))  # largest |h|, NaN if any is
-        caches.append(cache)
-    return state[0], torch.stack(peaks), caches
-
-
 def _last_loss(cell, each, h_last, x, target, kind):
     """dL/dh_{T-1} (S, B, W) of the last step's loss, and that loss (S,), per value exactly as forward_backward computes it."""
     steps = torch.as_tensor([0], device=x.device)
@@ -169,17 +156,6 @@ def _last_loss(cell, each, h_last, x, target, kind):
         grads.append(dstate[0])
         losses.append(float(np.mean(loss_seq.cpu().numpy().astype(np.float64))))
     return torch.stack(grads), np.array(losses)
-
-
-def _sweep(cell, P, caches, local, horizon: int):
-    """BPTT of the last step's loss from T-1 down to `horizon`: the cell's own step_back on stacked parameters."""
-    T = len(caches)
-    rows = [torch.zeros_like(local)] * horizon  # beyond the truncation horizon nothing flows back
-    dstate = (local, *(torch.zeros_like(local) for _ in cell.state_names[1:]))
-    for t in range(T - 1, horizon - 1, -1):
-        rows.insert(horizon, dstate[0])
-        dstate = cell.step_back(P, caches[t], dstate, t > horizon).dstate
-    return torch.stack(rows)
 
 
 def _norms(d: torch.Tensor) -> np.ndarray:

@@ -120,14 +120,20 @@ def equation_step(cfg, P, x, state):
     raise ValueError(cfg.cell)
 
 
+def _start(model: Model, batch, requires_grad: bool):
+    """float64 copies of the parameters, the inputs (T, B, I) and the zero state of equation_step."""
+    cfg = model.cfg
+    P = {k: v.detach().double().clone().requires_grad_(requires_grad) for k, v in model.params.items()}
+    x = torch.as_tensor(batch.x, dtype=torch.float64)
+    h = torch.zeros(x.shape[1], cfg.hidden_size, dtype=torch.complex128 if cfg.cell == "lru" else torch.float64)
+    return P, x, (h, torch.zeros_like(h)) if cfg.cell == "lstm" else (h,)
+
+
 def equation_pass(model: Model, batch, detach_every: int = 0):
     """Autograd through equation_step: loss, parameter grads, dL_b/dh_t (T, B, S; complex h as [Re | Im])."""
     cfg = model.cfg
-    P = {k: v.detach().double().clone().requires_grad_(True) for k, v in model.params.items()}
-    x = torch.as_tensor(batch.x, dtype=torch.float64)
+    P, x, state = _start(model, batch, requires_grad=True)
     T, B, _ = x.shape
-    h = torch.zeros(B, cfg.hidden_size, dtype=torch.complex128 if cfg.cell == "lru" else torch.float64)
-    state = (h, torch.zeros(B, cfg.hidden_size, dtype=torch.float64)) if cfg.cell == "lstm" else (h,)
     hs, feats = [], []
     for t in range(T):
         if detach_every and t % detach_every == 0:
@@ -151,13 +157,9 @@ def equation_pass(model: Model, batch, detach_every: int = 0):
 def per_step_grads(model: Model, batch, names) -> list:
     """[t] -> {name: dL/dP_t}: each step reads its own copy P_t of the named parameters, so dL/dP_t is step t's term of dL/dP."""
     cfg = model.cfg
-    P = {k: v.detach().double().clone() for k, v in model.params.items()}
-    x = torch.as_tensor(batch.x, dtype=torch.float64)
-    T, B, _ = x.shape
-    h = torch.zeros(B, cfg.hidden_size, dtype=torch.complex128 if cfg.cell == "lru" else torch.float64)
-    state = (h, torch.zeros(B, cfg.hidden_size, dtype=torch.float64)) if cfg.cell == "lstm" else (h,)
+    P, x, state = _start(model, batch, requires_grad=False)
     copies, feats = [], []
-    for t in range(T):
+    for t in range(x.shape[0]):
         own = {k: P[k].clone().requires_grad_(True) for k in names}
         copies.append(own)
         state, feat = equation_step(cfg, {**P, **own}, x[t], state)

@@ -191,19 +191,23 @@ class Cell:
         raise NotImplementedError
 
     def unroll(self, P, X) -> Tape:
-        """The generic forward: one input GEMM, then `step` T times (cells may override with a faster loop)."""
-        T, B, _ = X.shape
-        xp = self.project(P, X)
-        S = self.state_size(P["head_weight"].shape[1])
-        state = tuple(X.new_zeros((B, S)) for _ in self.state_names)
+        """The forward of a pass: one input GEMM, then the step loop (cells may override with a faster loop, tested equal)."""
+        return self.finish(self.unroll_projected(P, self.project(P, X)))
+
+    def unroll_projected(self, P, xp) -> Tape:
+        """The one generic forward loop: `step` T times from a zero state, over any leading axes of xp (T, ..., B, P).
+
+        run() reaches it through unroll; phase() runs it on S stacked weight sets (xp (T, S, B, P)).
+        """
+        S = self.state_size(P["head_weight"].shape[-1])
+        state = tuple(xp.new_zeros(xp.shape[1:-1] + (S,)) for _ in self.state_names)
         hs, cs, caches = [state[0]], [state[-1]], []
-        for t in range(T):
+        for t in range(xp.shape[0]):
             state, cache = self.step(P, xp[t], state)
             hs.append(state[0])
             cs.append(state[-1])
             caches.append(cache)
-        tape = Tape(hs=torch.stack(hs), caches=caches, xp=xp, cs=torch.stack(cs) if len(self.state_names) > 1 else None)
-        return self.finish(tape)
+        return Tape(hs=torch.stack(hs), caches=caches, xp=xp, cs=torch.stack(cs) if len(self.state_names) > 1 else None)
 
     def finish(self, tape: Tape) -> Tape:
         """Hook for cells that add gate values or phi' to the tape."""
