@@ -18,8 +18,11 @@ def use_template() -> None:
 
     Set once for the process: assigning template= per figure re-validates the whole template (30-50 ms
     a figure). Importing viz changes no global state; a figure built before this call has Plotly's own.
+    Assigning the default validates (deep-copies) the template too, ~40 ms: the page calls this on every
+    rerun, so it assigns only when the default is not TEMPLATE yet.
     """
-    pio.templates.default = TEMPLATE
+    if pio.templates.default != TEMPLATE:
+        pio.templates.default = TEMPLATE
 
 
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14, color="#1f2933")
