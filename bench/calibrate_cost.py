@@ -47,6 +47,8 @@ CHECK_GRID = [
     (C(cell="lstm", seq_len=2, hidden_size=320, batch_size=2, init="normal"), {}),
     (C(cell="lstm", seq_len=100, hidden_size=64, batch_size=16), {"connectivity": True}),
     (C(cell="gru", seq_len=80, hidden_size=48, batch_size=8, truncation=10), {"connectivity": True}),
+    (C(cell="lru", seq_len=180, hidden_size=112, batch_size=48, dtype="float64"), {"connectivity": True}),
+    (C(cell="rnn", seq_len=160, hidden_size=128, batch_size=64, init="normal", dtype="float64"), {"connectivity": True}),
     (C(cell="rnn", seq_len=30, hidden_size=64, batch_size=16), {"train_steps": 60, "every": 10}),
     (C(cell="lstm", seq_len=20, hidden_size=160, batch_size=8, init="normal"), {"train_steps": 10, "every": 2}),
     (C(cell="lstm", seq_len=2, hidden_size=1024, batch_size=2, init="normal"), {}),  # issue 5's example: 4 eig + SVD of 1024 x 1024
@@ -96,7 +98,13 @@ def cases() -> list[tuple[engine.Config, dict]]:
         (C(cell="lstm", seq_len=100, hidden_size=64, batch_size=32, dtype="float64"), {}),
         (C(cell="gru", seq_len=100, hidden_size=64, batch_size=16, k1=5, k2=20), {}),
         (C(cell="indrnn", seq_len=400, hidden_size=128, batch_size=32), {}),
+        (C(cell="gru", seq_len=200, hidden_size=128, batch_size=64, init="normal", dtype="float64"), {"connectivity": True}),
     ]
+    for cell in engine.config.CELLS:  # connectivity in float64 and at a size the page computes without asking
+        out += [
+            (C(cell=cell, seq_len=150, hidden_size=64, batch_size=32, dtype="float64"), {"connectivity": True}),
+            (C(cell=cell, seq_len=200, hidden_size=96, batch_size=32), {"connectivity": True}),
+        ]
     return out
 
 

@@ -38,40 +38,47 @@ from .cells import get_cell
 from .config import Config
 from .tasks import TASKS
 
-# Seconds per unit of work on the 2-core dev machine, one BLAS/torch thread (bench/calibrate_cost.py).
+# Seconds per unit of work on the 2-core dev machine, one BLAS/torch thread (bench/calibrate_cost.py). The last fit
+# (2026-12-07, adding float64 connectivity) ran beside other work (load ~9); its figures were brought back to the quiet
+# machine's level with the probe's own two factors (the probes' fitted times equal the previous quiet fit's: overhead
+# x0.371, arithmetic x0.439), so only their ratios come from the busy fit. The host probe (HOST) scales them to a server.
 COEF = {
-    "run:gru": 0.00186,  # fixed cost of a run, by cell
-    "run:indrnn": 0.00136,
-    "run:lru": 0.00181,
-    "run:lstm": 0.00206,
-    "run:rnn": 0.00152,
-    "step:gru": 5.45e-05,  # Python overhead of one forward step, by cell
-    "step:indrnn": 1.15e-05,
-    "step:lru": 3.27e-05,
-    "step:lstm": 1.68e-05,
-    "step:rnn": 1.56e-05,
-    "back:gru": 0,  # ... and of one step back of the BPTT sweep, by cell
-    "back:indrnn": 1.15e-05,
-    "back:lru": 3.27e-05,
-    "back:lstm": 1.68e-05,
-    "back:rnn": 0,
-    "elem:gru": 1.46e-09,  # a byte a step stores and touches, by cell
-    "elem:indrnn": 1.47e-09,
-    "elem:lru": 2.89e-09,
-    "elem:lstm": 1.43e-09,
-    "elem:rnn": 1.16e-09,
-    "flop": 1.11e-11,  # a flop of the step GEMMs (cell.cost)
-    "conn_step:gru": 0.000112,  # overhead of one step back of the connectivity pass, by cell
-    "conn_step:indrnn": 6.59e-05,
-    "conn_step:lru": 0.000148,
-    "conn_step:lstm": 0.000108,
-    "conn_step:rnn": 7.51e-05,
-    "conn_flop": 5.91e-13,  # a flop of a connectivity row-step
-    "conn_elem": 1.21e-09,  # an element a connectivity row-step touches
-    "spectra": 1.16e-09,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
-    "qr": 1.06e-10,  # torch's orthogonal_ init of an n x n block: n^3 of these
-    "update": 7.68e-08,  # optimiser update, per parameter
-    "snapshot": 0.00482,  # fixed cost of recording a training snapshot
+    "run:gru": 0.00247,  # fixed cost of a run, by cell
+    "run:indrnn": 0.00137,
+    "run:lru": 0.00122,
+    "run:lstm": 0.0018,
+    "run:rnn": 0.0024,
+    "step:gru": 2.11e-05,  # Python overhead of one forward step, by cell
+    "step:indrnn": 1.19e-05,
+    "step:lru": 2.66e-05,
+    "step:lstm": 1.84e-05,
+    "step:rnn": 1.38e-05,
+    "back:gru": 2.31e-05,  # ... and of one step back of the BPTT sweep, by cell
+    "back:indrnn": 1.19e-05,
+    "back:lru": 2.66e-05,
+    "back:lstm": 1.84e-05,
+    "back:rnn": 1.09e-06,
+    "elem:gru": 1.27e-09,  # a byte a step stores and touches, by cell
+    "elem:indrnn": 7.86e-10,
+    "elem:lru": 1.46e-09,
+    "elem:lstm": 1.38e-09,
+    "elem:rnn": 8.74e-10,
+    "flop": 1.14e-11,  # a flop of the step GEMMs (cell.cost)
+    "conn_step:gru": 0.000137,  # overhead of one step back of the connectivity pass, by cell
+    "conn_step:indrnn": 4.45e-05,
+    "conn_step:lru": 9.35e-05,
+    "conn_step:lstm": 7.57e-05,
+    "conn_step:rnn": 4.23e-05,
+    "conn_flop:gru": 2.64e-12,  # a flop of a connectivity row-step (float64: counted twice), by cell
+    "conn_flop:indrnn": 0,
+    "conn_flop:lru": 5.49e-12,
+    "conn_flop:lstm": 1.03e-12,
+    "conn_flop:rnn": 1.86e-12,
+    "conn_elem": 4.7e-10,  # a float32 element's worth of bytes a connectivity row-step touches
+    "spectra": 7.07e-10,  # eigvals + the 2-norm (an SVD) of an n x n float64 block: n^3 of these
+    "qr": 7.77e-11,  # torch's orthogonal_ init of an n x n block: n^3 of these
+    "update": 3.92e-08,  # optimiser update, per parameter
+    "snapshot": 0.00325,  # fixed cost of recording a training snapshot
 }
 TAPE_FACTOR = 2.25  # the tape keeps about this many times what one step's cost says it stores
 # Units paid per call (Python and torch's dispatch), not per flop or byte: a host scales them by its own factor.
@@ -238,10 +245,11 @@ def connectivity_units(cfg: Config, cell, itemsize: int, rows=None, max_batch=No
     np.add.at(alive, lowest, 1)
     np.add.at(alive, rows + 1, -1)
     per = cell.cost(cfg.hidden_size, nb, TASKS[cfg.task].input_size, itemsize)
+    wide = itemsize / 4  # float64 arithmetic and traffic cost twice float32's: GRU T=200 H=128 B=64 float64 ran 5x its dtype-blind estimate
     work = {
         f"conn_step:{cfg.cell}": float(np.count_nonzero(np.cumsum(alive)[:T])),  # the steps k where some row is carried
-        "conn_flop": row_steps * per.flops,
-        "conn_elem": row_steps * per.bytes / itemsize,
+        f"conn_flop:{cfg.cell}": row_steps * per.flops * wide,  # by cell: each cell's step back has its own mix of kernels
+        "conn_elem": row_steps * per.bytes / 4,  # float32 elements' worth of bytes touched
     }
     carried = len(rows) * nb * cell.state_size(cfg.hidden_size) * itemsize * (len(cell.state_names) + 4)
     return work, carried + 2 * 8 * len(rows) * T
