@@ -66,3 +66,82 @@ def test_an_error_reaches_every_waiter_and_is_not_cached():
 def test_size_from_the_environment():
     assert cache_bytes({}) == 512 << 20 and cache_bytes({"RNNLAB_CACHE_MB": "64"}) == 64 << 20
     assert cache_bytes({"RNNLAB_CACHE_MB": "lots"}) == 512 << 20 and cache_bytes({"RNNLAB_CACHE_MB": "0"}) == 0
+
+
+@pytest.fixture
+def waiting(monkeypatch) -> threading.Event:
+    """An event set once a second caller waits on a computation in flight (the cache's _Pending, instrumented)."""
+    from ui.serving import bytecache
+
+    event = threading.Event()
+
+    class Done(threading.Event):
+        def wait(self, timeout=None):
+            event.set()
+            return super().wait(timeout)
+
+    class Pending(bytecache._Pending):
+        def __init__(self):
+            super().__init__()
+            self.done = Done()
+
+    monkeypatch.setattr(bytecache, "_Pending", Pending)
+    return event
+
+
+def test_a_computation_cancelled_for_its_owner_is_computed_again_for_a_waiter(waiting):
+    """The owner's session ended (engine.cancel.Cancelled): the owner sees it, a waiter gets the value, computed once more."""
+    from engine.cancel import Cancelled
+
+    cache, calls, owner_error, got = ByteLRU(1 << 20), [], [], []
+
+    def cancelled():
+        calls.append("owner")
+        assert waiting.wait(30)  # the waiter is in line before the owner gives up
+        raise Cancelled("its session ended")
+
+    def fresh():
+        calls.append("waiter")
+        return block(1)
+
+    def owner():
+        try:
+            cache.get_or_compute("k", cancelled)
+        except Cancelled as err:
+            owner_error.append(err)
+
+    first = threading.Thread(target=owner)
+    first.start()
+    while "k" not in cache._pending and first.is_alive():  # the owner has claimed the key
+        threading.Event().wait(0.01)
+    waiter = threading.Thread(target=lambda: got.append(cache.get_or_compute("k", fresh)))
+    waiter.start()
+    first.join(30)
+    waiter.join(30)
+    assert len(owner_error) == 1 and len(got) == 1 and got[0].nbytes == 1024
+    assert calls == ["owner", "waiter"] and "k" in cache
+
+
+def test_any_other_error_of_the_owner_reaches_its_waiters(waiting):
+    """Only a cancellation is computed again: a real failure is every caller's, as before."""
+    cache, errors = ByteLRU(1 << 20), []
+
+    def failing():
+        assert waiting.wait(30)
+        raise ValueError("bad")
+
+    def call(compute):
+        try:
+            cache.get_or_compute("k", compute)
+        except ValueError as err:
+            errors.append(err)
+
+    first = threading.Thread(target=call, args=(failing,))
+    first.start()
+    while "k" not in cache._pending and first.is_alive():
+        threading.Event().wait(0.01)
+    second = threading.Thread(target=call, args=(lambda: pytest.fail("a failure is not computed again"),))
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert len(errors) == 2 and errors[0] is errors[1]

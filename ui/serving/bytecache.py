@@ -17,6 +17,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from engine.cancel import Cancelled
+
 DEFAULT_MB = 512
 
 
@@ -71,17 +73,25 @@ class ByteLRU:
             return key in self._items
 
     def get_or_compute(self, key, compute):
-        """The cached value for key, else compute() once (concurrent callers of the same key wait for it) and keep it."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-            pending = self._pending.get(key)
-            owner = pending is None
+        """The cached value for key, else compute() once (concurrent callers of the same key wait for it) and keep it.
+
+        A computation cancelled for its own caller (engine.cancel.Cancelled: that session ended) is not
+        the waiters' failure: the first of them computes it again, the others wait for that one.
+        """
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key][0]
+                pending = self._pending.get(key)
+                owner = pending is None
+                if owner:
+                    pending = self._pending[key] = _Pending()
             if owner:
-                pending = self._pending[key] = _Pending()
-        if not owner:
+                break
             pending.done.wait()
+            if isinstance(pending.error, Cancelled):  # its owner's session ended: this caller still wants it, so it computes
+                continue
             if pending.error is not None:
                 raise pending.error
             return pending.value
