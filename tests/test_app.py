@@ -336,7 +336,14 @@ def test_shrinking_T_still_clamps_k_and_the_graph_step():
 def test_task_select_shows_short_labels_and_the_description_below():
     at = page()
     task = at.sidebar.selectbox(key="task")
-    assert task.options == ["adding problem", "first input", "copy (delayed recall)", "noisy sine"]
+    assert task.options[:4] == ["adding problem", "first input", "copy (delayed recall)", "noisy sine"]
+    assert task.options[4:] == [
+        "Nile flow (real data)",
+        "CO₂ at Mauna Loa (real data)",
+        "sunspots (real data)",
+        "next character of a text",
+        "your own series",
+    ]
     assert "Add the two marked numbers; answer at the last step." in [c.value for c in at.sidebar.caption]
     task.select("first").run()
     assert "Recall the first input at the last step." in [c.value for c in at.sidebar.caption]

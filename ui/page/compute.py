@@ -23,6 +23,8 @@ from ui.serving.bytecache import ByteLRU, cache_bytes
 from viz import connectivity, decay, gates, gradients, graph, theme, units
 from viz.downsample import pick_indices
 
+from . import own_data
+
 CONN_AUTO_T = 200  # connectivity is computed without asking up to this T
 CONN_ROWS = 200  # beyond it: about this many evenly spaced loss steps t ...
 CONN_BATCH = 4  # ... on this many sequences of the batch
@@ -96,6 +98,25 @@ def cache() -> ByteLRU:
     return ByteLRU(cache_bytes())
 
 
+OWN_CACHE = "_own_cache"  # session_state: this session's cache for runs on its own data
+OWN_CACHE_BYTES = 64 * 2**20
+
+
+def store(cfg: engine.Config) -> tuple[ByteLRU, tuple]:
+    """(cache, key suffix): the shared cache, or for a run on your own data this session's own, keyed by the data's sha256.
+
+    Whatever is made from uploaded or pasted data (its traces, figures, JSON) holds that data, so it
+    never enters the cache every session of the process shares (ui/page/own_data.py).
+    """
+    digest = own_data.digest(cfg)
+    if digest is None:
+        return cache(), ()
+    own = st.session_state.get(OWN_CACHE)
+    if own is None:
+        own = st.session_state[OWN_CACHE] = ByteLRU(OWN_CACHE_BYTES)
+    return own, (digest,)
+
+
 class QueueNote:
     """Says on the page, while a pass waits for a free slot, where it stands in line; gone once it starts."""
 
@@ -114,23 +135,26 @@ class QueueNote:
 
 def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
     """One forward + BPTT pass; with conn, the connectivity d loss_t / d x_k as well ("full": ignoring truncation)."""
-    return cache().get_or_compute(("trace", cfg, conn), lambda: _run(cfg, conn))
+    where, mine = store(cfg)
+    data = own_data.current(cfg)
+    return where.get_or_compute(("trace", cfg, conn, *mine), lambda: _run(cfg, conn, data))
 
 
-def _run(cfg: engine.Config, conn: bool | str) -> engine.Trace:
-    """The pass itself, in one of the process's job slots (it waits in line when all are taken)."""
+def _run(cfg: engine.Config, conn: bool | str, data=None) -> engine.Trace:
+    """The pass itself, in one of the process's job slots (it waits in line when all are taken); data: your own (own_data)."""
     seconds, nbytes = estimate(cfg, conn)
     with admission.jobs().slot(seconds, on_wait=QueueNote(), nbytes=nbytes), st.spinner("Forward pass and BPTT ..."):
         if not conn:
-            return engine.run(cfg)
+            return engine.run(cfg, data=data)
         subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
-        return engine.run(cfg, connectivity=True, conn_full=conn == "full", **subset)
+        return engine.run(cfg, connectivity=True, conn_full=conn == "full", data=data, **subset)
 
 
 def figure_dict(view: str, cfg: engine.Config, conn: bool | str, **options) -> dict:
     """A viz figure of the cached trace as a plain dict: built and validated once per (view, Config, options)."""
-    key = ("figure", view, cfg, conn, tuple(sorted(options.items())))
-    return cache().get_or_compute(key, lambda: VIEWS[view](trace_for(cfg, conn), **options).to_dict())
+    where, mine = store(cfg)
+    key = ("figure", view, cfg, conn, tuple(sorted(options.items())), *mine)
+    return where.get_or_compute(key, lambda: VIEWS[view](trace_for(cfg, conn), **options).to_dict())
 
 
 def figure(view: str, cfg: engine.Config, conn: bool | str = False, **options) -> go.Figure:
@@ -175,7 +199,8 @@ def trace_csv(cfg: engine.Config) -> str:
     """The trace as CSV (one row per step), built only when someone downloads it."""
     from engine.export import trace_csv
 
-    return cache().get_or_compute(("csv", cfg), lambda: trace_csv(trace_for(cfg, False)))
+    where, mine = store(cfg)
+    return where.get_or_compute(("csv", cfg, *mine), lambda: trace_csv(trace_for(cfg, False)))
 
 
 _checks: dict = {}  # Config -> Future of its Verdict: the trust badge is computed beside the page, not in its way
@@ -194,6 +219,9 @@ def verdict(cfg: engine.Config):
 
     from engine.check import verify
 
+    where, mine = store(cfg)
+    if mine:  # your own data: checked here, in this session (the background checks are the process's, keyed by Config alone)
+        return where.get_or_compute(("verdict", cfg, *mine), lambda: verify(cfg, data=own_data.current(cfg)))
     future = _checks.get(cfg)
     if future is None:
         if _check_pool is None:
@@ -206,4 +234,5 @@ def verdict(cfg: engine.Config):
 
 def trace_json(cfg: engine.Config) -> str:
     """The trace as strict JSON, built only when someone downloads it."""
-    return cache().get_or_compute(("json", cfg), lambda: engine.to_json(trace_for(cfg, False)))
+    where, mine = store(cfg)
+    return where.get_or_compute(("json", cfg, *mine), lambda: engine.to_json(trace_for(cfg, False)))

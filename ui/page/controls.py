@@ -20,14 +20,24 @@ from engine.config import field_info
 from ui.serving import limits
 from ui.teaching import lessons
 
-from . import compare, links, rules
+from . import compare, links, own_data, rules
 from .help import HELP
 from .widget_values import defaults, read_config, resolve
 
 CELL_LABELS = {name: cls.label for name, cls in CELLS.items()}
 BPTT_LABELS = {"full": "full BPTT", "k": "truncated every k steps", "k1k2": "TBPTT(k1, k2)"}
 # Short enough for the sidebar's select box; the task's full description goes in a caption under it.
-TASK_LABELS = {"adding": "adding problem", "first": "first input", "copy": "copy (delayed recall)", "sine": "noisy sine"}
+TASK_LABELS = {
+    "adding": "adding problem",
+    "first": "first input",
+    "copy": "copy (delayed recall)",
+    "sine": "noisy sine",
+    "nile": "Nile flow (real data)",
+    "co2": "CO₂ at Mauna Loa (real data)",
+    "sunspots": "sunspots (real data)",
+    "text": "next character of a text",
+    "series": "your own series",
+}
 CLIP_LABELS = {"none": "none", "norm": "by global norm", "value": "by value"}
 
 
@@ -249,6 +259,7 @@ def sidebar() -> Settings:
         st.header("Task")
         w["task"] = _widget(CONTROLS["task"], cap, rng, base["task"])
         st.caption(task_caption(w["task"]))
+        own_data.panel(w["task"])
         for name in ("seq_len", "batch_size", "seed"):
             w[name] = _widget(CONTROLS[name], cap, rng, base[name])
 
@@ -267,6 +278,8 @@ def sidebar() -> Settings:
             st.caption(f"Computing on: {resolve_device('auto')} (chosen automatically).")
     links.write_choices({k: v for k, v in w.items() if CONTROLS[k].kind in ("radio", "select")}, base)
     config, error = read_config(w)
+    if (missing := own_data.problem(config)) is not None:  # task series without numbers yet, or data shorter than T
+        config, error = None, missing
     errors, warnings = state.get("_link_messages", ([], []))
     notes = state.get("_notes", [])
     return Settings(config, int(w["steps"]), int(w["every"]), error, list(errors), list(warnings) + list(notes))

@@ -21,9 +21,9 @@ import streamlit as st
 import engine
 from ui.serving import admission
 from ui.serving.streamlit_private import StopException, script_session_id, session_is_alive, session_is_connected
-from viz import gradients, training, training_gates
+from viz import gradients, task, training, training_gates
 
-from . import charts, compare, compute, lost_run
+from . import charts, compare, compute, lost_run, own_data
 from .lockstep import Lockstep
 from .switch_interval import SwitchInterval
 from .views import overflow_notice
@@ -78,6 +78,8 @@ class TrainingRun:
     stopper: SessionGone | None = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
     _figure: tuple = field(default=(-1, None, 0.0), repr=False)  # (versions drawn, figures, when the gate view was built)
+    data: object = field(default=None, repr=False)  # your own series or text (ui/page/own_data.py), held for the worker thread
+    first_example: dict | None = None  # the task chart's prediction before training (the first snapshot's)
 
     def start(self) -> TrainingRun:
         self.stopper = SessionGone(script_session_id())
@@ -96,7 +98,7 @@ class TrainingRun:
             with admission.training_slot(seconds, self.stopper, on_wait=lambda k: setattr(self, "queued", k), nbytes=nbytes) as budget:
                 self.queued = 0
                 paced = self.pace.gate(self, budget) if self.pace is not None else budget  # beside a compared run: in step
-                for snap in engine.train(self.config, self.steps, self.every, stop=paced):
+                for snap in engine.train(self.config, self.steps, self.every, stop=paced, data=self.data):
                     with self.lock:
                         if self.status != "running":  # stopped while this snapshot was computed
                             return
@@ -122,6 +124,8 @@ class TrainingRun:
     def _drain(self) -> None:
         """Move the snapshots waiting to be drawn into the log (under the lock)."""
         for snap in self.pending:
+            if self.first_example is None:
+                self.first_example = snap.trace.example
             self.log.add(snap)
             self.version += 1
         self.pending.clear()
@@ -285,9 +289,11 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
         other = compare.other_config(cfg, state.get(compare.KEY, {}))[0]
         paired = other is not None and other != cfg and compute.affordable(other)
         pace = Lockstep() if paired else None  # side by side: both take their steps together, one chart compares them
-        run = state["training_run"] = TrainingRun(cfg, steps, every, pace=pace).start()
+        data = own_data.current(cfg)
+        run = state["training_run"] = TrainingRun(cfg, steps, every, pace=pace, data=data).start()
         if paired:
-            state[VS_KEY] = TrainingRun(other, steps, every, label=compare.label(cfg, other), pace=pace).start()
+            label = compare.label(cfg, other)
+            state[VS_KEY] = TrainingRun(other, steps, every, label=label, pace=pace, data=own_data.current(other)).start()
     running = any(r.status == "running" for r in runs())
     if run is None:
         right.button("Stop", key="train_stop", icon=":material/stop:", disabled=True)
@@ -315,3 +321,13 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
             st.caption(
                 f"Gradient flow at the last snapshot (training step {run.log.last.step}): compare it with the untrained network in tab 1."
             )
+            task_chart(run)
+
+
+def task_chart(run: TrainingRun) -> None:
+    """The task on screen: one sequence, its target, and the prediction before training and at the last snapshot."""
+    last = run.log.last
+    if run.first_example is None or last is None or last.trace.example is None:
+        return
+    fig = task.task_chart(run.first_example, last.trace.example, last.trace.data, last.step)
+    charts.chart(fig, key="fig_train_task")

@@ -8,9 +8,9 @@ import streamlit as st
 
 from ui.serving import admission
 from ui.teaching import learn
-from viz import gates, gradients
+from viz import gates, gradients, task
 
-from . import charts, compare, compute, controls, links
+from . import charts, compare, compute, controls, links, own_data
 
 
 def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
@@ -92,10 +92,22 @@ def gradient_tab(cfg) -> None:
         else:
             charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
     metrics(trace)  # after the chart: on a phone the chart comes first
+    task_view(cfg, trace)
     badge(cfg)
     log = st.toggle("Log scale for the contributions", value=True, key="contrib_log")
     chart("contrib", cfg, "fig_contrib", log=log)
     exports(cfg)
+
+
+def task_view(cfg, trace) -> None:
+    """The task on screen before training: one sequence, its target and the untrained prediction (tab Training: after)."""
+    if trace.example is None:
+        return
+    shown = st.expander("The task: one sequence, its target and the prediction", key="task_view", on_change="rerun")
+    if shown.open:
+        with shown:
+            charts.chart(task.task_chart(trace.example, data=trace.data), key="fig_task")
+            st.caption("Untrained network. After a run in the Training tab, its chart shows the prediction before and after training.")
 
 
 def badge(cfg) -> None:
@@ -150,10 +162,21 @@ def exports(cfg) -> None:
     )
     # Drawn only while open: st.code's syntax highlighter costs the browser ~250 ms of script evaluation, which
     # would otherwise sit between a new tab and its first chart.
+    mine = own_data.current(cfg)
+    data_file = None
+    if mine is not None:
+        data_file = "my_series.csv" if cfg.task == "series" else "my_text.txt"
+        st.download_button(
+            f"Download your data ({data_file}): a link cannot carry it",
+            data=own_data.as_file(mine),
+            file_name=data_file,
+            key="download_own_data",
+            on_click="ignore",
+        )
     reproduce = st.expander("Reproduce this run: the command line and the Python", key="reproduce", on_change="rerun")
     if reproduce.open:
         with reproduce:
-            st.code(command_line(cfg), language="bash")
+            st.code(command_line(cfg, data_file=data_file), language="bash")
             st.code(python_snippet(cfg), language="python")
             st.caption("Each chart's camera button (top right, on hover) saves it as a slide-sized PNG.")
 
@@ -203,6 +226,9 @@ def phase_tab(cfg) -> None:
     """Tab: the phase diagram, the gradient's survival over every value of the axis at once; a click sets the control."""
     from viz.phase import nearest_value, phase_heatmap
 
+    if own_data.current(cfg) is not None:
+        st.info("The phase diagram is drawn for the bundled data and the synthetic tasks; your own data shows in the other tabs.")
+        return
     axis, values = compute.phase_axis(cfg)
     if not compute.phase_affordable(cfg):
         st.info("This setting is too large for a live phase diagram (one batched pass per swept value): reduce T, H or B.")
