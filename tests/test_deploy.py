@@ -71,6 +71,29 @@ def test_k8s_drains_one_replica_at_a_time():
     assert 'preStop:\n              exec: {command: ["sleep", "10"]}' in deployment
 
 
+def probe_settings(document: str, probe: str) -> dict:
+    """{setting: int} of one k8s probe block, read as text (no YAML parser): the lines indented under `probe:`."""
+    lines = document.split(f"{probe}:\n", 1)[1].splitlines()
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    settings = {}
+    for line in lines:
+        if len(line) - len(line.lstrip()) != indent:
+            break
+        key, _, value = line.strip().partition(": ")
+        if value.isdigit():
+            settings[key] = int(value)
+    return settings
+
+
+def test_k8s_probes_give_a_busy_replica_time():
+    """Kubernetes' default probe timeout is 1 s: readiness waits 3 s, liveness restarts only after a minute without an answer."""
+    [deployment] = [d for d in (ROOT / "deploy" / "k8s.yaml").read_text().split("\n---\n") if "kind: Deployment" in d]
+    ready, live = probe_settings(deployment, "readinessProbe"), probe_settings(deployment, "livenessProbe")
+    assert ready["timeoutSeconds"] >= 3 and live["timeoutSeconds"] >= 10
+    assert live["failureThreshold"] * live["periodSeconds"] >= 60
+    assert ready["periodSeconds"] * ready["failureThreshold"] < live["periodSeconds"] * live["failureThreshold"]
+
+
 def test_every_server_starts_through_the_launcher_with_two_arenas():
     docker = (ROOT / "Dockerfile").read_text()
     assert 'CMD ["python", "-m", "ui.serving.serve", "app.py"' in docker and "MALLOC_ARENA_MAX=2" in docker
