@@ -201,3 +201,10 @@ def test_the_exported_command_line_names_the_data_file_and_reproduces_the_run(ca
     code, out, _ = cli(capsys, *words[3:])
     want = json.loads(to_json(run(cfg, data=parse_series(f.read_bytes(), source=str(f)))))
     assert code == 0 and json.loads(out) == want
+
+
+def test_the_trust_badge_checks_a_run_on_your_own_data():
+    from engine.check import verify
+
+    assert verify(Config(task="series", seq_len=10, hidden_size=4, batch_size=3), data=WAVE).ok
+    assert verify(Config(task="text", cell="lstm", seq_len=10, hidden_size=4, batch_size=3), data="a b c d e f g h i j k l m").ok
