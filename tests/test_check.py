@@ -6,7 +6,7 @@ import torch
 from reference import equation_pass
 
 from engine import Config
-from engine.cells import CELLS
+from engine.cells import CELLS, get_cell
 from engine.check import autograd_dh, chosen_blocks, sub_batch_of, verify
 from engine.model import Model
 
@@ -35,7 +35,7 @@ def test_float64_runs_agree_to_rounding(kwargs):
 
 def test_the_reference_is_autograd_of_the_equations():
     """The check's own reference equals tests/reference.py's autograd of each cell written from its equations."""
-    for cell in ("rnn", "lstm", "gru", "indrnn", "lru"):
+    for cell in CELLS:
         cfg = Config(cell=cell, seq_len=12, hidden_size=4, batch_size=3, dtype="float64", task="sine")
         model = Model(cfg)
         batch = model.batch(0)
@@ -97,3 +97,56 @@ def test_a_float32_run_far_past_saturation_or_overflow_is_not_a_false_alarm(cell
     """float32 rounds saturated slopes to 0 and overflows at scale 4.4; the engine's code is still right: checked in float64."""
     verdict = verify(Config(cell=cell, hidden_size=12, batch_size=4, recurrent_scale=4.4))
     assert verdict.ok and verdict.max_rel_error < 1e-9, verdict.text
+
+
+def recurrent_names(cell) -> list:
+    """The parameters of the cell's declared recurrent products (the LRU's lambda is stored as log_mag and theta)."""
+    names = [p.param for p in cell.products]
+    return ["log_mag", "theta"] if "λ" in names else names
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_a_doubled_recurrent_weight_gradient_is_caught(monkeypatch, cell):
+    """dL/dh stays right, the recurrent parameters' gradient is twice the truth: the badge compares parameter gradients too."""
+    cls = CELLS[cell]
+    honest = cls.param_grads
+    names = recurrent_names(get_cell(cell))
+
+    def doubled(self, *args):
+        grads = honest(self, *args)
+        return {k: 2 * g if k in names else g for k, g in grads.items()}
+
+    monkeypatch.setattr(cls, "param_grads", doubled)
+    verdict = verify(Config(cell=cell, seq_len=30))
+    assert not verdict.ok and verdict.max_rel_error > 0.5, verdict.text
+    assert verdict.text.startswith("⚠") and any(f"in ∂L/∂{name} " in verdict.text for name in names)
+
+
+def test_an_lru_output_with_the_wrong_sign_of_c_im_is_caught(monkeypatch):
+    """y = Re(C h) written with +C_im in the forward and the backward alike: consistent with itself, wrong against the equations."""
+    from engine.cells.lru import LRU
+
+    features, features_back = LRU.features, LRU.features_back
+
+    def flipped(P):
+        return {**P, "C_im": -P["C_im"]}
+
+    def wrong_features(self, P, hs, X):
+        return features(self, flipped(P), hs, X)
+
+    def wrong_back(self, P, dfeat, hs, X, steps):
+        dh, grads = features_back(self, flipped(P), dfeat, hs, X, steps)
+        return dh, {**grads, "C_im": -grads["C_im"]}
+
+    cfg = Config(cell="lru", seq_len=30, task="sine")
+    assert verify(cfg).ok
+    monkeypatch.setattr(LRU, "features", wrong_features)
+    monkeypatch.setattr(LRU, "features_back", wrong_back)
+    verdict = verify(cfg)
+    assert not verdict.ok and verdict.max_rel_error > 0.1, verdict.text
+    assert verdict.text.startswith("⚠ the engine's gradient disagrees with torch autograd")
+
+
+def test_the_badge_compares_every_parameter_gradient():
+    verdict = verify(Config(cell="gru", seq_len=20))
+    assert verdict.ok and f"∂L/∂h and {len(Model(Config(cell='gru')).params)} parameter gradients" in verdict.text

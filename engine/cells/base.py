@@ -114,6 +114,9 @@ def activation_and_deriv(phi: str, a: torch.Tensor):
     return a, torch.ones_like(a)
 
 
+PHI = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda a: a}  # phi, plain (for `equations`)
+
+
 class Cell:
     """Base class: the metadata every cell declares, and the defaults most cells share."""
 
@@ -181,6 +184,19 @@ class Cell:
 
     def step_back(self, P, cache, dstate, prev: bool = True) -> Back:
         raise NotImplementedError
+
+    def equations(self, P, x_t, state) -> tuple:
+        """One step written straight from the cell's equations, x_t (B, I) -> the new state, for the trust badge's autograd.
+
+        An independent statement beside the fast `step`, the hand-written `step_back` and the
+        parameter gradients: engine/check.py differentiates it with torch autograd. The state is
+        in the engine's layout (a complex h as [Re | Im] pairs), so its gradient compares directly.
+        """
+        raise NotImplementedError
+
+    def equation_output(self, P, h, x_t):
+        """What the task head reads, written from the equations (h itself, unless the cell has an output map)."""
+        return h
 
     def project_back(self, P, dpre_x):
         """Gradient of the input x_t from the gradient of its input term."""

@@ -36,6 +36,14 @@ class GRU(Cell):
         fac = torch.cat([hp[..., 2 * H :] * r * (1 - r), (hprev - n) * z * (1 - z), (1 - z) * (1 - n * n)], -1)
         return Step((h,), (torch.cat([rz, n], -1), fac))
 
+    def equations(self, P, x_t, state):
+        h = state[0]
+        xr, xz, xn = (x_t @ P["weight_ih"].T + P["bias_ih"]).chunk(3, -1)
+        hr, hz, hn = (h @ P["weight_hh"].T + P["bias_hh"]).chunk(3, -1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        return ((1 - z) * n + z * h,)
+
     def unroll(self, P, X) -> Tape:
         """The same maths as `step`, in place on preallocated rows; the local derivatives over all steps at once."""
         T, B, _ = X.shape

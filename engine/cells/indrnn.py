@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import GAMMA, Back, Cell, Path, Pre, Product, Step, Tape, activation_and_deriv
+from .base import GAMMA, PHI, Back, Cell, Path, Pre, Product, Step, Tape, activation_and_deriv
 
 
 class IndRNN(Cell):
@@ -47,6 +47,9 @@ class IndRNN(Cell):
     def step(self, P, xp_t, state):
         h, deriv = activation_and_deriv(self.activation, torch.addcmul(xp_t, P["u"], state[0]))
         return Step((h,), (deriv,))
+
+    def equations(self, P, x_t, state):
+        return (PHI[self.activation](x_t @ P["weight_ih"].T + P["bias_ih"] + P["u"] * state[0]),)
 
     def step_back(self, P, cache, dstate, prev=True):
         da = dstate[0] * cache[0]

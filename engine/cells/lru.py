@@ -86,6 +86,20 @@ class LRU(Cell):
         hr, hi = h[..., :H], h[..., H:]
         return Step((torch.cat([lr * hr - li * hi, li * hr + lr * hi], -1) + xp_t,), ())
 
+    def equations(self, P, x_t, state):
+        """h' = lambda h + gamma (B x) in complex arithmetic (torch complex numbers, not the real pairs of `step`)."""
+        H = P["log_mag"].shape[-1]
+        h = torch.complex(state[0][..., :H], state[0][..., H:])
+        b = torch.complex(P["B_re"], P["B_im"])
+        h = torch.exp(torch.complex(P["log_mag"], P["theta"])) * h + P["gamma_norm"] * (x_t.to(b.dtype) @ b.T)
+        return (torch.cat([h.real, h.imag], -1),)
+
+    def equation_output(self, P, h, x_t):
+        """y = Re(C h) + D x in complex arithmetic."""
+        H = P["log_mag"].shape[-1]
+        c = torch.complex(P["C_re"], P["C_im"])
+        return (torch.complex(h[..., :H], h[..., H:]) @ c.T).real + x_t @ P["D"].T
+
     def step_back(self, P, cache, dstate, prev=True):
         d = dstate[0]
         if not prev:

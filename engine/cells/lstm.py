@@ -49,6 +49,11 @@ class LSTM(Cell):
         fac = torch.cat([i * (1 - i) * g, f * (1 - f) * cprev, i * (1 - g) * (1 + g), o * (1 - o) * tc], -1)
         return Step((h, c), (fac, o * (1 - tc) * (1 + tc), f, torch.cat([i, f, g, o], -1)))
 
+    def equations(self, P, x_t, state):
+        i, f, g, o = (x_t @ P["weight_ih"].T + P["bias_ih"] + state[0] @ P["weight_hh"].T + P["bias_hh"]).chunk(4, -1)
+        c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
     def unroll(self, P, X) -> Tape:
         """The same maths as `step`, in place on preallocated buffers: one GEMM and six small kernels a step."""
         T, B, _ = X.shape

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import GAMMA, Back, Cell, Pre, Step, Tape, activation_and_deriv, affine_grads, matrix_init, matrix_spectra, recurrent_term
+from .base import GAMMA, PHI, Back, Cell, Pre, Step, Tape, activation_and_deriv, affine_grads, matrix_init, matrix_spectra, recurrent_term
 
 
 class RNN(Cell):
@@ -32,6 +32,9 @@ class RNN(Cell):
     def step_back(self, P, cache, dstate, prev=True):
         da = dstate[0] * cache[0]
         return Back((da @ P["weight_hh"],) if prev else None, Pre(da, da))
+
+    def equations(self, P, x_t, state):
+        return (PHI[self.activation](x_t @ P["weight_ih"].T + P["bias_ih"] + state[0] @ P["weight_hh"].T + P["bias_hh"]),)
 
     def unroll(self, P, X) -> Tape:
         """The same maths as `step`, in place: one GEMM and one activation kernel a step; phi' over all steps at once."""
