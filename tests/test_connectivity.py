@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from reference import nn_cell
+from reference import equation_step, nn_cell
 
 from engine import Config, run
+from engine.cells import CELLS
 from engine.model import Model
 
 
@@ -23,10 +24,16 @@ def autograd_connectivity(cfg):
     for t in range(T):
         state = module(x[t], state)
         hs.append(state[0] if cfg.cell == "lstm" else state)
+    return rows_by_autograd(batch, P, x, hs, hs)
+
+
+def rows_by_autograd(batch, P, x, hs, feats):
+    """One autograd.grad per row t: batch means of ||d loss_t^b / d x_k^b|| and ||d loss_t^b / d h_k^b|| (a complex h: over Re and Im)."""
+    T = len(hs)
     targets = torch.as_tensor(np.ascontiguousarray(batch.row_targets()))
     conn_x, conn_h = np.zeros((T, T)), np.zeros((T, T))
     for t in range(T):
-        y = hs[t] @ P["head_weight"].T + P["head_bias"]
+        y = feats[t] @ P["head_weight"].T + P["head_bias"]
         if batch.kind == "mse":
             loss_b = ((y - targets[t]) ** 2).mean(-1)
         else:
@@ -46,6 +53,33 @@ def test_connectivity_matches_autograd(cell, task):
     np.testing.assert_allclose(trace.conn_h, ref_h, rtol=1e-9, atol=1e-14)
     assert np.all(np.triu(trace.conn_x, 1) == 0)
     np.testing.assert_array_equal(trace.conn_rows, np.arange(10))
+
+
+def equation_connectivity(cfg):
+    """The same oracle for any registered cell: autograd of the cell written from its equations (tests/reference.py)."""
+    model = Model(cfg)
+    batch = model.batch(0)
+    P = {k: v.detach().double() for k, v in model.params.items()}
+    x = torch.as_tensor(batch.x).clone().requires_grad_(True)
+    T, B, _ = x.shape
+    h = torch.zeros(B, cfg.hidden_size, dtype=torch.complex128 if model.cell.complex_state else torch.float64)
+    state = (h, torch.zeros(B, cfg.hidden_size, dtype=torch.float64))[: len(model.cell.state_names)]
+    hs, feats = [], []
+    for t in range(T):
+        state, feat = equation_step(cfg, P, x[t], state)
+        hs.append(state[0])
+        feats.append(feat)
+    return rows_by_autograd(batch, P, x, hs, feats)
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("task", ["adding", "sine"])
+def test_every_cells_connectivity_matches_autograd_of_its_equations(cell, task):
+    cfg = Config(cell=cell, task=task, seq_len=9, hidden_size=4, batch_size=3, dtype="float64")
+    trace = run(cfg, connectivity=True)
+    ref_x, ref_h = equation_connectivity(cfg)
+    np.testing.assert_allclose(trace.conn_x, ref_x, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(trace.conn_h, ref_h, rtol=1e-9, atol=1e-14)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])  # the generic sweep and the LSTM's many-rows step
