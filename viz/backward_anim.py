@@ -22,7 +22,9 @@ from .theme import COLORS, base_layout, unvalidated_figure
 INK = "#1f2933"
 FAINT = "#d1d5db"
 SUB = 4  # frames per step: the pulse moves a quarter step a frame
-FRAME_MS = 33  # 30 frames a second
+# Plotly shows the next frame at the first paint after this delay: 30 ms lands on every second 60 Hz paint, so 30 frames
+# a second (33 ms often slipped to the third paint: 20 a second, measured by bench/bench_backward_anim.py).
+FRAME_MS = 30
 REDUCED_MS = 600  # reduced motion: one frame a step, slow enough to read
 WINDOW = 30  # steps drawn at most (the last ones, where the loss sits): ~35 px an arrow at 1280 px, room for its label
 ROWS = {"h": 1.0, "c": 2.3}  # units of diagonal cells sit below h, at -0.3, -1.3, -2.3
@@ -122,6 +124,7 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
     top, bottom = max(r[1] for r in rows.rows) + 1.35, min(r[1] for r in rows.rows) - 0.45
     cover = dict(type="scatter", mode="lines", fill="toself", fillcolor="#ffffff", line=dict(width=0), hoverinfo="skip", name="not reached")
     fig.add_trace(go.Scatter(**{k: v for k, v in cover.items() if k != "type"}))
+    cover_index = len(fig.data) - 1
     first = len(fig.data)
     pulse = dict(size=12, symbol="triangle-left", color=COLORS["loss"])
     fig.add_trace(
@@ -129,7 +132,6 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
     )
     font = dict(size=NOTE_PX, color=INK)
     fig.add_trace(go.Scatter(x=[], y=[], mode="text", textfont=font, textposition="middle right", name="running product", hoverinfo="skip"))
-    cover_index = first - 1
     frames = [_frame(rows, k, sub, [cover_index, first, first + 1], (bottom, top)) for k in range((last - start) * sub + 1)]
     go.Frame(frames[0])  # validate one frame's attributes; the rest share its shape
     for i, d in zip(frames[0]["traces"], frames[0]["data"], strict=True):
@@ -194,7 +196,7 @@ def _layout(fig, trace, rows, start, last, frames, sub, reduced):
     ]
     shapes += network_shapes(rows, start, last)
     window = f"; the last {last + 1 - start} of {last + 1} steps up to the last loss" if start > 0 else ""
-    pace = "one frame a step (reduced motion)" if reduced else f"{sub} frames a step at {1000 // ms} frames/s"
+    pace = "one frame a step (reduced motion)" if reduced else f"{sub} frames a step, up to 30 frames/s"
     sub_title = f"arrow label: its factor ‖∂L/∂h<sub>t−1</sub>‖/‖∂L/∂h<sub>t</sub>‖{window}; {pace}"
     base_layout(fig, f"The backward pass, step by step<br><sup>{sub_title}</sup>", height=max(340, 250 + 90 * len(rows.rows)))
     fig.update_layout(
@@ -230,14 +232,25 @@ def _layout(fig, trace, rows, start, last, frames, sub, reduced):
 
 
 def network_shapes(rows, start: int, last: int) -> list:
-    """Each row's nodes (rings) and forward arrows as shapes drawn above the traces, so the cover never hides them."""
+    """Each row's nodes (rings) and forward arrows as one path shape, drawn above the traces so the cover never hides them.
+
+    One shape a row: Plotly goes over every shape on every animation frame, and 60 a row halved the frame rate.
+    """
+    k = 0.5523  # cubic Bezier handle for a quarter circle
+    rx, ry = 0.16, 0.1
     out = []
-    ring = dict(color="#6b7280", width=1)
     for _name, y, *_ in rows.rows:
+        parts = []
         for t in range(start, last + 1):
-            out.append(dict(type="circle", x0=t - 0.16, x1=t + 0.16, y0=y - 0.1, y1=y + 0.1, line=ring, layer="above"))
+            a, b, c, d = t + rx, t - rx, y + ry, y - ry
+            hx, hy = k * rx, k * ry
+            parts.append(
+                f"M{a},{y} C{a},{y + hy} {t + hx},{c} {t},{c} C{t - hx},{c} {b},{y + hy} {b},{y}"
+                f" C{b},{y - hy} {t - hx},{d} {t},{d} C{t + hx},{d} {a},{y - hy} {a},{y} Z"
+            )
             if t > start:
-                out.append(dict(type="line", x0=t - 0.84, x1=t - 0.16, y0=y, y1=y, line=dict(color="#9ca3af", width=1), layer="above"))
+                parts.append(f"M{t - 1 + rx},{y} L{t - rx},{y}")
+        out.append(dict(type="path", path=" ".join(parts), line=dict(color="#6b7280", width=1), layer="above"))
     return out
 
 
