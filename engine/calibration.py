@@ -26,10 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cost
+from .cells import CELLS
 from .config import Config
 
 PROBES = tuple(
-    Config(cell=c, seq_len=32, hidden_size=8, batch_size=2, init="identity") for c in ("rnn", "lstm", "gru", "indrnn", "lru")
+    Config(cell=c, seq_len=32, hidden_size=8, batch_size=2, init="identity") for c in CELLS  # every registered cell
 ) + (
     Config(cell="lstm", seq_len=12, hidden_size=192, batch_size=32, init="identity"),
     Config(cell="gru", seq_len=12, hidden_size=256, batch_size=16, init="identity"),
