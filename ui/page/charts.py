@@ -137,26 +137,38 @@ def height_at_most(px: int):
         _max_height.reset(token)
 
 
-def chart(fig, key: str, clicks: bool = False, live: bool = False):
+def prepare(fig, key: str, look: str, live: bool, cap: int | None) -> tuple[dict, list]:
+    """(the component's data: the styled figure as JSON, its config and height; a slide's notes) for one chart."""
+    styled = theme.styled(fig, look)
+    notes = []
+    if cap is not None:
+        styled, height, notes = slide.fit(styled if isinstance(styled, dict) else styled.to_plotly_json(), cap)
+    else:
+        layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
+        height = int(layout.get("height") or DEFAULT_HEIGHT)
+    data = spec(styled, key.removeprefix("fig_"), look, live)
+    data["height"] = height  # reserved until drawn; the drawn figure may grow (wrapped text)
+    return data, notes
+
+
+def chart(fig, key: str, clicks: bool = False, live: bool = False, cached=None):
     """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style).
 
     With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
     live: the chart streams (see spec).
+    cached: (cache, key) of a figure kept in a process cache (ui/page/compute.py figure_key). Its prepared data, the
+    figure as JSON, is kept there too, so a rerun, another session or a shared link sends it as it is (styling and
+    JSON cost ~10 ms a chart a rerun); fig is then a callable that builds the figure only when that data is not kept.
     """
     look, cap = style(), _max_height.get()
     last = _sent.get(key)
-    if last is not None and last[0] is fig and last[1] == (look, live, cap):  # the same figure object again (never mutated)
+    if cached is not None:
+        store, fig_key = cached
+        data, notes = store.get_or_compute(("chart", fig_key, key, look, live, cap), lambda: prepare(fig(), key, look, live, cap))
+    elif last is not None and last[0] is fig and last[1] == (look, live, cap):  # the same figure object again (never mutated)
         data, notes = last[2], last[3]
     else:
-        styled = theme.styled(fig, look)
-        notes = []
-        if cap is not None:
-            styled, height, notes = slide.fit(styled if isinstance(styled, dict) else styled.to_plotly_json(), cap)
-        else:
-            layout = styled.get("layout", {}) if isinstance(styled, dict) else styled.layout.to_plotly_json()
-            height = int(layout.get("height") or DEFAULT_HEIGHT)
-        data = spec(styled, key.removeprefix("fig_"), look, live)
-        data["height"] = height  # reserved until drawn; the drawn figure may grow (wrapped text)
+        data, notes = prepare(fig, key, look, live, cap)
         _sent[key] = (fig, (look, live, cap), data, notes)
     events = {"on_click_change": lambda: None} if clicks else {}
     result = _component()(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/page/plotly_fit.js fits it)

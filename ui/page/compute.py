@@ -16,10 +16,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import engine
-from engine import calibration, cost
+from engine import calibration, cancel, cost
 from engine.backend import resolve_device
 from ui.serving import admission
 from ui.serving.bytecache import ByteLRU, cache_bytes
+from ui.serving.session_signal import SessionGone
+from ui.serving.streamlit_private import script_session_id
 from viz import connectivity, decay, gates, gradients, graph, theme, units
 from viz.downsample import pick_indices
 
@@ -143,17 +145,24 @@ def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
 def _run(cfg: engine.Config, conn: bool | str, data=None) -> engine.Trace:
     """The pass itself, in one of the process's job slots (it waits in line when all are taken); data: your own (own_data)."""
     seconds, nbytes = estimate(cfg, conn)
-    with admission.jobs().slot(seconds, on_wait=QueueNote(), nbytes=nbytes), st.spinner("Forward pass and BPTT ..."):
+    gone = SessionGone(script_session_id())  # a session that ends leaves the line, or ends its connectivity at the next step back
+    slot = admission.jobs().slot(seconds, on_wait=QueueNote(), stop=gone, nbytes=nbytes)
+    with slot, cancel.scope(gone), st.spinner("Forward pass and BPTT ..."):
         if not conn:
             return engine.run(cfg, data=data)
         subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
         return engine.run(cfg, connectivity=True, conn_full=conn == "full", data=data, **subset)
 
 
+def figure_key(view: str, cfg: engine.Config, conn: bool | str = False, **options) -> tuple[ByteLRU, tuple]:
+    """(the cache that keeps this figure, its key there): charts.chart keeps the figure's JSON beside it."""
+    where, mine = store(cfg)
+    return where, ("figure", view, cfg, conn, tuple(sorted(options.items())), *mine)
+
+
 def figure_dict(view: str, cfg: engine.Config, conn: bool | str, **options) -> dict:
     """A viz figure of the cached trace as a plain dict: built and validated once per (view, Config, options)."""
-    where, mine = store(cfg)
-    key = ("figure", view, cfg, conn, tuple(sorted(options.items())), *mine)
+    where, key = figure_key(view, cfg, conn, **options)
     return where.get_or_compute(key, lambda: VIEWS[view](trace_for(cfg, conn), **options).to_dict())
 
 

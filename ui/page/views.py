@@ -9,12 +9,20 @@ import streamlit as st
 from ui.serving import admission
 from ui.teaching import learn
 from viz import gates, gradients, task
+from viz.backward_anim import describe
 
-from . import charts, compare, compute, controls, links, own_data
+from . import backward_view, charts, compare, compute, controls, links, own_data
 
 
-def chart(view: str, cfg, key: str, conn: bool | str = False, **options) -> None:
-    charts.chart(compute.figure(view, cfg, conn, **options), key=key)
+def chart(view: str, cfg, key: str, conn: bool | str = False, clicks: bool = False, **options):
+    """A cached view of cfg's trace; its JSON is cached with it, so a rerun builds neither (compute.figure_key).
+
+    clicks: returns the x of a point the user just clicked (charts.chart), else None.
+    """
+    cached = compute.figure_key(view, cfg, conn, **options)
+    clicked = charts.chart(lambda: compute.figure(view, cfg, conn, **options), key=key, clicks=clicks, cached=cached)
+    backward_view.text_alternative("Chart: " + describe(compute.trace_for(cfg, False)))  # what a screen reader hears with it
+    return clicked
 
 
 def cost_gate(cfg) -> bool:
@@ -88,7 +96,8 @@ def gradient_tab(cfg) -> None:
             other = None
     with figure:
         if other is None:
-            chart("grad", cfg, "fig_grad")  # its note says how fast the gradient changes: said once, on the chart
+            clicked = chart("grad", cfg, "fig_grad", clicks=True)  # its note says how fast the gradient changes: said once
+            backward_view.curve_click(cfg, clicked)  # a click on a step opens that step's formula (as in Unrolled graph)
         else:
             charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
     metrics(trace)  # after the chart: on a phone the chart comes first
@@ -293,6 +302,7 @@ def graph_tab(cfg) -> None:
     trace = compute.trace_for(cfg, False)
     overflow_notice(trace)
     chart("graph", cfg, "fig_graph", max_steps=40)
+    backward_view.section(cfg)  # the same path played step by step, and a step's formula with its numbers
     if trace.gates or trace.unit_decay is not None:
         T, step = cfg.seq_len, 0
         if T > 1:
