@@ -46,3 +46,11 @@ def test_a_path_that_keeps_one_minus_its_gate_says_so():
     assert f"The direct path hₜ₋₁ → hₜ alone keeps 1 − f = {keep:.2f} per step" in gate_summary(tr)
     assert "the candidate n" in gate_summary(tr)
     assert f"keeps the update gate f as 1 − f = {keep:.2f}" in compared_words(tr, "other")
+
+
+def test_what_the_hidden_panel_shows_is_the_declared_output_map():
+    lru = run(Config(cell="lru", seq_len=12, hidden_size=3, batch_size=2))
+    assert lru.cell_info["output_map"][1] == "y"
+    assert "output yₜ = Re(C hₜ) + D xₜ" in gate_heatmaps(lru).layout.annotations[0].text
+    plain = dataclasses.replace(lru, cell_info={**lru.cell_info, "output_map": None})
+    assert "hidden state h" in gate_heatmaps(plain).layout.annotations[0].text

@@ -62,3 +62,9 @@ def path_words(trace) -> tuple[str, str]:
         return "the cell path cₜ₋₁ → cₜ", "h and the gates"
     candidates = [gate_title(trace, n) for n in getattr(trace, "gates", {}) if signed_gate(trace, n)]
     return "the direct path hₜ₋₁ → hₜ", " and ".join(f"the {c}" for c in candidates) or "the gates"
+
+
+def recorded(trace) -> tuple[str, str]:
+    """(words, symbol) of what trace.hidden holds: the cell's declared output map (the LRU's y), else the hidden state h."""
+    out = _info(trace).get("output_map")
+    return (out[0], out[1]) if out else (gate_label("h"), "h")

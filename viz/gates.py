@@ -8,13 +8,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .cell_info import gate_title, path_keep, path_words, signed_gate
+from .cell_info import gate_title, path_keep, path_words, recorded, signed_gate
 from .decay import cell_label, decay_summary_text
 from .downsample import MAX_CELLS, gaps, pick_indices
 from .gradients import factor_text, measured_factor
 from .measures import FACTOR
 from .notes import bottom_note, overflow_note, overflow_short, range_words
-from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color, gate_label
+from .theme import DIVERGING, SEQUENTIAL, base_layout, gate_color
 
 FLAT_TEXT = {
     "tanh": "saturated tanh units: |a| large, tanh′(a) < 0.1, so little gradient passes (%)",
@@ -24,7 +24,6 @@ FLAT_TEXT = {
 }
 FLAT_DEFAULT = "share of units on a flat part: little gradient passes (%)"
 FLAT_NONE = "no saturation recorded: this cell has no φ between steps, nothing flattens its gradient"
-OUTPUT_RECORDED = {"lru": ("output yₜ = Re(C hₜ) + D xₜ", "y")}  # cells whose trace.hidden holds an output map of h, not h
 
 
 def signed(trace, name: str, values) -> bool:
@@ -192,11 +191,11 @@ def _what_h(trace) -> str:
 
 def _hidden_name(trace) -> str:
     """What trace.hidden holds: the hidden state h, or the output map the cell records instead (the LRU's y)."""
-    return OUTPUT_RECORDED.get(trace.config.cell, (gate_label("h"), "h"))[0]
+    return recorded(trace)[0]
 
 
 def _hidden_symbol(trace) -> str:
-    return OUTPUT_RECORDED.get(trace.config.cell, (gate_label("h"), "h"))[1]
+    return recorded(trace)[1]
 
 
 def gate_summary(trace) -> str:

@@ -128,6 +128,7 @@ class Cell:
     products: tuple = (Product("weight_hh", "h"),)  # the recurrent products: which parameter multiplies what
     direct: Path | None = None  # the direct path that carries the gradient back, if the cell has one
     complex_state: bool = False  # h is complex, stored as real pairs [Re h | Im h] (width 2H)
+    output_map: tuple | None = None  # (words, symbol) when the head reads a map of h (the LRU's y), not h itself
     uses_activation: bool = False  # whether Config.activation applies
     has_forget_bias: bool = False  # whether Config.forget_bias applies
     scale_meaning: str = ""  # what Config.recurrent_scale sets for this cell, one sentence
@@ -169,6 +170,7 @@ class Cell:
             "products": [p._asdict() for p in self.products],
             "direct": None if self.direct is None else self.direct._asdict(),
             "complex_state": self.complex_state,
+            "output_map": self.output_map,
         }
 
     def init_params(self, cfg, input_size: int, gen: torch.Generator, uniform) -> dict:

@@ -35,6 +35,7 @@ class LRU(Cell):
     )
 
     complex_state = True
+    output_map = ("output yₜ = Re(C hₜ) + D xₜ", "y")  # what the head reads (and trace.hidden records)
     products = (Product("λ", "h", form="complex"),)  # lambda * h_{t-1}, stored as log_mag and theta
     direct = Path("h", "unit")  # unit i's gradient is scaled by conj(lambda_i) per step back
 
