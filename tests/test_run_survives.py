@@ -1,8 +1,9 @@
-"""A training run survives a short connection blip, and a run lost with its replica is named on the page (issue 22).
+"""A training run survives a short connection blip and a reload, and a run lost with its replica is named on the page (issue 22).
 
 Real Chromium, real servers. The blip: a TCP relay between the browser and the server drops
 every connection and refuses new ones for BLIP_S; Streamlit's page reconnects to the same
-session (the server keeps it for 120 s), and the run must go on. The lost run: two replicas
+session (the server keeps it for 120 s), and the run must go on. The reload: a new session on
+the same server finds the run by its token in the URL, and takes it over. The lost run: two replicas
 behind deploy/nginx.conf; the one holding the session is killed mid-run; the page reconnects
 through nginx to the other, which must say at which step the run was lost. Oracles: the step
 counter moving past where it was, the exact stop reason, the step number in the message.
@@ -23,7 +24,8 @@ from proxy_support import nginx, replicas, require_nginx
 pytestmark = [pytest.mark.proxy, pytest.mark.browser]
 QUERY = "?seq_len=100&steps=5000&every=10"
 BLIP_S = 2.0
-LOST = re.compile(r"Your training run on another server was lost at step (\d+)")
+LOST = re.compile(r"Your training run was lost at step (\d+) with the server that ran it")
+FOUND = re.compile(r"Your training run went on while the page reloaded \(it was at step (\d+)\)")
 STOPPED = re.compile(r"Training stopped after ([\d,]+) of ([\d,]+) steps \((.+?)\)")
 
 
@@ -124,6 +126,36 @@ def test_a_two_second_blip_keeps_the_run(tmp_path):
         finally:
             browser.close()
             relay.close()
+
+
+def test_a_reload_on_the_same_server_takes_the_run_over(tmp_path):
+    bs.require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with bs.streamlit_server(tmp_path / "server.log") as url, sync_playwright() as pw:
+        browser = bs.launch(pw)
+        try:
+            page = start_run(bs.probed_context(browser), url)
+            before = wait_step_past(page, 0)
+            token = bs.url_param(page, "run_id")
+            assert token and int(bs.url_param(page, "run_step")) >= 1
+            page.reload()
+            bs.wait_first_chart(page)
+            note = page.get_by_text(FOUND).first
+            note.wait_for(timeout=bs.RERUN_MS)
+            assert int(FOUND.search(note.inner_text()).group(1)) >= before  # the step the URL held when the page reloaded
+            assert page.get_by_text(LOST).count() == 0
+            bs.open_training(page)
+            after = wait_step_past(page, before + 20)  # the same run, still going: its counter passes where it was
+            assert after > before and page.get_by_text(STOPPED).count() == 0
+            assert bs.url_param(page, "run_id") == token
+            bs.training_button(page, bs.BUTTON_STOP).click()  # the new session holds the run: its Stop ends it
+            message = page.get_by_text(STOPPED).first
+            message.wait_for(timeout=bs.RERUN_MS)
+            assert STOPPED.search(message.inner_text()).group(3) == "Stop was pressed"
+            assert int(STOPPED.search(message.inner_text()).group(1).replace(",", "")) >= after
+        finally:
+            browser.close()
 
 
 def test_a_run_lost_with_its_replica_is_named_on_the_other(tmp_path):

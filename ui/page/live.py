@@ -20,7 +20,8 @@ import streamlit as st
 
 import engine
 from ui.serving import admission
-from ui.serving.streamlit_private import StopException, script_session_id, session_is_alive, session_is_connected
+from ui.serving.session_signal import SessionGone
+from ui.serving.streamlit_private import StopException, script_session_id, session_is_connected
 from viz import gradients, task, training, training_gates
 
 from . import charts, compare, compute, lost_run, own_data
@@ -33,29 +34,6 @@ SWITCH_INTERVAL_S = 0.0005  # the GIL's hand-over while a worker trains (ui/page
 QUICK_SWITCH = SwitchInterval(SWITCH_INTERVAL_S)  # shared by every worker of the process
 GATE_REDRAW_S = 1.0  # the gate-over-training view redraws at most once a second while a run goes
 MAX_PENDING = 20  # snapshots kept back for the next redraw; beyond this (a hidden tab) they go straight to the log
-ALIVE_CHECK_S = 1.0  # how often the worker asks whether its browser session still exists
-
-
-class SessionGone:
-    """Stop signal for the engine: set by Stop, or true once the browser session that started the run is gone."""
-
-    def __init__(self, session_id: str | None):
-        self.event = threading.Event()
-        self.session_id = session_id
-        self._checked = time.monotonic()
-
-    def set(self) -> None:
-        self.event.set()
-
-    def is_set(self) -> bool:
-        if self.event.is_set():
-            return True
-        now = time.monotonic()
-        if self.session_id is not None and now - self._checked > ALIVE_CHECK_S:
-            self._checked = now
-            if not session_is_alive(self.session_id):
-                self.event.set()
-        return self.event.is_set()
 
 
 @dataclass
@@ -294,6 +272,7 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
         if paired:
             label = compare.label(cfg, other)
             state[VS_KEY] = TrainingRun(other, steps, every, label=label, pace=pace, data=own_data.current(other)).start()
+        lost_run.register({key: state[key] for key in ("training_run", VS_KEY) if key in state})  # a reload here finds them
     running = any(r.status == "running" for r in runs())
     if run is None:
         right.button("Stop", key="train_stop", icon=":material/stop:", disabled=True)

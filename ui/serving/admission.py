@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+from engine.cancel import Cancelled
+
 from . import malloc
 
 DEFAULT_JOBS = 2
@@ -88,8 +90,8 @@ def queued_note(position: int, slots: int | None = None) -> str:
     )
 
 
-class Abandoned(Exception):
-    """The caller's stop signal was set while it waited in line: the job never ran."""
+class Abandoned(Cancelled):
+    """The caller's stop signal was set while it waited in line: the job never ran (a cancellation, as engine.cancel's)."""
 
 
 class JobQueue:
