@@ -80,19 +80,29 @@ def config_call(cfg: Config) -> str:
     return f"Config({', '.join(args)})"
 
 
-def python_snippet(cfg: Config, steps: int | None = None, every: int | None = None) -> str:
-    """A few lines of Python (run from the repository root) that reproduce the run, or the training when steps is given."""
+def python_snippet(cfg: Config, steps: int | None = None, every: int | None = None, data_file: str | None = None) -> str:
+    """A few lines of Python (run from the repository root) that reproduce the run, or the training when steps is given.
+
+    data_file: the file that holds your own data (task series or text), read with engine.data's parser as the page read it.
+    """
+    load, arg = "", ""
+    if data_file is not None and cfg.task in ("series", "text"):
+        parser = "parse_series" if cfg.task == "series" else "parse_text"
+        load = f"from engine.data import {parser}\n\ndata = {parser}(open({data_file!r}, 'rb').read(), source={data_file!r})\n"
+        arg = ", data=data"
     if steps is None:
         return (
-            "from engine import Config, run\n\n"
+            "from engine import Config, run\n"
+            f"{load}\n"
             f"cfg = {config_call(cfg)}\n"
-            "trace = run(cfg)\n"
+            f"trace = run(cfg{arg})\n"
             "print(trace.grad_h)  # ||dL/dh_t||, batch mean, t = 0 .. T-1\n"
         )
     every_arg = f", every={int(every)}" if every is not None else ""
     return (
-        "from engine import Config, train\n\n"
+        "from engine import Config, train\n"
+        f"{load}\n"
         f"cfg = {config_call(cfg)}\n"
-        f"for snapshot in train(cfg, steps={int(steps)}{every_arg}):\n"
+        f"for snapshot in train(cfg, steps={int(steps)}{every_arg}{arg}):\n"
         "    print(snapshot.step, snapshot.loss)\n"
     )

@@ -208,3 +208,17 @@ def test_the_trust_badge_checks_a_run_on_your_own_data():
 
     assert verify(Config(task="series", seq_len=10, hidden_size=4, batch_size=3), data=WAVE).ok
     assert verify(Config(task="text", cell="lstm", seq_len=10, hidden_size=4, batch_size=3), data="a b c d e f g h i j k l m").ok
+
+
+def test_the_exported_python_reads_the_data_file_and_reproduces_the_run(tmp_path, monkeypatch):
+    from engine.data import parse_text
+    from engine.export import python_snippet
+
+    (tmp_path / "my_text.txt").write_text("a rose is a rose is a rose")
+    cfg = Config(task="text", seq_len=6, hidden_size=3, batch_size=2)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(python_snippet(cfg, data_file="my_text.txt"), scope)  # noqa: S102 - the snippet the page shows, run as a reader would
+    want = run(cfg, data=parse_text("a rose is a rose is a rose"))
+    np.testing.assert_array_equal(scope["trace"].grad_h, want.grad_h)
+    assert scope["trace"].data["sha256"] == want.data["sha256"] and "data=data" in python_snippet(cfg, steps=3, data_file="x.txt")
