@@ -44,17 +44,6 @@ def rows_by_autograd(batch, P, x, hs, feats):
     return conn_x, conn_h
 
 
-@pytest.mark.parametrize("cell,task", [("rnn", "adding"), ("lstm", "copy"), ("gru", "sine"), ("lstm", "first")])
-def test_connectivity_matches_autograd(cell, task):
-    cfg = Config(cell=cell, task=task, seq_len=10, hidden_size=6, batch_size=3, dtype="float64")
-    trace = run(cfg, connectivity=True)
-    ref_x, ref_h = autograd_connectivity(cfg)
-    np.testing.assert_allclose(trace.conn_x, ref_x, rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(trace.conn_h, ref_h, rtol=1e-9, atol=1e-14)
-    assert np.all(np.triu(trace.conn_x, 1) == 0)
-    np.testing.assert_array_equal(trace.conn_rows, np.arange(10))
-
-
 def equation_connectivity(cfg):
     """The same oracle for any registered cell: autograd of the cell written from its equations (tests/reference.py)."""
     model = Model(cfg)
@@ -72,14 +61,21 @@ def equation_connectivity(cfg):
     return rows_by_autograd(batch, P, x, hs, feats)
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
-@pytest.mark.parametrize("task", ["adding", "sine"])
-def test_every_cells_connectivity_matches_autograd_of_its_equations(cell, task):
-    cfg = Config(cell=cell, task=task, seq_len=9, hidden_size=4, batch_size=3, dtype="float64")
+CASES = [
+    *(("torch.nn", cell, task) for cell, task in [("rnn", "adding"), ("lstm", "copy"), ("gru", "sine"), ("lstm", "first")]),
+    *(("equations", cell, task) for cell in CELLS for task in ("adding", "sine")),  # every registered cell
+]
+
+
+@pytest.mark.parametrize("oracle,cell,task", CASES)
+def test_connectivity_matches_autograd(oracle, cell, task):
+    cfg = Config(cell=cell, task=task, seq_len=10, hidden_size=6, batch_size=3, dtype="float64")
     trace = run(cfg, connectivity=True)
-    ref_x, ref_h = equation_connectivity(cfg)
+    ref_x, ref_h = (autograd_connectivity if oracle == "torch.nn" else equation_connectivity)(cfg)
     np.testing.assert_allclose(trace.conn_x, ref_x, rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(trace.conn_h, ref_h, rtol=1e-9, atol=1e-14)
+    assert np.all(np.triu(trace.conn_x, 1) == 0)
+    np.testing.assert_array_equal(trace.conn_rows, np.arange(10))
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])  # the generic sweep and the LSTM's many-rows step
