@@ -111,11 +111,12 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
             text.append(label)
         fig.add_trace(
             go.Scatter(
-                x=arrows - 0.5,
+                x=arrows - 0.12,  # right-aligned over the arrow t -> t-1: the moving cover wipes it in as the pulse crosses it
                 y=[y + (0.28 if (last - t) % 2 else 0.58) for t in arrows],  # staggered: neighbours' labels never touch
                 mode="text",
                 text=text,
                 customdata=[[int(t), float(fac[t])] for t in arrows],
+                textposition="middle left",
                 textfont=dict(size=11, color=INK),
                 name=f"{name} factors",
                 hoverinfo="skip",
@@ -211,8 +212,8 @@ def _layout(fig, trace, rows, start, last, frames, sub, reduced):
             dict(
                 active=1,  # the right end (frame 0) once every step is in: set with them
                 steps=slider_steps[:2],
-                x=0.22,
-                len=0.78,
+                x=0.25,
+                len=0.75,
                 y=-0.16,
                 yanchor="top",
                 currentvalue=dict(visible=False),  # the running product names the step
@@ -223,7 +224,7 @@ def _layout(fig, trace, rows, start, last, frames, sub, reduced):
         meta=dict(
             alt=describe(trace, start, last),
             frames=len(frames),
-            factors={r[0]: [_exact(r[3][t]) for t in range(start + 1, last + 1)] for r in rows.rows},
+            reduced_play_ms=REDUCED_MS // sub,  # ui/page/plotly_chart.js plays at this pace under prefers-reduced-motion
         ),
     )
     fig.update_xaxes(range=[start - 0.8, last + 0.5], title_text="time step t", showgrid=False, zeroline=False)

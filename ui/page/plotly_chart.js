@@ -75,7 +75,9 @@ async function drawQueued() {
         // The config only when it changed: Plotly copies and compares the whole config on every call that passes one.
         const fresh = config + touch !== div.__config;
         div.__config = config + touch;
-        await Plotly.react(div, fig.data, fig.layout, fresh ? chartConfig(config, touch) : undefined);
+        reducedMotion(fig);
+        // As a figure object, so its frames (an animation: viz/backward_anim.py) come along; Plotly.react keeps or replaces them.
+        await Plotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames || [], config: fresh ? chartConfig(config, touch) : undefined });
       } catch (err) {
         failed(div, err);
         continue;
@@ -96,6 +98,19 @@ async function drawQueued() {
     queue.waiting.clear();
   } finally {
     queue.running = false;
+  }
+}
+
+// prefers-reduced-motion: an animated figure plays at the slower pace its layout.meta names (one step a REDUCED_MS);
+// its transitions are 0 ms anyway, nothing plays by itself, and the slider still steps every frame.
+function reducedMotion(fig) {
+  const slow = ((fig.layout || {}).meta || {}).reduced_play_ms;
+  if (!slow || !window.matchMedia || !window.matchMedia("(prefers-reduced-motion: reduce)").matches) return;
+  for (const menu of fig.layout.updatemenus || []) {
+    for (const button of menu.buttons || []) {
+      const opts = button.method === "animate" && button.args && button.args[0] === null ? button.args[1] : null;
+      if (opts && opts.frame) opts.frame.duration = slow;
+    }
   }
 }
 
@@ -159,6 +174,8 @@ function toolbarOutOfTabOrder(div) {
     div.addEventListener("focusout", () => setTimeout(sync, 0));
   }
   const title = ((div._fullLayout && div._fullLayout.title) || {}).text || "";
-  div.setAttribute("aria-label", "Chart: " + title.replace(/<[^>]+>/g, "") + " (Enter: its toolbar)");
+  const alt = ((div._fullLayout && div._fullLayout.meta) || {}).alt; // a figure's one-sentence text alternative, if it has one
+  const words = title.replace(/<[^>]+>/g, "") + (alt ? ". " + alt : "");
+  div.setAttribute("aria-label", "Chart: " + words + " (Enter: its toolbar)");
   sync();
 }
