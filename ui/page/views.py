@@ -186,7 +186,7 @@ def exports(cfg) -> None:
     if reproduce.open:
         with reproduce:
             st.code(command_line(cfg, data_file=data_file), language="bash")
-            st.code(python_snippet(cfg), language="python")
+            st.code(python_snippet(cfg, data_file=data_file), language="python")
             st.caption("Each chart's camera button (top right, on hover) saves it as a slide-sized PNG.")
 
 
