@@ -5,10 +5,12 @@ import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from engine import Config, ConfigError
+from engine.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,11 +84,22 @@ def test_query_round_trip_and_readable_values():
 
 
 def cli(*args):
+    """The real process: `python -m engine ...` (pays a torch import; used where only a process can show it)."""
     return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-def test_cli_run_json_contract():
-    r = cli("run", "--cell", "lstm", "--seq-len", "12", "--hidden-size", "4", "--json")
+def cli_here(capsys, *args) -> SimpleNamespace:
+    """The same main(argv) as `python -m engine`, in this process: returncode, stdout, stderr as a process would give."""
+    try:
+        code = main(list(args))
+    except SystemExit as stop:
+        code = stop.code
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
+def test_cli_run_json_contract(capsys):
+    r = cli_here(capsys, "run", "--cell", "lstm", "--seq-len", "12", "--hidden-size", "4", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     for key in (
@@ -111,16 +124,16 @@ def test_cli_run_json_contract():
     assert d["config"] == {f.name: getattr(Config(cell="lstm", seq_len=12, hidden_size=4), f.name) for f in fields(Config)}
 
 
-def test_cli_train_streams_json_lines():
-    r = cli("train", "--seq-len", "6", "--hidden-size", "4", "--steps", "5", "--every", "2", "--truncation", "3", "--json")
+def test_cli_train_streams_json_lines(capsys):
+    r = cli_here(capsys, "train", "--seq-len", "6", "--hidden-size", "4", "--steps", "5", "--every", "2", "--truncation", "3", "--json")
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert [d["step"] for d in lines] == [0, 2, 4]
     assert all(d["config"]["truncation"] == 3 for d in lines)
 
 
-def test_cli_overflow_is_strict_json_with_nulls():
-    r = cli("run", "--activation", "linear", "--init", "identity", "--recurrent-scale", "1.5", "--seq-len", "500", "--json")
+def test_cli_overflow_is_strict_json_with_nulls(capsys):
+    r = cli_here(capsys, "run", "--activation", "linear", "--init", "identity", "--recurrent-scale", "1.5", "--seq-len", "500", "--json")
     assert r.returncode == 0, r.stderr
     assert "NaN" not in r.stdout and "Infinity" not in r.stdout
     d = json.loads(r.stdout)
@@ -138,10 +151,18 @@ def test_cli_overflow_is_strict_json_with_nulls():
         (["run", "--bogus"], "--bogus"),
     ],
 )
-def test_cli_bad_option_exits_2_with_one_line(args, needle):
-    r = cli(*args)
+def test_cli_bad_option_exits_2_with_one_line(args, needle, capsys):
+    r = cli_here(capsys, *args)
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr
+    assert r.stdout == ""
+
+
+def test_the_real_process_exits_2_with_one_line():
+    """What only a process shows: its exit status and its two streams (the cases above call the same main in this process)."""
+    r = cli("run", "--seq-len", "5000")
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "--seq-len" in r.stderr
     assert r.stdout == ""
 
 
