@@ -1,9 +1,6 @@
 """`python -m engine phase ... --json` prints the same numbers as engine.phase, as strict JSON; bad options exit 2 with one line."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,22 +9,22 @@ from test_cli_flags import BASE, FIELD_CASES, argv, cli_json
 from engine import Config, phase
 from engine.__main__ import main, parse_scales
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", "phase", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def _cli(capsys, *args: str) -> str:
+    """stdout of `python -m engine phase ...`, through the same main(argv) in this process (exit code 0 asserted)."""
+    assert main(["phase", *args]) == 0
+    return capsys.readouterr().out
 
 
 def _nulls(a: np.ndarray):
     return np.where(np.isfinite(a), a, None).tolist()
 
 
-def test_cli_json_equals_the_api():
+def test_cli_json_equals_the_api(capsys):
     """An overflowing linear RNN, so the JSON also shows nulls for -inf / NaN and the overflow flags."""
-    out = _cli("--activation", "linear", "--seq-len", "40", "--hidden-size", "4", "--batch-size", "2", "--scales", "0.5:9:3", "--json")
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
+    sizes = ("--seq-len", "40", "--hidden-size", "4", "--batch-size", "2")
+    out = _cli(capsys, "--activation", "linear", *sizes, "--scales", "0.5:9:3", "--json")
+    got = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
     record = phase(Config(activation="linear", seq_len=40, hidden_size=4, batch_size=2), np.linspace(0.5, 9, 3))
     assert got["scales"] == record.scales.tolist()
     assert got["distance"] == list(range(40))
@@ -41,11 +38,9 @@ def test_cli_json_equals_the_api():
     assert got["config"] == record.config.to_dict()
 
 
-def test_cli_forget_bias_axis():
+def test_cli_forget_bias_axis(capsys):
     sizes = ("--seq-len", "8", "--hidden-size", "3", "--batch-size", "2")
-    out = _cli("--cell", "lstm", *sizes, "--axis", "forget_bias", "--scales=-1,0,2", "--json")
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
+    got = json.loads(_cli(capsys, "--cell", "lstm", *sizes, "--axis", "forget_bias", "--scales=-1,0,2", "--json"))
     record = phase(Config(cell="lstm", seq_len=8, hidden_size=3, batch_size=2), [-1.0, 0.0, 2.0], axis="forget_bias")
     assert got["axis"] == "forget_bias" and got["scales"] == [-1.0, 0.0, 2.0]
     assert got["log_ratio"] == _nulls(record.log_ratio) and got["gamma"] is None and got["boundary"] is None
