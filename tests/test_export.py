@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine import Config, run
+from engine.__main__ import main
 from engine.export import CSV_COLUMNS, command_line, python_snippet, trace_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,12 +78,21 @@ def test_command_line_names_only_non_default_options_in_kebab_case():
 
 
 def _subprocess(command: str) -> str:
+    """stdout of the shown command run as a real process, as a user would paste it."""
     words = shlex.split(command)
     assert words[0] == "python"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run([sys.executable, *words[1:]], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def _in_process(command: str, capsys) -> str:
+    """stdout of the shown command through `python -m engine`'s own main(argv), in this process (no torch import to pay)."""
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "engine"]
+    assert main(words[3:]) == 0
+    return capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -93,8 +103,9 @@ def _subprocess(command: str) -> str:
         Config(cell="lru", seq_len=30, init="identity", recurrent_scale=0.95),
     ],
 )
-def test_command_line_reproduces_grad_h(cfg):
-    shown = json.loads(_subprocess(command_line(cfg)))
+def test_command_line_reproduces_grad_h(cfg, capsys):
+    """In-process: the train case below runs its command as a real process."""
+    shown = json.loads(_in_process(command_line(cfg), capsys))
     assert Config(**shown["config"]) == cfg
     np.testing.assert_allclose(np.array(shown["grad_h"], dtype=np.float64), run(cfg).grad_h, rtol=1e-12, atol=0)
 
