@@ -24,48 +24,65 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 240  # against hangs only: a fresh interpreter imports torch, Streamlit and every ui module
 
-# Runs in the fresh interpreter: argv[1] is the folder holding the package `ui` to check.
+# Runs in one fresh interpreter: argv[1:] are folders, each holding a package `ui` to check, probed in that order (the
+# real copy first, so its imports meet a fresh interpreter). Before the next folder, its `ui` modules leave sys.modules.
 PROBE = textwrap.dedent(
     """
     import json, logging, os, pkgutil, sys, threading
     from pathlib import Path
     import numpy, plotly.io as pio, streamlit, torch  # third-party imports first: their own effects are not ui's
 
-    root = Path(sys.argv[1])
-    def state():
-        loggers = logging.root.manager.loggerDict.items()
-        return {
-            "template": pio.templates.default,
-            "switch interval": sys.getswitchinterval(),
-            "logger levels": {n: lg.level for n, lg in loggers if isinstance(lg, logging.Logger) and lg.level},
-            "environment": dict(os.environ),
-            "threads": sorted(t.name for t in threading.enumerate()),
-            "files": sorted(str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts),
-            "working directory": sorted(os.listdir(".")),
-        }
-    import ui
-    before, changed = state(), {}
-    modules = sorted(m.name for m in pkgutil.walk_packages(ui.__path__, "ui."))
-    for name in modules:
-        __import__(name)
-        now = state()
-        for what in before:
-            if now[what] != before[what] and what not in changed:
-                changed[what] = name
-    print(json.dumps({"changed": changed, "modules": modules}))
+    def probe(root):
+        def state():
+            loggers = logging.root.manager.loggerDict.items()
+            return {
+                "template": pio.templates.default,
+                "switch interval": sys.getswitchinterval(),
+                "logger levels": {n: lg.level for n, lg in loggers if isinstance(lg, logging.Logger) and lg.level},
+                "environment": dict(os.environ),
+                "threads": sorted(t.name for t in threading.enumerate()),
+                "files": sorted(str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts),
+                "working directory": sorted(os.listdir(".")),
+            }
+        os.chdir(root / "cwd")
+        sys.path.insert(0, str(root))
+        import ui
+        before, changed = state(), {}
+        modules = sorted(m.name for m in pkgutil.walk_packages(ui.__path__, "ui."))
+        for name in modules:
+            __import__(name)
+            now = state()
+            for what in before:
+                if now[what] != before[what] and what not in changed:
+                    changed[what] = name
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m == "ui" or m.startswith("ui.")]:
+            del sys.modules[name]
+        return {"changed": changed, "modules": modules}
+
+    print(json.dumps([probe(Path(folder)) for folder in sys.argv[1:]]))
     """
 )
 
+PLANTS = {
+    "a_template": "import plotly.io as pio\npio.templates.default = 'plotly_dark'\n",
+    "b_switch": "import sys\nsys.setswitchinterval(0.0005)\n",
+    "c_copy": "from pathlib import Path\n(Path(__file__).resolve().parents[2] / 'static').mkdir()\n",
+    "d_logger": "import logging\nlogging.getLogger('streamlit.elements.lib.policies').setLevel(logging.ERROR)\n",
+    "e_env": "import os\nos.environ['RNNLAB_PLANTED'] = '1'\n",
+    "f_file": "open('written.txt', 'w').close()\n",
+}
 
-def import_effects(root: Path, cwd: Path) -> tuple[dict[str, str], list[str]]:
-    """({what changed: the first ui module whose import changed it}, the modules imported), in a fresh interpreter."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(ROOT)]))
-    done = subprocess.run(
-        [sys.executable, "-B", "-c", PROBE, str(root)], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
+
+def import_effects(*roots: Path) -> list[tuple[dict[str, str], list[str]]]:
+    """For each root: ({what changed: the first ui module whose import changed it}, the modules imported); one fresh
+    interpreter for all roots (each pays a torch and Streamlit import), run from each root's empty cwd/ in turn."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    argv = [sys.executable, "-B", "-c", PROBE, *map(str, roots)]
+    done = subprocess.run(argv, cwd=roots[0] / "cwd", env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    return found["changed"], found["modules"]
+    return [(f["changed"], f["modules"]) for f in found]
 
 
 def copy_of_ui(tmp: Path) -> Path:
@@ -75,27 +92,26 @@ def copy_of_ui(tmp: Path) -> Path:
     return tmp
 
 
-def test_importing_any_ui_module_changes_nothing_outside_it(tmp_path):
-    root = copy_of_ui(tmp_path)
-    changed, modules = import_effects(root, root / "cwd")
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory):
+    """(the real ui's copy, its effects), (the planted copy, its effects): both probed by one interpreter."""
+    real, planted = copy_of_ui(tmp_path_factory.mktemp("real")), copy_of_ui(tmp_path_factory.mktemp("planted"))
+    for name, body in PLANTS.items():
+        (planted / "ui" / "serving" / f"{name}.py").write_text(f'"""Planted."""\n{body}')
+    real_found, planted_found = import_effects(real, planted)
+    return (real, real_found), (planted, planted_found)
+
+
+def test_importing_any_ui_module_changes_nothing_outside_it(probed):
+    root, (changed, modules) = probed[0]
     assert len(modules) >= 30 and {"ui.page.charts", "ui.serving.admission", "ui.teaching.lessons"} <= set(modules)
     assert changed == {}
     assert not (root / "static").exists()  # plotly.js is copied by boot.start(), not by an import
 
 
-def test_the_import_probe_names_each_planted_offender(tmp_path):
-    root = copy_of_ui(tmp_path)
-    plants = {
-        "a_template": "import plotly.io as pio\npio.templates.default = 'plotly_dark'\n",
-        "b_switch": "import sys\nsys.setswitchinterval(0.0005)\n",
-        "c_copy": "from pathlib import Path\n(Path(__file__).resolve().parents[2] / 'static').mkdir()\n",
-        "d_logger": "import logging\nlogging.getLogger('streamlit.elements.lib.policies').setLevel(logging.ERROR)\n",
-        "e_env": "import os\nos.environ['RNNLAB_PLANTED'] = '1'\n",
-        "f_file": "open('written.txt', 'w').close()\n",
-    }
-    for name, body in plants.items():
-        (root / "ui" / "serving" / f"{name}.py").write_text(f'"""Planted."""\n{body}')
-    found, _ = import_effects(root, root / "cwd")
+def test_the_import_probe_names_each_planted_offender(probed):
+    root, (found, modules) = probed[1]
+    assert {f"ui.serving.{name}" for name in PLANTS} <= set(modules)  # the planted copy, not the real one, was imported
     assert found == {
         "template": "ui.serving.a_template",
         "switch interval": "ui.serving.b_switch",
