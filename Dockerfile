@@ -5,14 +5,12 @@
 # RNNLAB_MAX_*, STREAMLIT_SERVER_ALLOWED_HOSTS (the names visitors use).
 FROM python:3.11-slim
 
-# One BLAS/OpenMP thread: the engine's small ops run slower with idle pool threads spinning (a run: 45.6 s vs 4.2 s).
+# Threads: the launcher (CMD below) applies the engine's thread rule (engine/threads.py: one BLAS/OpenMP thread unless
+# OMP_NUM_THREADS, OPENBLAS_NUM_THREADS or MKL_NUM_THREADS is set): give one with `docker run -e` to choose otherwise.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    OMP_NUM_THREADS=1 \
-    OPENBLAS_NUM_THREADS=1 \
-    MKL_NUM_THREADS=1 \
     MALLOC_ARENA_MAX=2
 
 WORKDIR /app

@@ -9,16 +9,9 @@ slider ranges with RNNLAB_MAX_SEQ_LEN, RNNLAB_MAX_HIDDEN, RNNLAB_MAX_BATCH and R
 
 from __future__ import annotations
 
-import os
+import streamlit as st
 
-# The engine's math is many small numpy ops: idle BLAS/OpenMP worker threads spin against them (2 cores: streamed
-# training ~3x slower). One thread each unless the environment says otherwise; numpy and torch read this once, on
-# import, and `streamlit run` has not imported them yet at this point.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import streamlit as st  # noqa: E402
-
+import engine  # noqa: F401 - before torch loads: importing the engine applies its thread rule (engine/threads.py)
 from ui.serving.streamlit_private import install_origin_check  # noqa: E402
 
 install_origin_check()  # a safety net for a plain `streamlit run app.py`; `python -m ui.serving.serve` installs it before any request

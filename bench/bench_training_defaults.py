@@ -1,7 +1,7 @@
 """Does the Training tab's default run visibly learn? LSTM at T=50 against RNN at T=100 on the adding problem, seeds 0-4.
 
 Prints the mean loss per window of steps next to the trivial loss 1/6 (always answering 1, the mean of the sum):
-with the defaults (Adam, Config's lr, ui.serving.limits.DEFAULT_STEPS steps) the LSTM should fall far below it and the
+with the defaults (Adam, Config's lr, TrainingConfig's default steps) the LSTM should fall far below it and the
 RNN should not. Usage: .venv/bin/python bench/bench_training_defaults.py [--steps N] [--lr X] [--seeds K]
 (about 1-3 minutes on 2 cores).
 """
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from engine import TASKS, Config, train  # noqa: E402
-from ui.serving.limits import DEFAULT_STEPS  # noqa: E402
+from engine.config import field_info  # noqa: E402
 
 
 def losses(cfg: Config, steps: int) -> np.ndarray:
@@ -31,7 +31,7 @@ def losses(cfg: Config, steps: int) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS)
+    ap.add_argument("--steps", type=int, default=field_info("steps")["default"])
     ap.add_argument("--lr", type=float, default=Config().lr)
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()

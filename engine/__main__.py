@@ -6,8 +6,8 @@ one line naming the option and the allowed range; so does work whose estimated m
 (engine/cost.py) exceeds what is free now (engine/memory.py), refused before allocating.
 
 BLAS and torch use one thread unless OMP_NUM_THREADS (or OPENBLAS/MKL_NUM_THREADS) says
-otherwise: the package sets that default on import (engine/__init__.py), as the app does.
-A run that took 45.6 s with the default thread pools took 4.2 s with one thread.
+otherwise: the thread rule of engine/threads.py, applied when the package is imported.
+--steps and --every take TrainingConfig's ranges and defaults, the page's own.
 
 `estimate` prints what a run (or, with --steps, a training) would cost before running it,
 in seconds of the dev machine the cost model was fitted on, or of this one with --calibrate;
@@ -20,7 +20,7 @@ import argparse
 import sys
 from dataclasses import fields
 
-from .config import Config, ConfigError, parse_value
+from .config import Config, ConfigError, TrainingConfig, field_info, parse_value
 from .data import DataError
 from .memory import TooBig
 
@@ -68,10 +68,12 @@ def build_parser() -> OneLineParser:
         p.add_argument(
             "--text", metavar="FILE", help="your own text for task text (UTF-8, at most 100000 characters); default: the bundled passage"
         )
-    train_p.add_argument("--steps", type=int, default=100, help="number of training steps (1..100000); default 100")
-    train_p.add_argument("--every", type=int, default=10, help="emit a snapshot every K steps (and at the first and last); default 10")
-    est_p.add_argument("--steps", type=int, default=0, help="training steps to estimate (0..100000); default 0: one run")
-    est_p.add_argument("--every", type=int, default=10, help="the training's snapshot interval; default 10")
+    steps, every = field_info("steps"), field_info("every")  # TrainingConfig's table: the page's ranges and defaults
+    for name, info in (("steps", steps), ("every", every)):
+        text = f"{info['help']} (1..{info['hi']}); default {info['default']}"
+        train_p.add_argument(f"--{name}", type=int, default=info["default"], help=text)
+    est_p.add_argument("--steps", type=int, default=0, help=f"training steps to estimate (0..{steps['hi']}); default 0: one run")
+    est_p.add_argument("--every", type=int, default=every["default"], help=f"the training's snapshot interval; default {every['default']}")
     est_p.add_argument("--calibrate", action="store_true", help="measure this machine first (under 1 s of CPU) and estimate its seconds")
     phase_p.add_argument(
         "--scales",
@@ -152,10 +154,12 @@ def main(argv=None) -> int:
         cfg = config_from(args)
     except ConfigError as err:
         parser.error(f"argument {option(err.field)}: {err.reason}")
-    for name in ("steps", "every"):
-        lowest = 0 if (args.command, name) == ("estimate", "steps") else 1
-        if args.command in ("train", "estimate") and not lowest <= getattr(args, name) <= 100_000:
-            parser.error(f"argument --{name}: must be an integer from {lowest} to 100000 (got {getattr(args, name)})")
+    if args.command in ("train", "estimate"):
+        one_run = args.command == "estimate" and args.steps == 0  # estimate --steps 0: one run, no training
+        try:
+            TrainingConfig(steps=1 if one_run else args.steps, every=args.every)
+        except ConfigError as err:
+            parser.error(f"argument {option(err.field)}: {err.reason}")
     if args.command == "estimate":
         return estimate(cfg, args)
     if args.command == "phase":
@@ -168,15 +172,17 @@ def main(argv=None) -> int:
             parser.error(f"argument --{name}: {reason}" if name in ("axis", "scales") else f"argument --scales: {err}")
     from . import run, to_json, train  # torch loads only once the options are valid
 
+    mine = {} if data is None else {"data": data}  # --series / --text
+
     try:
         if args.command == "phase":
             from .phase import phase
 
             print(phase(cfg, values, args.axis).to_json())
         elif args.command == "run":
-            print(to_json(run(cfg, connectivity=args.connectivity, data=data)))
+            print(to_json(run(cfg, connectivity=args.connectivity, **mine)))
         else:
-            for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity, data=data):
+            for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity, **mine):
                 print(to_json(snap), flush=True)
     except TooBig as err:  # the estimate exceeds the free memory: refused before allocating
         parser.error(str(err))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import memory
-from .config import Config
+from .config import Config, TrainingConfig
 from .cost import estimate
 from .model import Model
 from .optim import make_optimizer
@@ -19,7 +19,7 @@ HISTORY = ("step", "loss", "grad_norm_before", "grad_norm_after", "clipped")
 def train(
     cfg: Config,
     steps: int,
-    every: int = 1,
+    every: int = TrainingConfig.every,
     connectivity: bool = False,
     conn_rows=None,
     conn_batch=None,
@@ -39,10 +39,7 @@ def train(
     data: the series or text of task 'series' or 'text' (engine/data.py). Every snapshot's trace
     carries `example`, the task chart's prediction with the weights of that moment.
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 100_000:
-        raise ValueError(f"steps: must be an integer from 1 to 100000 (got {steps!r})")
-    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 100_000:
-        raise ValueError(f"every: must be an integer from 1 to 100000 (got {every!r})")
+    TrainingConfig(steps=steps, every=every)  # the one range of both (ConfigError, a ValueError, names the field)
     need = estimate(cfg, connectivity, train_steps=steps, every=every, conn_rows=conn_rows, conn_batch=conn_batch).bytes
     memory.check_config(cfg, need, "this training")  # TooBig (a MemoryError) before allocating
     model = Model(cfg, data)

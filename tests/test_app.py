@@ -12,6 +12,7 @@ from app_charts import figures
 from streamlit.testing.v1 import AppTest
 
 from engine import Config
+from engine.config import field_info
 from ui.page import compute, links, live, rules, widget_values
 from ui.serving import admission, limits
 
@@ -122,7 +123,7 @@ def test_truncation_leaves_gaps_beyond_the_horizon():
     assert "beyond the truncation horizon" in notes
     at.sidebar.number_input(key="seq_len").set_value(6).run()  # k can no longer exceed T: it follows, with a note
     assert at.sidebar.number_input(key="truncation").value == 6
-    assert "The truncation horizon cannot exceed the sequence length T = 6: k changed from 10 to 6." in [w.value for w in at.warning]
+    assert "truncation must be at most seq_len=6: k changed from 10 to 6." in [w.value for w in at.warning]  # Config's words
     at.sidebar.number_input(key="seq_len").set_value(80).run()  # T grows again: k stays where the note put it
     assert at.sidebar.number_input(key="truncation").value == 6 and not at.warning
 
@@ -301,7 +302,7 @@ def test_link_parsing_and_caps_units():
         "seq_len": 2000,
         "hidden_size": 1024,
         "batch_size": 64,
-        "steps": limits.MAX_STEPS,
+        "steps": field_info("steps")["hi"],
     }
     for env in ({"RNNLAB_MAX_SEQ_LEN": "1", "RNNLAB_MAX_STEPS": "1"}, {"RNNLAB_MAX_SEQ_LEN": "2"}):
         cap = limits.caps(env)

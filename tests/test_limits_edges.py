@@ -170,14 +170,14 @@ def test_an_old_link_with_k1_or_k2_alone_opens_tbptt():
 @pytest.mark.parametrize("name", ["seq_len", "hidden_size", "batch_size", "steps"])
 def test_under_a_host_cap_the_cap_is_taken_above_it_clamped_and_beyond_the_engine_refused(name):
     cap = limits.caps({limits.CAP_ENV[name]: "17"})
-    hard = limits.MAX_STEPS if name == "steps" else field_info(name)["hi"]
+    hard = field_info(name)["hi"]
     values, errors, warnings = links.parse({name: ["17"]}, cap)
     assert (values[name], errors, warnings) == (17, [], [])
     for above in (18, hard):
         values, errors, warnings = links.parse({name: [str(above)]}, cap)
         assert values[name] == 17 and errors == [] and len(warnings) == 1 and f"`{name}`={above}" in warnings[0]
     values, errors, _ = links.parse({name: [str(hard + 1)]}, cap)
-    assert name not in values and len(errors) == 1 and f"`{name}` refused: must be at most {hard}" in errors[0]
+    assert name not in values and len(errors) == 1 and f"`{name}` refused: must be an integer from 1 to {hard}" in errors[0]
 
 
 @pytest.mark.parametrize("name", ["seq_len", "hidden_size", "batch_size", "steps"])
@@ -230,18 +230,21 @@ def test_the_cli_exits_2_one_step_beyond_each_limit_naming_the_option(name, caps
 
 
 @pytest.mark.parametrize("name", ["steps", "every"])
-def test_train_steps_and_every_run_at_1_and_100000_and_exit_2_beyond(name, monkeypatch, capsys):
+def test_train_steps_and_every_run_at_each_limit_of_the_table_and_exit_2_beyond(name, monkeypatch, capsys):
+    """The CLI reads TrainingConfig's range: a private range put back into the CLI fails here."""
     calls = []
-    monkeypatch.setattr("engine.train", lambda cfg, steps, every, connectivity=False: calls.append((steps, every)) or iter(()))
+    monkeypatch.setattr("engine.train", lambda cfg, steps, every, connectivity=False, data=None: calls.append((steps, every)) or iter(()))
     other = "every" if name == "steps" else "steps"
-    for value in (1, 100_000):
+    lo, hi = field_info(name)["lo"], field_info(name)["hi"]
+    for value in (lo, hi):
         assert main(["train", f"--{name}", str(value), f"--{other}", "1"]) == 0
         assert calls[-1] == ((value, 1) if name == "steps" else (1, value))
-    for value in (0, 100_001):
+    for value in (lo - 1, hi + 1):
         with pytest.raises(SystemExit) as stop:
             main(["train", f"--{name}", str(value)])
-        assert stop.value.code == 2 and f"argument --{name}: must be an integer from 1 to 100000" in capsys.readouterr().err
+        assert stop.value.code == 2 and f"argument --{name}: must be an integer from {lo} to {hi} (got {value})" in capsys.readouterr().err
     assert len(calls) == 2
+    assert main(["train"]) == 0 and calls[-1] == (field_info("steps")["default"], field_info("every")["default"])  # the page's defaults
 
 
 def test_phase_takes_up_to_max_values_and_refuses_one_more():
@@ -288,11 +291,13 @@ def test_phase_check_values_takes_max_values_and_refuses_one_more():
         check_values(cfg, [math.nextafter(hi, math.inf)])
 
 
-def test_the_python_train_takes_steps_and_every_from_1_to_100000():
+def test_the_python_train_takes_steps_and_every_at_each_limit_of_the_table_and_refuses_beyond():
     cfg = Config(seq_len=3, hidden_size=2, batch_size=1, task="first")
-    first = next(train(cfg, steps=100_000, every=100_000))  # the first snapshot comes at step 0: nothing more runs
+    steps, every = field_info("steps"), field_info("every")
+    first = next(train(cfg, steps=steps["hi"], every=every["hi"]))  # the first snapshot comes at step 0: nothing more runs
     assert first.step == 0
-    assert next(train(cfg, steps=1, every=1)).step == 0
-    for kw in (dict(steps=0), dict(steps=100_001), dict(steps=1, every=0), dict(steps=1, every=100_001)):
-        with pytest.raises(ValueError, match="must be an integer from 1 to 100000"):
-            next(train(cfg, **{"every": 1, **kw}))
+    assert next(train(cfg, steps=steps["lo"], every=every["lo"])).step == 0
+    for name, value in (("steps", steps["lo"] - 1), ("steps", steps["hi"] + 1), ("every", every["lo"] - 1), ("every", every["hi"] + 1)):
+        info = field_info(name)
+        with pytest.raises(ValueError, match=f"{name}: must be an integer from {info['lo']} to {info['hi']}"):
+            next(train(cfg, **{"steps": 1, "every": 1, name: value}))

@@ -3,14 +3,17 @@
 import numpy as np
 
 from engine import TASKS, Config, train
-from ui.serving.limits import DEFAULT_STEPS
+from engine.config import field_info
+
+DEFAULT_STEPS = field_info("steps")["default"]  # the page's, the CLI's and train()'s (TrainingConfig)
+SPARSEST = field_info("every")["hi"]  # the fewest snapshots the table allows: the losses between them are in each one's history
 
 TRIVIAL = TASKS["adding"].trivial_loss  # 1/6: always answering the mean of the sum
 
 
 def _last_losses(cfg: Config, n: int = 100) -> np.ndarray:
     out = []
-    for snap in train(cfg, DEFAULT_STEPS, every=DEFAULT_STEPS):
+    for snap in train(cfg, DEFAULT_STEPS, every=SPARSEST):
         out.extend(snap.history["loss"])
     return np.asarray(out[-n:])
 

@@ -11,17 +11,16 @@ widgets are written by write_choices instead: the binding would put their labels
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import fields
 
-from engine import Config
-from engine.config import field_info
+from engine import Config, ConfigError, TrainingConfig
+from engine.config import check_value, field_info
 from ui.serving import limits
 
-FIELDS = tuple(f.name for f in fields(Config) if f.name != "device")
-EXTRAS = ("bptt", "steps", "every")  # widgets that are not Config fields
-PAGE_PARAMS = ("present", "lesson", "run_step")  # page modes (present, lessons) and a running run's step (lost_run)
+FIELDS = tuple(f.name for cls in (Config, TrainingConfig) for f in fields(cls) if f.name != "device")
+EXTRAS = ("bptt",)  # the page's BPTT mode: a widget that is no field (Config reads it from truncation, k1 and k2)
+PAGE_PARAMS = ("present", "lesson", "run_step", "run_id")  # page modes (present, lessons); a running run's step and token (lost_run)
 BPTT_MODES = ("full", "k", "k1k2")
 CAPPED = ("seq_len", "hidden_size", "batch_size", "steps", "truncation", "k1", "k2")
 SHOWN_CHARS = 40  # a refused value is quoted up to this length
@@ -40,38 +39,25 @@ def quote(raw) -> str:
     return f"“{escape(text)}”"
 
 
-def _kind(name: str) -> str:
-    if name in ("steps", "every"):
-        return "int"
-    info = field_info(name)
-    if info["choices"] is not None:
-        return "choice"
-    return "int" if info["type"] in ("int", int) else "float"
-
-
 def _parse_one(name: str, raw: str, rng: dict):
-    """(value, None) or (None, reason) for one link parameter, against the widget's own range."""
+    """(value, None) or (None, reason) for one link parameter: Config's own parse and check, then the widget's lower end.
+
+    The reason is the field's rule in the page's words; the value is quoted by the caller (it came from a stranger).
+    """
     if name == "bptt":
         return (raw, None) if raw in BPTT_MODES else (None, f"must be one of {', '.join(BPTT_MODES)}")
-    kind = _kind(name)
-    if kind == "choice":
-        choices = field_info(name)["choices"]
-        return (raw, None) if raw in choices else (None, f"must be one of {', '.join(choices)}")
-    lo, hi = rng[name]
-    if kind == "int":
-        try:
-            value = int(raw)
-        except ValueError:
-            return None, f"must be an integer from {lo} to {hi}"
-        if value < lo or (value > hi and name not in CAPPED):
-            return None, f"must be an integer from {lo} to {hi}"
-        return value, None
+    info = field_info(name)
+    if info["choices"] is not None:
+        allowed = f"must be one of {', '.join(info['choices'])}"
+    else:
+        lo, hi = rng[name][0], info["hi"]  # a host cap is not a refusal: parse() clamps to it with a note
+        allowed = f"must be an integer from {lo} to {hi}" if info["type"] in ("int", int) else f"must be a number from {lo:g} to {hi:g}"
     try:
-        value = float(raw)
-    except ValueError:
-        return None, f"must be a number from {lo:g} to {hi:g}"
-    if not math.isfinite(value) or not lo <= value <= hi:
-        return None, f"must be a number from {lo:g} to {hi:g}"
+        value = check_value(name, raw)
+    except ConfigError:
+        return None, allowed
+    if info["choices"] is None and value < rng[name][0]:  # a strictly positive field's widget starts above 0 (limits.POSITIVE_MIN)
+        return None, allowed
     return value, None
 
 
@@ -82,7 +68,6 @@ def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list
     host cap is clamped, with a warning.
     """
     rng = limits.ranges(cap)
-    hard = {name: field_info(name)["hi"] for name in CAPPED if name != "steps"} | {"steps": limits.MAX_STEPS}
     values, errors, warnings = {}, [], []
     for name, raws in query.items():
         raws = [raws] if isinstance(raws, str) else list(raws)
@@ -105,9 +90,6 @@ def parse(query: dict[str, list[str]], cap: dict) -> tuple[dict, list[str], list
             errors.append(f"Link parameter `{name}` refused: {reason} (got {quote(raws[-1])}). Using the default.")
             continue
         if name in CAPPED and value > rng[name][1]:
-            if value > hard[name]:
-                errors.append(f"Link parameter `{name}` refused: must be at most {hard[name]} (got {quote(raws[-1])}). Using the default.")
-                continue
             warnings.append(f"Link parameter `{name}`={value} is above this server's limit {rng[name][1]}; using {rng[name][1]}.")
             value = rng[name][1]
         values[name] = value

@@ -7,52 +7,28 @@ imported each other while they lived in controls.py. Nothing here calls Streamli
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 from engine import Config, ConfigError
-from engine.cells import CELLS
 from engine.config import field_info
 from ui.serving import limits
 
 from . import links, rules
 
-# Every Config field has a widget of the same name, except the device (chosen automatically); the page adds its own three.
-WIDGETS = tuple(f.name for f in fields(Config) if f.name != "device") + ("bptt", "steps", "every")
+# Every Config and TrainingConfig field has a widget of the same name, except the device (chosen automatically), and bptt.
+WIDGETS = links.FIELDS + ("bptt",)
 
 
 def defaults(cap: dict) -> dict:
     """The value of every widget on a fresh page: Config's defaults within the host's caps."""
-    out = {name: field_info(name)["default"] for name in WIDGETS if name not in ("bptt", "steps", "every")}
+    out = {name: field_info(name)["default"] for name in WIDGETS if name != "bptt"}
     out.update(bptt="full", **limits.defaults(cap))
-    if cap["seq_len"] < 2:
-        out["task"] = "first"  # the adding problem needs two steps
-    return out
+    changes, _ = rules.settle(out, cap)  # a host that caps T at 1 offers no adding problem: Config says so, the task gives way
+    return {**out, **changes}
 
 
 def read_config(v: dict) -> tuple[Config | None, str | None]:
-    """The Config the widget values describe, or the error; fields that do not apply get their neutral value.
-
-    Derived from the Config field table: every field is read from the widget of the same name,
-    converted to the field's type; only what the chosen cell or BPTT mode does not use is replaced.
-    """
-    cell, mode = CELLS[v["cell"]], v["bptt"]
-    neutral = {
-        "activation": None if cell.uses_activation else "tanh",
-        "forget_bias": None if cell.has_forget_bias else 0.0,
-        "truncation": None if mode == "k" else 0,
-        "k1": None if mode == "k1k2" else 0,
-        "k2": None if mode == "k1k2" else 0,
-        "device": "auto",
-    }
-    values = {}
-    for f in fields(Config):
-        if neutral.get(f.name) is not None:
-            values[f.name] = neutral[f.name]
-            continue
-        kind = field_info(f.name)["type"]
-        values[f.name] = int(v[f.name]) if kind in ("int", int) else float(v[f.name]) if kind in ("float", float) else v[f.name]
+    """The Config the widget values describe (Config's own parser, ui.page.rules.config_of), or the error naming the field."""
     try:
-        return Config(**values), None
+        return rules.config_of(v), None
     except ConfigError as e:
         return None, f"Setting `{e.field}` refused: {links.escape(e.reason)}"
 

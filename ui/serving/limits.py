@@ -1,11 +1,11 @@
-"""Widget ranges in one place: the Config field table, tightened by environment variables on a hosted demo.
+"""Widget ranges in one place: the Config and TrainingConfig field tables, tightened by environment variables on a hosted demo.
 
 Hosted-demo caps (each an integer; a missing, malformed, zero or too large value is ignored):
 
 - ``RNNLAB_MAX_SEQ_LEN``: longest sequence T offered (engine limit 2000)
 - ``RNNLAB_MAX_HIDDEN``: most hidden units H offered (engine limit 1024)
 - ``RNNLAB_MAX_BATCH``: largest batch B offered (engine limit 512)
-- ``RNNLAB_MAX_STEPS``: most training steps per Run (default and limit 5000)
+- ``RNNLAB_MAX_STEPS``: most training steps per Run (TrainingConfig's limit 5000)
 
 With ``RNNLAB_PUBLIC=1`` (ui/serving/admission.py) the caps start from PUBLIC_CAPS instead of the
 engine limits, and the variables above can only tighten them further.
@@ -30,12 +30,8 @@ CAP_ENV = {
     "batch_size": "RNNLAB_MAX_BATCH",
     "steps": "RNNLAB_MAX_STEPS",
 }
-MAX_STEPS = 5000
 # A public page: a single pass stays under ~0.5 s and ~0.4 GB at the worst cell, init, task and dtype (engine/cost.py).
 PUBLIC_CAPS = {"seq_len": 300, "hidden_size": 128, "batch_size": 64, "steps": 1000}
-MAX_EVERY = 100
-DEFAULT_STEPS = 1000  # with the default lr, an LSTM visibly learns the adding problem at T = 50 within this many steps
-DEFAULT_EVERY = 5
 DEFAULT_K = 10  # truncation horizon offered when TBPTT is first switched on
 # Smallest value a widget offers for a Config field that must be strictly positive (Config: lo < value).
 POSITIVE_MIN = {"recurrent_scale": 0.05, "clip_threshold": 1e-6, "lr": 1e-6}
@@ -44,8 +40,7 @@ POSITIVE_MIN = {"recurrent_scale": 0.05, "clip_threshold": 1e-6, "lr": 1e-6}
 def caps(environ=None) -> dict[str, int]:
     """Upper limits for seq_len, hidden_size, batch_size and steps: engine (or public) limits, tightened by the environment."""
     environ = os.environ if environ is None else environ
-    out = {name: field_info(name)["hi"] for name in ("seq_len", "hidden_size", "batch_size")}
-    out["steps"] = MAX_STEPS
+    out = {name: field_info(name)["hi"] for name in CAP_ENV}  # steps: TrainingConfig's, the same table as the CLI's
     if public(environ):
         out.update(PUBLIC_CAPS)
     for name, var in CAP_ENV.items():
@@ -63,7 +58,8 @@ def ranges(cap: dict) -> dict[str, tuple]:
         lo = POSITIVE_MIN.get(name, info["lo"])
         out[name] = (lo, min(info["hi"], cap.get(name, info["hi"])))
     T = cap["seq_len"]
-    out.update(truncation=(1, T), k1=(1, T), k2=(1, T), steps=(1, cap["steps"]), every=(1, MAX_EVERY))
+    out.update(truncation=(1, T), k1=(1, T), k2=(1, T), steps=(field_info("steps")["lo"], cap["steps"]))
+    out["every"] = (field_info("every")["lo"], field_info("every")["hi"])
     return out
 
 
@@ -78,8 +74,8 @@ def defaults(cap: dict) -> dict:
         "truncation": k,
         "k1": k,
         "k2": k,
-        "steps": min(DEFAULT_STEPS, cap["steps"]),
-        "every": DEFAULT_EVERY,
+        "steps": min(field_info("steps")["default"], cap["steps"]),
+        "every": field_info("every")["default"],
     }
 
 

@@ -15,10 +15,7 @@ a safety net for a plain `streamlit run app.py`.
 
 from __future__ import annotations
 
-import os
 import sys
-
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def streamlit_argv(args: list[str]) -> list[str]:
@@ -30,11 +27,12 @@ def streamlit_argv(args: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    for var in THREAD_VARS:  # before numpy loads: Streamlit imports it, app.py's own default would come too late
-        os.environ.setdefault(var, "1")
     from . import malloc
 
     malloc.limit_arenas(2)
+    from engine.threads import one_thread_unless_chosen
+
+    one_thread_unless_chosen()  # before Streamlit loads numpy (importing the engine has applied it already: then a no-op)
     from streamlit.web import cli
 
     from .streamlit_private import install_http_guard, install_origin_check
