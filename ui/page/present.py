@@ -16,9 +16,16 @@ import streamlit as st
 PARAM = "present"
 LESSON_PX = 24  # the smallest text of the lesson card on a projector (steps, claim, captions, link, buttons)
 # Always on: a folded sidebar is moved off screen, not hidden, so Tab walked through its ~40 controls first (every
-# descendant: Streamlit's help icons set their own visibility).
+# descendant: Streamlit's help icons set their own visibility). Contrast (axe-core color-contrast, WCAG AA 4.5:1,
+# tests/test_browser_backward.py): Streamlit's captions (grey at 60 % opacity) read 3.9:1 and a disabled widget's label
+# 2.3:1; opaque darker greys read 5.9:1 and 5.3:1. KaTeX's display blocks were scroll boxes no keyboard could reach
+# (scrollable-region-focusable): they overflow visibly instead.
 PAGE_CSS = """<style>
 [data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * { visibility: hidden !important; }
+[data-testid="stCaptionContainer"] { opacity: 1 !important; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #646361 !important; }
+[data-testid="stElementContainer"]:has(:disabled, [aria-disabled="true"]) [data-testid="stWidgetLabel"] p { color: #63625f !important; }
+.katex-display { overflow: visible !important; }
 </style>"""
 CSS = f"""<style>
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], footer {{ display: none !important; }}
