@@ -387,12 +387,13 @@ def test_a_compare_preset_is_one_click_and_a_refused_compare_value_is_named():
     assert "`vs.recurrent_scale` refused" in errors(at) and r"\[x\]\(https\:" in errors(at)
 
 
-def test_exports_reproduce_the_run_on_screen():
-    """The CSV parses back to the trace, and the command line shown, run in a subprocess, prints the same ‖∂L/∂h_t‖."""
+def test_exports_reproduce_the_run_on_screen(capsys):
+    """The CSV parses back to the trace, and the command line shown, given to `python -m engine`'s main, prints the same ‖∂L/∂h_t‖.
+
+    In this process: tests/test_export.py runs a shown command line as a real process.
+    """
     import csv
     import io
-    import subprocess
-    import sys
 
     import engine
     from engine.export import command_line
@@ -409,8 +410,11 @@ def test_exports_reproduce_the_run_on_screen():
     assert command_line(cfg) in shown
     argv = command_line(cfg).split()
     assert argv[:3] == ["python", "-m", "engine"]
-    out = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, check=True, cwd=Path(APP).parent)
-    np.testing.assert_allclose(json.loads(out.stdout)["grad_h"], trace.grad_h, rtol=1e-12)
+    from engine.__main__ import main
+
+    capsys.readouterr()  # what the page printed so far
+    assert main(argv[3:]) == 0
+    np.testing.assert_allclose(json.loads(capsys.readouterr().out)["grad_h"], trace.grad_h, rtol=1e-12)
     compute._checks[cfg].result(timeout=60)  # the trust badge is computed beside the page
     at.run()
     assert "checked against autograd in float64" in " ".join(c.value for c in at.caption)

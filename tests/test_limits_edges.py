@@ -260,15 +260,18 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-def test_the_real_cli_runs_t_2000_and_refuses_2001():
+def test_the_real_cli_runs_t_2000_and_refuses_2001(capsys):
+    """T=2000 in a real process; 2001 through the same main(argv) in this one (test_config_cli shows a real process's exit 2)."""
     small = ["--hidden-size", "1", "--batch-size", "1", "--json"]
     ok = cli("run", "--seq-len", "2000", *small)
     assert ok.returncode == 0, ok.stderr
     d = json.loads(ok.stdout)
     assert d["config"]["seq_len"] == 2000 and len(d["grad_h"]) == 2000
-    bad = cli("run", "--seq-len", "2001", *small)
-    assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr.strip().splitlines() == ["error: argument --seq-len: must be an integer from 1 to 2000 (got 2001)"]
+    with pytest.raises(SystemExit) as bad:
+        main(["run", "--seq-len", "2001", *small])
+    said = capsys.readouterr()
+    assert bad.value.code == 2 and said.out == ""
+    assert said.err.strip().splitlines() == ["error: argument --seq-len: must be an integer from 1 to 2000 (got 2001)"]
 
 
 def test_a_lesson_at_a_host_cap_is_taken_without_a_note_and_one_above_is_clamped_with_one():
