@@ -91,20 +91,31 @@ def change(page, press) -> float:
     return page.evaluate("() => window.__probe.last.ms")
 
 
-def changes(ctx, ours: str, floor: str, n: int) -> dict:
-    """n changes on each page, turn about: ours steps the recurrent-scale slider up (new settings), the floor its radio."""
+def changes(ctx, ours: str, floor: str, n: int, control: str = "slider") -> dict:
+    """n changes on each page, turn about: ours steps the recurrent-scale slider up (new settings), the floor its radio.
+
+    control="radio": ours moves its Cell radio on instead, the floor's kind of control (a slider's input reaches the
+    server only after Streamlit's own debounce); five cells, so from the sixth change on the settings were seen before.
+    """
     pages = {"ours": bs.open_page(ctx, ours), "floor": bs.open_page(ctx, floor)}
     try:
         for page in pages.values():
             bs.wait_first_chart(page)
-        slider = pages["ours"].get_by_role("slider", name=bs.LABEL_SCALE)
+            page.evaluate("() => window.__probe.watchChanges()")  # the probe's parts: to the script seen running, to new chart data
+        if control == "radio":
+            mine = pages["ours"].get_by_role("radiogroup", name="Cell").get_by_role("radio", checked=True)
+        else:
+            mine = pages["ours"].get_by_role("slider", name=bs.LABEL_SCALE)
         radio = pages["floor"].get_by_role("radio", checked=True)  # the chosen option, found afresh at each press
-        keys = {"ours": lambda: slider.press("ArrowRight"), "floor": lambda: radio.press("ArrowRight")}
+        keys = {"ours": lambda: mine.press("ArrowRight"), "floor": lambda: radio.press("ArrowRight")}
         out = {name: [] for name in pages}
         for _ in range(n):
             for name, page in pages.items():
                 out[name].append(change(page, keys[name]))
                 time.sleep(0.2)
+        for name, page in pages.items():
+            parts = page.evaluate("() => window.__probe.parts")
+            out[name + "_parts"] = [statistics.median(p[k] for p in parts if p[k] >= 0) for k in (0, 1)] if parts else None
         return out
     finally:
         for page in pages.values():
@@ -194,7 +205,7 @@ def report(r: dict) -> None:
     print(f"{os.cpu_count()} cores, load average {r['load_avg']} before, {r['load_avg_after']} after")
     ld, ch, st = r["loads"], r["changes"], r["streams"]
     print(ratio_line("new tab -> first chart", ld["ours"], ld["floor"], "ms"))
-    print(ratio_line("control change -> last chart redrawn", ch["ours"], ch["floor"], "ms"))
+    print(ratio_line(f"control change ({r.get('control', 'slider')}) -> last chart redrawn", ch["ours"], ch["floor"], "ms"))
     print(ratio_line("chart states shown per second while streaming", st["ours"], st["floor"], "/s", ".1f"))
     lesson = ld["lesson"]
     print(
@@ -202,6 +213,10 @@ def report(r: dict) -> None:
         f"{statistics.median(lesson) / statistics.median(ld['floor']):.2f}x the floor's new tab"
     )
     print(f"  all (ms): ours {[round(x) for x in ch['ours']]}, floor {[round(x) for x in ch['floor']]}")
+    for name in ("ours", "floor"):
+        if ch.get(name + "_parts"):
+            running, data = ch[name + "_parts"]
+            print(f"  {name}: key press -> script seen running {running:.0f} ms, -> first chart data changed {data:.0f} ms (medians)")
     for name, rows in r.get("profile", {}).items():
         for query, p in rows.items():
             print(
@@ -214,6 +229,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loads", type=int, default=5, help="new tabs per page (after one warm-up each)")
     ap.add_argument("--changes", type=int, default=10, help="control changes per page")
+    ap.add_argument("--control", choices=("slider", "radio"), default="slider", help="ours: the recurrent-scale slider or the Cell radio")
     ap.add_argument("--stream-rounds", type=int, default=2)
     ap.add_argument("--stream-s", type=float, default=5.0, help="seconds of streaming sampled per round")
     ap.add_argument("--profile", action="store_true", help="also the websocket profile of a script run on each page")
@@ -225,7 +241,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    result = {"load_avg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    result = {"load_avg": " ".join(f"{x:.2f}" for x in os.getloadavg()), "control": args.control}
     ours_log, floor_log = ARTIFACTS / "floor_ours.log", ARTIFACTS / "floor_floor.log"
     with (
         bs.streamlit_server(ours_log, env=THREADS) as ours,
@@ -237,7 +253,7 @@ def main() -> None:
             ctx = context(browser)
             urls = {"ours": ours + "/", "floor": floor + "/", "lesson": f"{ours}/?lesson={LESSON}"}
             result["loads"] = loads(ctx, urls, args.loads)
-            result["changes"] = changes(ctx, ours + "/", floor + "/", args.changes)
+            result["changes"] = changes(ctx, ours + "/", floor + "/", args.changes, args.control)
             result["streams"] = streams(ctx, ours, floor, args.stream_rounds, args.stream_s)
         finally:
             browser.close()
