@@ -77,7 +77,7 @@ def test_page_loads_with_gradient_view_and_metrics():
     [
         ("Gates", ["Hidden state over time", "Hidden activity and saturation over time", "Which units carry the gradient"]),
         ("Connectivity", ["How far back each output still sees"]),
-        ("Unrolled graph", ["Unrolled network"]),
+        ("Unrolled graph", ["Unrolled network", "The backward pass, step by step"]),
         ("Learn", []),
         ("Training", []),
     ],
@@ -97,7 +97,7 @@ def test_lstm_shows_cell_state_gradient_and_gates():
     assert at.sidebar.selectbox(key="activation").disabled and not at.sidebar.number_input(key="forget_bias").disabled
     at.session_state["tab"] = "Unrolled graph"
     at.run()
-    assert len(figures(at)) == 2  # the unrolled graph and one LSTM cell in detail
+    assert len(figures(at)) == 3  # the unrolled graph, one LSTM cell in detail, the backward pass played
     at.session_state["tab"] = "Gates"
     at.run()
     gate_names = {d.get("name") for d in figures(at)[1]["data"]}
