@@ -56,7 +56,7 @@ def plotly_js() -> Path:
 def measure(cell: str, seq_len: int, reduced: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
-    trace = run(Config(cell=cell, seq_len=seq_len, hidden_size=32, batch_size=8, task="adding"))
+    trace = run(Config(cell=cell, seq_len=seq_len, hidden_size=32, batch_size=8, task="adding"), terms=True)
     t0 = time.perf_counter()
     fig = backward_animation(trace, reduced_motion=reduced)
     build = time.perf_counter() - t0

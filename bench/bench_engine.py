@@ -18,6 +18,12 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
     ap.add_argument("--profile", action="store_true", help="also print a cProfile of run() at T=200, H=128, B=16 LSTM")
     ap.add_argument("--clock", choices=("cpu", "wall"), help="cpu: process time, robust to other jobs (default with 1 thread)")
+    ap.add_argument(
+        "--ratios",
+        type=int,
+        metavar="ROUNDS",
+        help="only run() / fused for lstm, gru, rnn at T=200, H=128 (issue 21)",
+    )
     args = ap.parse_args(argv)
     args.clock = args.clock or ("cpu" if args.threads == 1 else "wall")
     return args
@@ -253,6 +259,40 @@ def section_targets(results, speedups):
     )
 
 
+def section_ratios(rounds):
+    """Issue 21 item 4: run() / the fused module at T=200, H=128, B=16, alternating; also run(terms=True), the formula view's pass.
+
+    Each round times run(), the fused pass and run(terms=True) in turn (alternating, so all three see the
+    same drift of a shared machine) and prints the round's ratios; the last lines give the medians over rounds.
+    """
+    T, H = 200, 128
+    table(
+        f"run() / fused torch module, T={T}, H={H}, B={B}, float32, {rounds} rounds of alternating calls (ms, median per round)",
+        f"{'cell':5}{'round':>6} | {'run()':>8}{'terms':>8}{'fused':>8} | {'ratio':>7}{'terms':>7} | {'load':>5}",
+    )
+    summary = {}
+    for cell in ("lstm", "gru", "rnn"):
+        cfg = config(cell, T, H)
+        fused = fused_pass(cfg)
+        fns = (lambda cfg=cfg: run(cfg), lambda cfg=cfg: run(cfg, terms=True), fused)
+        ratios = []
+        for r in range(rounds):
+            for fn in fns:  # warm-up
+                fn()
+            times = [[], [], []]
+            for _ in range(5):
+                for fn, ts in zip(fns, times, strict=True):
+                    t0 = CLOCK()
+                    fn()
+                    ts.append(CLOCK() - t0)
+            eng, terms, fus = (1e3 * float(np.median(ts)) for ts in times)
+            ratios.append((eng / fus, terms / fus))
+            print(f"{cell:5}{r:6d} | {eng:8.1f}{terms:8.1f}{fus:8.1f} | {eng / fus:6.2f}x{terms / fus:6.2f}x | {os.getloadavg()[0]:5.2f}")
+        summary[cell] = np.median(np.array(ratios), axis=0)
+    for cell, (plain, terms) in summary.items():
+        print(f"{cell}: run() {plain:.2f}x the fused module, run(terms=True) {terms:.2f}x (median over {rounds} rounds)")
+
+
 def profile():
     import cProfile
     import pstats
@@ -276,6 +316,9 @@ def main():
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     mode = "quick" if quick else "full"
     print(f"torch {torch.__version__}, numpy {np.__version__}, threads {ARGS.threads}, {mode} mode, {ARGS.clock} clock, load {load}")
+    if ARGS.ratios:
+        section_ratios(ARGS.ratios)
+        return
     results = section_run(("rnn", "lstm", "gru"), (50, 200) if quick else (50, 200, 1000), (128,) if quick else (32, 128), reps)
     section_loop(results["lstm", 200, 128][1], reps)
     speedups = section_connectivity((64,) if quick else (64, 128), reps, (1, 1) if quick else (2, 3))

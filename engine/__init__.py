@@ -1,6 +1,6 @@
 """RNN Gradient Flow Lab engine: unroll, BPTT, per-step gradient traces (torch + numpy only).
 
-`run`, `train` and `Model` are loaded on first use. Config reads its cell choices from the
+`run`, `step_terms`, `train` and `Model` are loaded on first use. Config reads its cell choices from the
 cell registry (engine/cells/), which imports torch.
 
 Threads: importing the engine applies the thread rule of engine/threads.py (one BLAS/OpenMP
@@ -30,13 +30,14 @@ __all__ = [
     "TrainingLog",
     "phase",
     "run",
+    "step_terms",
     "to_json",
     "train",
 ]
 
 
 def __getattr__(name):
-    if name in ("run", "Model"):
+    if name in ("run", "Model", "step_terms"):
         from . import model
 
         return getattr(model, name)

@@ -62,6 +62,7 @@ def build_parser() -> OneLineParser:
         if p is not phase_p:
             p.add_argument("--connectivity", action="store_true", help="also record conn_x / conn_h (costs O(T^2))")
         p.add_argument("--json", action="store_true", help="print strict JSON (the only output format)")
+    run_p.add_argument("--terms", action="store_true", help="also record `backward`: the parts of each step back (the formula view's)")
     for p in (run_p, train_p):
         p.add_argument("--series", metavar="FILE", help="your own series: a CSV or numbers (task series; at most 5 MB, 100000 values)")
         p.add_argument("--column", metavar="NAME", help="the --series file's column, by name or 0-based number; default: the last")
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
 
             print(phase(cfg, values, args.axis).to_json())
         elif args.command == "run":
-            print(to_json(run(cfg, connectivity=args.connectivity, **mine)))
+            print(to_json(run(cfg, connectivity=args.connectivity, terms=args.terms, **mine)))
         else:
             for snap in train(cfg, args.steps, args.every, connectivity=args.connectivity, **mine):
                 print(to_json(snap), flush=True)

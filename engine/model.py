@@ -114,10 +114,13 @@ class Model:
             self._spectral = (self.version, *self.cell.spectra(self.views, self.cfg, fresh=False))
         return self._spectral[1:]
 
-    def record(self, batch: Batch, p, clip_result, conn=False, conn_rows=None, conn_batch=None, conn_full=False, terms=False) -> Trace:
+    def record(
+        self, batch: Batch, p, clip_result, conn=False, conn_rows=None, conn_batch=None, conn_full=False, terms=False, first_batch=False
+    ) -> Trace:
         """Summarise a pass as a Trace of numpy arrays (the record boundary: tensors become numpy here).
 
         terms=True also records each step's backward-formula terms (engine/backward_terms.py): one more step_back sweep.
+        first_batch=True: the pass ran on batch 0 (run(), training's step 0), so the task example reads its features.
         """
         cfg = self.cfg
         grads, before, after, clipped = clip_result
@@ -183,7 +186,7 @@ class Model:
             cell_info=self.cell.describe(),
             backward=record_terms(self.cell, self.views, p, blocks) if terms else None,
             data=self._data_record(batch),
-            example=self.example(),
+            example=self.example(p.feats if first_batch else None),
         )
 
     def _conn_batch(self, conn_batch):
@@ -200,10 +203,18 @@ class Model:
             info["target_chars"] = "".join(ALPHABET[i] for i in batch.target[:, 0])
         return info
 
-    def example(self) -> dict:
-        """The task chart's record: one input sequence, its target and this model's prediction now (engine/example.py)."""
+    def example(self, feats=None) -> dict:
+        """The task chart's record: one input sequence, its target and this model's prediction now (engine/example.py).
+
+        feats: the pass's (T, B, H) features when that pass ran on batch 0 of a synthetic task, whose sequence 0
+        is the example: the read-out of its row is the prediction, with no second unroll.
+        """
         b = self.example_batch()
-        return example_record(self.cfg.task, b, self.predict(b.x)[:, 0])
+        if feats is None or self.windows is not None:
+            return example_record(self.cfg.task, b, self.predict(b.x)[:, 0])
+        with torch.no_grad():
+            y = feats[:, :1] @ self.views["head_weight"].T + self.views["head_bias"]  # (T, 1, O)
+        return example_record(self.cfg.task, b, _np(y).astype(np.float64)[:, 0])
 
     def _gate_records(self, tape):
         """Batch-mean gate activations (T, H) and the share of saturated entries per step."""
@@ -240,7 +251,13 @@ def _np(t) -> np.ndarray:
 
 
 def run(
-    cfg: Config, connectivity: bool = False, conn_rows=None, conn_batch: int | None = None, conn_full: bool = False, terms: bool = True, data=None
+    cfg: Config,
+    connectivity: bool = False,
+    conn_rows=None,
+    conn_batch: int | None = None,
+    conn_full: bool = False,
+    terms: bool = False,
+    data=None,
 ) -> Trace:
     """One forward + BPTT pass on batch 0 of the seed, recording every per-step trace.
 
@@ -248,7 +265,8 @@ def run(
     connectivity=True also records conn_x / conn_h. Under truncated BPTT they show what the
     truncated training gradient carries (exactly zero beyond each loss step's horizon), unless
     conn_full=True asks for the full dependence; trace.conn_truncated says which.
-    terms=True (the default) records trace.backward, the parts of each step back that the formula view shows.
+    terms=True also records trace.backward, the parts of each step back that only the formula view and the backward
+    animation show (one more step_back sweep; off by default: pay for it where it is shown, see step_terms).
     Raises engine.memory.TooBig (a MemoryError) before allocating when the estimate exceeds the free memory.
     """
     memory.check_config(cfg, estimate(cfg, connectivity, conn_rows=conn_rows, conn_batch=conn_batch).bytes)
@@ -256,4 +274,18 @@ def run(
     batch = model.batch(0)
     p = model.forward_backward(batch)
     clip = model.clip(p.grads)
-    return model.record(batch, p, clip, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch, conn_full=conn_full, terms=terms)
+    return model.record(
+        batch, p, clip, conn=connectivity, conn_rows=conn_rows, conn_batch=conn_batch, conn_full=conn_full, terms=terms, first_batch=True
+    )
+
+
+def step_terms(cfg: Config, data=None) -> dict:
+    """run(cfg, terms=True).backward without the rest of the record: the pass, then the terms of each step back.
+
+    For a page that shows the formula view only when asked: it adds these to the Trace it already has
+    (dataclasses.replace(trace, backward=step_terms(cfg))), the same numbers as run(cfg, terms=True).backward.
+    """
+    memory.check_config(cfg, estimate(cfg).bytes)
+    model = Model(cfg, data)
+    p = model.forward_backward(model.batch(0))
+    return record_terms(model.cell, model.views, p, cfg.truncation_blocks())

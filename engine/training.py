@@ -58,7 +58,7 @@ def train(
             history[key].append(value)
         diverged = not (np.isfinite(loss) and np.isfinite(after))
         if diverged or step % every == 0 or step == steps - 1:
-            trace = model.record(batch, p, clip_result, connectivity, conn_rows, conn_batch, conn_full)
+            trace = model.record(batch, p, clip_result, connectivity, conn_rows, conn_batch, conn_full, first_batch=step == 0)
             yield Snapshot(step=step, trace=trace, history={k: np.asarray(v) for k, v in history.items()}, diverged=diverged)
             history = {k: [] for k in HISTORY}
         if diverged:

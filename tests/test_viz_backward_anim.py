@@ -16,7 +16,7 @@ SMALL = dict(seq_len=16, hidden_size=6, batch_size=3, task="adding")
 
 
 def _trace(cell, **kw):
-    return run(Config(cell=cell, **{**SMALL, **kw}))
+    return run(Config(cell=cell, **{**SMALL, **kw}), terms=True)  # the page asks for the terms (compute.with_terms)
 
 
 def _by_name(fig, name):
@@ -86,6 +86,7 @@ def test_pace_and_reduced_motion():
         assert pause.args[1]["transition"]["duration"] == 0
         assert all(s.args[1]["transition"]["duration"] == 0 for s in fig.layout.sliders[0].steps)
         assert len(fig.frames) == frames
+        assert fig.layout.meta["reduced_play_ms"] * (1 if reduced else SUB) == REDUCED_MS  # one step per REDUCED_MS, reduced
     assert FRAME_MS <= 1000 / 30 + 1  # 30 frames a second when played
 
 

@@ -34,7 +34,7 @@ def _expected(trace, source: str, t: int) -> float:
 
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_every_number_is_the_traces(cell):
-    trace = run(Config(cell=cell, **SMALL))
+    trace = run(Config(cell=cell, **SMALL), terms=True)
     assert kind_of(trace) == KINDS.get(cell, kind_of(trace))
     for t in (1, 7, SMALL["seq_len"] - 1):
         f = step_formula(trace, t)
@@ -48,7 +48,7 @@ def test_every_number_is_the_traces(cell):
 
 
 def test_rnn_formula_reads_phi_prime_sigma_and_the_result():
-    trace = run(Config(cell="rnn", **SMALL))
+    trace = run(Config(cell="rnn", **SMALL), terms=True)
     f = step_formula(trace, 5)
     assert r"W_{hh}^{\top}\left(\varphi'(a_t) \odot" in f.latex[0]
     by = {r.source: r.value for r in f.rows}
@@ -60,7 +60,7 @@ def test_rnn_formula_reads_phi_prime_sigma_and_the_result():
 
 
 def test_lstm_formula_has_the_cell_path_and_mean_f():
-    trace = run(Config(cell="lstm", forget_bias=1.0, **SMALL))
+    trace = run(Config(cell="lstm", forget_bias=1.0, **SMALL), terms=True)
     f = step_formula(trace, 6)
     assert r"f_t \odot \frac{\partial L}{\partial c_t}" in f.latex[0]
     by = {r.source: r.value for r in f.rows}
@@ -71,7 +71,7 @@ def test_lstm_formula_has_the_cell_path_and_mean_f():
 
 @pytest.mark.parametrize("t", [0, 14, -1, 2.0, True])
 def test_steps_out_of_range_are_refused(t):
-    trace = run(Config(cell="rnn", **SMALL))
+    trace = run(Config(cell="rnn", **SMALL), terms=True)
     with pytest.raises(ValueError, match="step must be an integer from 1 to 13"):
         step_formula(trace, t)
 

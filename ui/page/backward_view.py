@@ -26,7 +26,7 @@ SR_ONLY = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 
 @functools.lru_cache(maxsize=8)
 def _figure(cfg):
     """One figure object per Config: charts.chart sends the same object's JSON again without rebuilding it."""
-    return backward_animation(compute.trace_for(cfg, False))
+    return backward_animation(compute.with_terms(cfg))
 
 
 def text_alternative(words: str) -> None:
@@ -35,10 +35,10 @@ def text_alternative(words: str) -> None:
 
 
 def section(cfg) -> None:
-    """The animated backward pass and, under it, the formula of the chosen step."""
-    trace = compute.trace_for(cfg, False)
-    if len(trace.grad_h) < 2 or trace.backward is None:
+    """The animated backward pass and, under it, the formula of the chosen step (the only views that ask for trace.backward)."""
+    if cfg.seq_len < 2:
         return
+    trace = compute.with_terms(cfg)
     st.subheader("The backward pass, step by step")
     st.caption("Press ▶ Play, or drag the slider. Click a step (a filled circle) for its formula with this run's numbers.")
     clicked = charts.chart(_figure(cfg), key="fig_backward", clicks=True)
@@ -80,10 +80,10 @@ def formula_panel(trace) -> None:
 
 
 def curve_click(cfg, clicked) -> None:
-    """A click on the gradient curve (tab Gradient flow) opens the same formula under it."""
-    trace = compute.trace_for(cfg, False)
-    if len(trace.grad_h) < 2 or trace.backward is None:
+    """A click on the gradient curve (tab Gradient flow) opens the same formula under it; its terms are computed only then."""
+    if cfg.seq_len < 2:
         return
+    trace = compute.trace_for(cfg, False)
     choose(trace, clicked)
     if clicked is not None or st.session_state.get(OPEN_KEY):
-        formula_panel(trace)
+        formula_panel(compute.with_terms(cfg))

@@ -9,6 +9,7 @@ Estimates are this server's: the first page starts a short probe in the backgrou
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 
@@ -142,12 +143,26 @@ def trace_for(cfg: engine.Config, conn: bool | str) -> engine.Trace:
     return where.get_or_compute(("trace", cfg, conn, *mine), lambda: _run(cfg, conn, data))
 
 
+def with_terms(cfg: engine.Config) -> engine.Trace:
+    """The pass's Trace with trace.backward, the parts of each step back: asked for only by the formula view and the animation.
+
+    run() leaves them out (they cost a third of an LSTM pass); engine.step_terms computes them on their own,
+    cached per Config beside the trace, the same numbers as engine.run(cfg, terms=True).backward.
+    """
+    where, mine = store(cfg)
+    data = own_data.current(cfg)
+    terms = where.get_or_compute(("terms", cfg, *mine), lambda: _run(cfg, "terms", data))
+    return dataclasses.replace(trace_for(cfg, False), backward=terms)
+
+
 def _run(cfg: engine.Config, conn: bool | str, data=None) -> engine.Trace:
     """The pass itself, in one of the process's job slots (it waits in line when all are taken); data: your own (own_data)."""
-    seconds, nbytes = estimate(cfg, conn)
+    seconds, nbytes = estimate(cfg, conn if conn != "terms" else False)  # the terms: one pass and a step-back sweep, ~ a run
     gone = SessionGone(script_session_id())  # a session that ends leaves the line, or ends its connectivity at the next step back
     slot = admission.jobs().slot(seconds, on_wait=QueueNote(), stop=gone, nbytes=nbytes)
     with slot, cancel.scope(gone), st.spinner("Forward pass and BPTT ..."):
+        if conn == "terms":
+            return engine.step_terms(cfg, data=data)
         if not conn:
             return engine.run(cfg, data=data)
         subset = dict(conn_rows=pick_indices(cfg.seq_len, CONN_ROWS), conn_batch=CONN_BATCH) if conn_reduced(cfg) else {}
