@@ -78,12 +78,19 @@ def walk(cell, P, caches, hi: int, lo: int, enter):
         carried = back.dstate
 
 
+def visits_once(blocks, T: int) -> bool:
+    """True when no two truncation blocks reach a common step: full BPTT, TBPTT with k2 <= k1 (each step visited at most once)."""
+    spans = sorted((lo, min(end, T - 1)) for end, lo, _first in blocks)
+    return all(prev[1] < nxt[0] for prev, nxt in zip(spans, spans[1:]))
+
+
 def sweep(cell, P, tape, inject: dict, blocks, pre: bool = True) -> Sums:
     """BPTT over the truncation blocks, adding inject[t] (dL/dh_t of step t's own loss) at its step; every visit adds into Sums.
 
     Blocks come from Config.truncation_blocks() (full BPTT is one block). With k2 > k1 blocks
     overlap and a step is visited more than once: adding up is then exactly the truncated
-    algorithm.
+    algorithm. A cell may bring an in-place sweep (cell.fast_sweep) for the blocks that visit each
+    step once; it must equal this loop (tests/test_lstm_sweep.py).
     """
     T = len(tape.caches)
     zeros = tape.hs.new_zeros
@@ -94,6 +101,9 @@ def sweep(cell, P, tape, inject: dict, blocks, pre: bool = True) -> Sums:
         sums.dinner = zeros(tape.cs[1:].shape) if tape.cs is not None else None
         sums.dx = zeros(shape[:-1] + (width,))
         sums.dh_pre = None if cell.split_pre is False else zeros(shape[:-1] + (width,))
+    if cell.fast_sweep is not None and tape.hs.dim() == 3 and visits_once(blocks, T):  # one weight set, not phase's S: in place
+        cell.fast_sweep(P, tape.caches, inject, blocks, sums.dh, sums.dinner if pre else None, sums.dx if pre else None)
+        return sums
     # Row views made once (indexing a tensor costs microseconds; the loop asks for several rows a step).
     dh_rows = sums.dh.unbind(0)
     inner_rows = sums.dinner.unbind(0) if sums.dinner is not None else None

@@ -136,6 +136,7 @@ class Cell:
     recurrent_blocks: int = 0  # H x H recurrent weight blocks (0 for a diagonal recurrence)
     split_pre: bool = False  # True when the input and recurrent terms get different gradients (dpre.x is not dpre.h: GRU)
     rows = None  # optional many-rows backward step for connectivity (a class taking (P, tape)), else None
+    fast_sweep = None  # optional in-place BPTT sweep bptt.sweep calls when each step is visited once (LSTM), else None
 
     def state_size(self, H: int) -> int:
         """Width S of h (2H for a complex state stored as real and imaginary parts)."""

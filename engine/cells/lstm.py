@@ -6,6 +6,7 @@ import torch
 
 from .base import Back, Cell, Gate, Path, Pre, Step, Tape, affine_grads, matrix_init, matrix_spectra, recurrent_term
 from .lstm_rows import LSTMRows
+from .lstm_sweep import lstm_sweep
 
 
 class LSTM(Cell):
@@ -25,6 +26,7 @@ class LSTM(Cell):
     state_names = ("h", "c")
     recurrent_blocks = 4
     rows = LSTMRows  # the many-rows step back the connectivity pass uses
+    fast_sweep = staticmethod(lstm_sweep)  # bptt.sweep's in-place loop for this cell: step_back's arithmetic, no per-step tuples
 
     def init_params(self, cfg, input_size, gen, uniform):
         P = matrix_init(cfg, gen, uniform, input_size, 4, cfg.hidden_size)
