@@ -92,7 +92,7 @@ def engine_parts(cfg, reps):
         t2 = CLOCK()
         c = m.clip(p.grads)
         t3 = CLOCK()
-        m.record(b, p, c)
+        m.record(b, p, c, first_batch=True)  # as run() does: the task example reads the pass's features
         t4 = CLOCK()
         for key, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             parts[key].append(dt)
