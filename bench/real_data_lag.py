@@ -4,7 +4,8 @@ The material for a lesson on real data (issue 19 item 6), measured, not assumed:
 monthly CO2 series (a yearly cycle, p = 12) and the yearly sunspots (a cycle of about 11), for
 each seed the untrained (or briefly trained) network's ||d loss_{T-1} / dh_{T-1-p}|| over
 ||d loss_{T-1} / dh_{T-1}|| (grad_h_last), as log10, for a tanh RNN and an LSTM. Prints the range
-over the seeds, so a claim can name it ("over seeds 0-49 the RNN keeps 10^a..10^b of it").
+over the seeds, so a claim can name it ("over seeds 0-49 the RNN keeps 10^a..10^b of it"). The number is
+viz.measures.lag_ratio, the same function the "real-cycle" lesson's check (ui/teaching/lessons.py, kind "lag") reads.
 
     .venv/bin/python bench/real_data_lag.py [--seeds 50] [--steps 0] [--task co2] [--lag 12]
 """
@@ -20,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Config, run, train  # noqa: E402
+from viz.measures import lag_ratio as ratio_at_lag  # noqa: E402  the lesson's check reads the same function
 
 CELLS = {
     "tanh RNN (orthogonal, scale 1)": dict(cell="rnn"),
@@ -31,9 +33,7 @@ CELLS = {
 def lag_ratio(cfg: Config, lag: int, steps: int) -> float:
     """log10 of the last step's own gradient `lag` steps back over its value at T-1 (after `steps` training steps)."""
     trace = run(cfg) if steps == 0 else list(train(cfg, steps, steps))[-1].trace
-    g = np.asarray(trace.grad_h_last, dtype=np.float64)
-    T = len(g)
-    return float(np.log10(g[T - 1 - lag] / g[T - 1]))
+    return float(np.log10(ratio_at_lag(trace, lag)))
 
 
 def main() -> None:

@@ -77,3 +77,28 @@ def trend(f: float, steps: int) -> str:
         return "about constant"
     word = "vanishing" if change < 0 else "growing"
     return f"{word} slowly" if abs(change) < SLOW else ("vanishing" if change < 0 else "exploding")
+
+
+def last_loss_curve(trace) -> np.ndarray:
+    """‖∂loss_{T−1}/∂hₜ‖ as the gradient chart draws it: the last step's loss alone (grad_h_last), or grad_h where that is the only loss."""
+    g = getattr(trace, "grad_h_last", None)
+    return np.asarray(trace.grad_h if g is None else g, dtype=np.float64)
+
+
+def lag_ratio(trace, lag: int) -> float:
+    """‖∂loss_{T−1}/∂h_{T−1−lag}‖ / ‖∂loss_{T−1}/∂h_{T−1}‖: how much of the last step's own gradient reaches `lag` steps back.
+
+    One function for the real-data lesson's check (ui/teaching/lessons.py) and its bench (bench/real_data_lag.py), so
+    the claim and the figures it quotes are the same number. NaN when the lag is out of range or an end is 0 or not finite.
+    """
+    g = last_loss_curve(trace)
+    T = len(g)
+    if not 0 <= lag < T or g[-1] == 0 or not (np.isfinite(g[-1]) and np.isfinite(g[T - 1 - lag])):
+        return math.nan
+    return float(g[T - 1 - lag] / g[-1])
+
+
+def lag_ratio_name(T: int, lag: int) -> str:
+    """'‖∂loss₄₇/∂h₃₅‖ / ‖∂loss₄₇/∂h₄₇‖' for a lag of 12 in a sequence of 48 steps (the chart's curve, two of its points)."""
+    last = sub(T - 1)
+    return f"‖∂loss{last}/∂h{sub(T - 1 - lag)}‖ / ‖∂loss{last}/∂h{last}‖"

@@ -19,8 +19,9 @@ import numpy as np
 
 from engine import Trace
 from ui.page.widget_values import config_for, resolve
-from viz.measures import END_RATIO, FACTOR, end_ratio_text, factor_text, orders, ratio_name
+from viz.measures import END_RATIO, FACTOR, end_ratio_text, factor_text, lag_ratio_name, orders, ratio_name
 from viz.measures import end_ratio as _ratio
+from viz.measures import lag_ratio as _lag_ratio
 
 DATA = Path(__file__).with_name("lessons.toml")
 PARAM = "lesson"  # the URL parameter that opens a lesson: ?lesson=<slug>
@@ -385,6 +386,23 @@ def lru(trace: Trace, seeds) -> Claim:
     return _claim(held, shown, crit, r, _span(*seeds))
 
 
+def lag(trace: Trace, p: int, between, seeds) -> Claim:
+    """How much of the last step's own gradient reaches p steps back (one cycle of a real series) lies in [lo, hi].
+
+    The number is viz.measures.lag_ratio, the one bench/real_data_lag.py prints: two points of the chart's
+    ‖∂loss_{T−1}/∂hₜ‖ curve (the last step's loss alone), t = T−1−p over t = T−1.
+    """
+    r = _lag_ratio(trace, p)
+    T = len(trace.grad_h)
+    name = lag_ratio_name(T, p)
+    if not math.isfinite(r):
+        shown = f"{name}: not measurable (the lag is out of range, or an end point is 0 or not finite)"
+    else:
+        shown = f"{name} = {fmt(r)} ({p} steps back" + (f", 10^{math.log10(r):.2f})" if r > 0 else ")")
+    held = math.isfinite(r) and between[0] <= r <= between[1]
+    return _claim(held, shown, f"between {fmt(between[0])} and {fmt(between[1])}", r, _span(*seeds))
+
+
 CHECKS: dict[str, Callable[..., Claim]] = {
     "vanishing": vanishing,
     "exploding": exploding,
@@ -395,4 +413,5 @@ CHECKS: dict[str, Callable[..., Claim]] = {
     "flat": flat,
     "lru": lru,
     "factor": factor,
+    "lag": lag,
 }
