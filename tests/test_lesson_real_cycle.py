@@ -129,3 +129,24 @@ def _bench():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_page_shows_each_claim_held_as_its_step_buttons_are_pressed():
+    """AppTest, ?lesson=real-cycle: the card's claim is the lesson's, then each step button's, each ✓ with this run's number."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.query_params.update({"lesson": "real-cycle"})
+    at.run()
+    assert not at.exception, at.exception
+    for k, sc in enumerate(LESSON.scenarios):
+        if sc.when:
+            (control,) = [c for c in lesson_steps.CONTROLS if c.lesson == "real-cycle" and c.set == sc.when]
+            at.button(key=f"step_real-cycle_{control.step}_{control.label}").click().run()
+            assert not at.exception, at.exception
+        value = lessons.check(sc, run(widget_values.config_for({**LESSON.settings, **sc.when}, CAP))).value
+        shown = " ".join(m.value for m in at.markdown)
+        assert f"**Claim:** {sc.claim}" in shown, k
+        (ok,) = [s.value for s in at.success if "∂loss₄₇" in s.value]
+        assert ok.startswith(f"✓ measured on this run: ‖∂loss₄₇/∂h₃₅‖ / ‖∂loss₄₇/∂h₄₇‖ = {lessons.fmt(value)} "), ok
+        assert not at.error and not [i for i in at.info if "∂loss₄₇" in i.value]
