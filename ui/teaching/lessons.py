@@ -23,6 +23,8 @@ from viz.measures import END_RATIO, FACTOR, end_ratio_text, factor_text, lag_rat
 from viz.measures import end_ratio as _ratio
 from viz.measures import lag_ratio as _lag_ratio
 
+from . import learn_text
+
 DATA = Path(__file__).with_name("lessons.toml")
 PARAM = "lesson"  # the URL parameter that opens a lesson: ?lesson=<slug>
 STATE_KEY = "_lesson"  # session-state key holding the slug of the open lesson
@@ -79,12 +81,15 @@ class Verdict:
 
 
 def _load(path: Path = DATA) -> tuple[Lesson, ...]:
+    """The lessons, a step's {{placeholder}} filled with the range bench/claim_ranges.py measured (ui/teaching/learn_text.py)."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))["lesson"]
+    measured = learn_text.claims()
     out = []
     for d in raw:
         check = dict(d["check"])
         also = tuple(Scenario(dict(a["when"]), a.get("claim", d["claim"]), _merged(check, a.get("check", {}))) for a in d.get("also", ()))
-        out.append(Lesson(d["slug"], d["title"], dict(d["settings"]), tuple(d["steps"]), d["claim"], check, also))
+        steps = tuple(learn_text.fill(step, measured) for step in d["steps"])
+        out.append(Lesson(d["slug"], d["title"], dict(d["settings"]), steps, d["claim"], check, also))
     return tuple(out)
 
 
