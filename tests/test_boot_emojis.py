@@ -1,4 +1,4 @@
-"""ui/page/boot.py warms Streamlit's emoji catalogue once per process, beside the first page, never inside a visitor's script."""
+"""Streamlit's emoji catalogue is warmed once per process (ui/page/boot.py via ui/serving/streamlit_private.py), never in a script."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHECK = """
 import sys
-from ui.page import boot
+from ui.serving import streamlit_private as boot
 assert boot.EMOJIS not in sys.modules, "imported by the page's modules already: nothing to warm"
 thread = boot.warm_emoji_catalogue()
 thread.join(60)

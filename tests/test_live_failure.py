@@ -11,7 +11,7 @@ SECRET = "secret path /srv/rnnlab/weights.pt"
 
 
 def test_a_failed_run_says_so_without_the_exception_and_logs_it(monkeypatch, caplog):
-    def broken(cfg, steps, every, stop=None):
+    def broken(cfg, steps, every, stop=None, data=None):
         yield from ()
         raise OSError(SECRET)
 

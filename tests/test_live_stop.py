@@ -32,7 +32,7 @@ def test_no_training_step_begins_after_stop_and_the_log_keeps_the_steps_shown(mo
                     begun.append(1)
                 return answer
 
-    monkeypatch.setattr(engine, "train", lambda cfg, steps, every, stop: real(cfg, steps, every, stop=Counted(stop)))
+    monkeypatch.setattr(engine, "train", lambda cfg, steps, every, stop, data=None: real(cfg, steps, every, stop=Counted(stop), data=data))
     # Snapshots 25 steps apart: only the stop signal, not the worker's own check at each snapshot, ends the work within a step.
     run = live.TrainingRun(Config(seq_len=40, hidden_size=16, batch_size=4), 5000, 25).start()
     deadline = time.monotonic() + HANG_GUARD_S

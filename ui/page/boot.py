@@ -7,10 +7,6 @@ step is idempotent, so each rerun of the script may call it again at no cost.
 
 from __future__ import annotations
 
-import functools
-import importlib
-import threading
-
 from ui.serving import streamlit_private
 from viz import theme
 
@@ -20,26 +16,8 @@ from . import charts
 def start() -> None:
     """The house Plotly template, plotly.js in static/ for the charts, Streamlit's widget-policy warnings quieted."""
     theme.use_template()
-    warm_emoji_catalogue()
+    streamlit_private.warm_emoji_catalogue()
     charts.script_name()  # copies plotly.js into static/ the first time, when the cartesian bundle is not there
     # Setting a bound widget's value from a callback (settling, Reset, a link) is deliberate here: Streamlit's
     # "created with a default value but also had its value set via the Session State API" warning is noise.
     streamlit_private.quiet_policy_warnings()
-
-
-EMOJIS = "streamlit.emojis"
-
-
-@functools.cache
-def warm_emoji_catalogue() -> threading.Thread:
-    """Import Streamlit's emoji catalogue once per process, in a thread, before a visitor's script needs it.
-
-    Streamlit 1.67 imports streamlit.emojis the first time an element's text is not ASCII (an alert
-    starting with "✓", a metric "‖g‖ ..."), and that import compiles one regex over every emoji: ~1 s
-    of CPU on a quiet 2-core machine, 4 s on a busy one, inside the script of whoever asks first. A
-    lecture hall's first visitors of a lesson link waited for it; here the first page of the process
-    starts it beside the page, and the page never waits on it.
-    """
-    thread = threading.Thread(target=importlib.import_module, args=(EMOJIS,), name="warm-emojis", daemon=True)
-    thread.start()
-    return thread

@@ -21,7 +21,10 @@ Borrowed outside this file (checked by the same test):
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -236,3 +239,22 @@ def install_http_guard() -> None:
 
     create_streamlit_middleware.rnnlab_guarded = True
     starlette_app.create_streamlit_middleware = create_streamlit_middleware
+
+
+EMOJIS = "streamlit.emojis"  # Streamlit 1.67's emoji catalogue module (streamlit/emojis.py)
+
+
+@functools.cache
+def warm_emoji_catalogue() -> threading.Thread:
+    """Import Streamlit's emoji catalogue once per process, in a thread, before a visitor's script needs it.
+
+    Streamlit 1.67 imports streamlit.emojis the first time an element's text is not ASCII (an alert
+    starting with "✓", a metric "‖g‖ ..."), and that import compiles one regex over every emoji: ~1 s
+    of CPU on a quiet 2-core machine, 4 s on a busy one, inside the script of whoever asks first. A
+    lecture hall's first visitors of a lesson link waited for it; here the first page of the process
+    starts it beside the page, and the page never waits on it. If the module moved, the thread's
+    import fails alone (logged by threading) and the page pays the import where it always did.
+    """
+    thread = threading.Thread(target=importlib.import_module, args=(EMOJIS,), name="warm-emojis", daemon=True)
+    thread.start()
+    return thread
