@@ -8,7 +8,6 @@ is written under it for screen readers (and kept as the chart's aria-label by pl
 
 from __future__ import annotations
 
-import functools
 import html
 
 import streamlit as st
@@ -23,10 +22,12 @@ OPEN_KEY = "backward_formula_open"
 SR_ONLY = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"
 
 
-@functools.lru_cache(maxsize=8)
-def _figure(cfg):
-    """One figure object per Config: charts.chart sends the same object's JSON again without rebuilding it."""
-    return backward_animation(compute.with_terms(cfg))
+def _chart(cfg):
+    """The animation, its JSON kept in the trace's own cache: the shared one, or a session's own for your own data
+    (a process-wide lru_cache here held figures of uploaded data across sessions)."""
+    where, mine = compute.store(cfg)
+    build = lambda: backward_animation(compute.with_terms(cfg))  # noqa: E731 - built only when its JSON is not kept
+    return charts.chart(build, key="fig_backward", clicks=True, cached=(where, ("figure", "backward", cfg, *mine)))
 
 
 def text_alternative(words: str) -> None:
@@ -41,7 +42,7 @@ def section(cfg) -> None:
     trace = compute.with_terms(cfg)
     st.subheader("The backward pass, step by step")
     st.caption("Press ▶ Play, or drag the slider. Click a step (a filled circle) for its formula with this run's numbers.")
-    clicked = charts.chart(_figure(cfg), key="fig_backward", clicks=True)
+    clicked = _chart(cfg)
     text_alternative("Animated chart: " + describe(trace))
     choose(trace, clicked)
     formula_panel(trace)
