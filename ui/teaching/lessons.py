@@ -11,7 +11,7 @@ import importlib
 import math
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,6 +28,7 @@ from . import learn_text
 DATA = Path(__file__).with_name("lessons.toml")
 PARAM = "lesson"  # the URL parameter that opens a lesson: ?lesson=<slug>
 STATE_KEY = "_lesson"  # session-state key holding the slug of the open lesson
+SPAN = "0–9"  # the seeds a check's `seeds` range was measured over, unless the check names its own `span` (lessons.toml)
 SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 
 
@@ -165,9 +166,11 @@ def close_lesson() -> None:
 
 
 def check(lesson: Lesson | Scenario, trace: Trace) -> Claim:
-    """The lesson's (or one scenario's) claim measured on this trace."""
-    params = {k: v for k, v in lesson.check.items() if k != "kind"}
-    return _check_function(lesson.check["kind"])(trace, **params)
+    """The lesson's (or one scenario's) claim measured on this trace, its range named with the seeds it was measured on."""
+    params = {k: v for k, v in lesson.check.items() if k not in ("kind", "span")}
+    claim = _check_function(lesson.check["kind"])(trace, **params)
+    span = lesson.check.get("span", SPAN)
+    return claim if span == SPAN else replace(claim, text=claim.text.replace(f"on seeds {SPAN}:", f"on seeds {span}:"))
 
 
 IGNORED = ("device", "seed")  # a claim covers every seed (its range is measured on 0-9) and either device
@@ -227,7 +230,7 @@ def sub(n: int) -> str:
 
 def _claim(held: bool, measured: str, criterion: str, value: float, seeds: str | None = None) -> Claim:
     if held:
-        tail = f" ({criterion}; these settings on seeds 0–9: {seeds})" if seeds else f" ({criterion})"
+        tail = f" ({criterion}; these settings on seeds {SPAN}: {seeds})" if seeds else f" ({criterion})"
         return Claim(True, f"✓ measured on this run: {measured}{tail}", value, measured, criterion)
     return Claim(False, f"✗ not on this run: {measured}; the lesson claims {criterion}", value, measured, criterion)
 
