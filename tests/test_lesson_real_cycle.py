@@ -52,7 +52,7 @@ def test_the_lesson_is_about_the_benchs_run():
     assert cfg == bench.Config(
         task="co2", seq_len=48, hidden_size=32, batch_size=16, seed=0, **bench.CELLS["tanh RNN (orthogonal, scale 1)"]
     )
-    assert LESSON.check == {"kind": "lag", "p": 12, "between": [0.1, 0.75], "seeds": [0.12, 0.34]}
+    assert LESSON.check == {"kind": "lag", "p": 12, "between": [0.1, 0.75], "seeds": [0.11, 0.71], "span": "0–49"}
     for sc, label in zip(LESSON.also, ("LSTM (forget bias 0)", "LSTM (forget bias 2)")):
         planned = widget_values.config_for({**LESSON.settings, **sc.when}, CAP)
         assert planned == bench.Config(task="co2", seq_len=48, hidden_size=32, batch_size=16, seed=0, **bench.CELLS[label])
@@ -64,6 +64,7 @@ def test_every_claim_holds_on_seeds_0_to_49_with_the_range_it_states(sc, traces)
     assert all(c.held for c in claims), [(s, c.text) for s, c in zip(SEEDS, claims) if not c.held]
     lo, hi = (lessons.fmt(x) for x in (min(c.value for c in claims), max(c.value for c in claims)))
     assert (lo, hi) == STATED[_key(sc.when)] and f"(seeds 0–49: {lo} to {hi}" in sc.claim, (lo, hi, sc.claim)
+    assert all(c.text.endswith(f"; these settings on seeds 0–49: {lo} to {hi})") for c in claims), claims[0].text  # the card's range
 
 
 def test_the_check_and_the_bench_read_one_number(traces):
