@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from .alt_text import gradient as describe  # the sentence every trace chart carries, one place
 from .graph import flow
 from .notes import NOTE_PX
 from .theme import COLORS, base_layout, unvalidated_figure
@@ -83,6 +84,12 @@ class _Rows:
         return [f"{gate}-path {_fmt(_ratio(direct[t], self.grad[t]))}" for t in range(len(self.grad))]
 
 
+def shown_steps(trace, window: int = WINDOW) -> tuple[int, int]:
+    """(first, last) step the animation draws: the last `window` steps up to the last loss (its text alternative's span)."""
+    last = int(max(trace.loss_steps))
+    return max(0, last + 1 - max(int(window), 2)), last
+
+
 def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False) -> go.Figure:
     """The unrolled graph with the gradient travelling back from the last loss, one frame per 1/SUB step.
 
@@ -90,8 +97,7 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
     gradient has not reached, so a frame is only the cover, the pulses and the running product
     (a few points): light to send and quick to play, and any frame can be jumped to.
     """
-    last = int(max(trace.loss_steps))
-    start = max(0, last + 1 - max(int(window), 2))
+    start, last = shown_steps(trace, window)
     sub = 1 if reduced_motion else SUB
     rows = _Rows(trace, start, last)
     steps = np.arange(start, last + 1)
@@ -261,27 +267,3 @@ def _row_name(trace, name: str) -> str:
         symbol = "λ" if (getattr(trace, "cell_info", None) or {}).get("complex_state") else "u"
         return f"{name}: |{symbol}| = {_fmt(float(trace.unit_decay[i]))}"
     return f"∂L/∂{name}<sub>t</sub>"
-
-
-def describe(trace, start: int | None = None, last: int | None = None) -> str:
-    """One sentence for a screen reader: the measured factor per step, and where the gradient vanishes or overflows."""
-    g = np.asarray(trace.grad_h, dtype=np.float64)
-    last = int(max(trace.loss_steps)) if last is None else last
-    start = 0 if start is None else start
-    span = g[start : last + 1]
-    bad = np.flatnonzero(~np.isfinite(g))
-    with np.errstate(all="ignore"):
-        steps = last - start
-        ends = span[0], span[-1]
-        mean = (ends[0] / ends[1]) ** (1 / steps) if steps and ends[1] > 0 and np.isfinite(ends[0]) else float("nan")
-        tiny = np.flatnonzero((g[: last + 1] < g[last] * 1e-6) & np.isfinite(g[: last + 1]))
-    words = (
-        f"The gradient travels back from the loss at step {last} to step {start}, multiplied by a measured {_fmt(mean)} per step on average"
-    )
-    if bad.size:
-        words += f"; it overflows (not finite) at step {int(bad.max())}"
-    elif tiny.size:
-        words += f"; it vanishes (below a millionth of its start) from step {int(tiny.max())} back"
-    elif steps:
-        words += f"; after {steps} steps it is {_fmt(_ratio(ends[0], ends[1]))} of its start"
-    return words + "."

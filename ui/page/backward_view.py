@@ -3,36 +3,30 @@
 A click on a step, in the animation or on the gradient curve, opens that step's formula; the
 step also has its own number box, so a keyboard reaches every step. The figure is built once
 per Config (viz/backward_anim.py) and plays in the browser; its one-sentence text alternative
-is written under it for screen readers (and kept as the chart's aria-label by plotly_chart.js).
+is written under it for screen readers and kept as the chart's aria-label (ui.page.charts.chart alt=).
 """
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
-from viz.backward_anim import backward_animation, describe
+from viz.alt_text import gradient
+from viz.backward_anim import backward_animation, shown_steps
 from viz.formula import step_formula
 
 from . import charts, compute, links
 
 STEP_KEY = "backward_step"  # the step t of the step back t -> t-1 the formula shows, shared by both tabs
 OPEN_KEY = "backward_formula_open"
-SR_ONLY = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"
 
 
-def _chart(cfg):
+def _chart(cfg, trace):
     """The animation, its JSON kept in the trace's own cache: the shared one, or a session's own for your own data
     (a process-wide lru_cache here held figures of uploaded data across sessions)."""
     where, mine = compute.store(cfg)
     build = lambda: backward_animation(compute.with_terms(cfg))  # noqa: E731 - built only when its JSON is not kept
-    return charts.chart(build, key="fig_backward", clicks=True, cached=(where, ("figure", "backward", cfg, *mine)))
-
-
-def text_alternative(words: str) -> None:
-    """A sentence a screen reader reads with the chart, and a sighted reader never sees twice."""
-    st.markdown(f'<p style="{SR_ONLY}">{html.escape(words)}</p>', unsafe_allow_html=True)
+    alt = "Animated: " + gradient(trace, *shown_steps(trace))  # the steps it draws, as its layout.meta says
+    return charts.chart(build, key="fig_backward", clicks=True, cached=(where, ("figure", "backward", cfg, *mine)), alt=alt)
 
 
 def section(cfg) -> None:
@@ -42,8 +36,7 @@ def section(cfg) -> None:
     trace = compute.with_terms(cfg)
     st.subheader("The backward pass, step by step")
     st.caption("Press ▶ Play, or drag the slider. Click a step (a filled circle) for its formula with this run's numbers.")
-    clicked = _chart(cfg)
-    text_alternative("Animated chart: " + describe(trace))
+    clicked = _chart(cfg, trace)
     choose(trace, clicked)
     formula_panel(trace)
 

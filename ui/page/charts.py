@@ -106,6 +106,14 @@ def preload() -> None:
     st.markdown(preload_markdown(), unsafe_allow_html=True)
 
 
+SR_ONLY = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"
+
+
+def text_alternative(words: str) -> None:
+    """A sentence a screen reader reads with the chart, and a sighted reader never sees twice."""
+    st.markdown(f'<p style="{SR_ONLY}">{html.escape("Chart: " + words)}</p>', unsafe_allow_html=True)
+
+
 def style() -> str:
     """ "present" in presentation mode (?present=1 or the toggle), else "default"."""
     return "present" if st.session_state.get("present") else "default"
@@ -151,8 +159,12 @@ def prepare(fig, key: str, look: str, live: bool, cap: int | None) -> tuple[dict
     return data, notes
 
 
-def chart(fig, key: str, clicks: bool = False, live: bool = False, cached=None):
+def chart(fig, key: str, clicks: bool = False, live: bool = False, cached=None, alt: str | None = None):
     """Draw a go.Figure or a figure dict under a fixed identity (house colours, or the projector style).
+
+    alt: the chart's one-sentence text alternative (viz.alt_text), in this run's numbers: written hidden under the
+    chart for screen readers and kept as its aria-label (ui/page/plotly_chart.js). Every call passes one
+    (tests/test_chart_alt.py scans ui/ for calls that do not).
 
     With clicks, returns the x of a point the user just clicked (once, on the rerun the click caused), else None.
     live: the chart streams (see spec).
@@ -171,7 +183,11 @@ def chart(fig, key: str, clicks: bool = False, live: bool = False, cached=None):
         data, notes = prepare(fig, key, look, live, cap)
         _sent[key] = (fig, (look, live, cap), data, notes)
     events = {"on_click_change": lambda: None} if clicks else {}
+    if alt:
+        data = {**data, "alt": alt}
     result = _component()(key=key, data=data, **events)  # as tall as the chart the browser drew (ui/page/plotly_fit.js fits it)
+    if alt:
+        text_alternative(alt)
     if notes:  # a slide's chart: its notes, in the same words, under it
         st.caption("\n\n".join(links.escape(note) for note in notes))
     return getattr(result, "click", None) if clicks else None

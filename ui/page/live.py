@@ -22,7 +22,7 @@ import engine
 from ui.serving import admission
 from ui.serving.session_signal import SessionGone
 from ui.serving.streamlit_private import StopException, script_session_id, session_is_connected
-from viz import gradients, task, training, training_gates
+from viz import alt_text, gradients, task, training, training_gates
 
 from . import charts, compare, compute, lost_run, own_data
 from .lockstep import Lockstep
@@ -246,8 +246,9 @@ def _draw(shown: list) -> None:
     st.progress(min(run.done / run.steps, 1.0), text=text)
     if figs is not None:
         live = any(r.status == "running" for r in shown)
-        charts.chart(figs[0], key="fig_train", live=live)
-        charts.chart(figs[1], key="fig_train_gates", live=live)
+        alt = alt_text.training(run.log) + "".join(f" Compared ({r.label}): " + alt_text.training(r.log) for r in others)
+        charts.chart(figs[0], key="fig_train", live=live, alt=alt)
+        charts.chart(figs[1], key="fig_train_gates", live=live, alt=alt)
 
 
 def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = True, allowed: bool = True) -> None:
@@ -296,7 +297,8 @@ def training_tab(cfg: engine.Config, steps: int, every: int, visible: bool = Tru
                 st.markdown(f"**Compared run ({r.label}):**")
             report(r)
         if run.log.last is not None:
-            charts.chart(gradients.grad_norm_curve(run.log.last.trace), key="fig_train_grad")
+            last = run.log.last.trace
+            charts.chart(gradients.grad_norm_curve(last), key="fig_train_grad", alt=alt_text.gradient(last))
             st.caption(
                 f"Gradient flow at the last snapshot (training step {run.log.last.step}): compare it with the untrained network in tab 1."
             )
@@ -309,4 +311,4 @@ def task_chart(run: TrainingRun) -> None:
     if run.first_example is None or last is None or last.trace.example is None:
         return
     fig = task.task_chart(run.first_example, last.trace.example, last.trace.data, last.step)
-    charts.chart(fig, key="fig_train_task")
+    charts.chart(fig, key="fig_train_task", alt=alt_text.task(run.first_example, last.trace.example, last.step))

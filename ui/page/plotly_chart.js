@@ -14,6 +14,7 @@ export default function (component) {
     parentElement.appendChild(div);
   }
   div.__trigger = component.setTriggerValue; // a click reports its x to Python (charts that listen)
+  div.__alt = data.alt || ""; // the chart's one-sentence text alternative (ui.page.charts.chart alt=), for its aria-label
   if (data.spec === div.__spec) return; // a redraw of the same figure: nothing to do
   div.__spec = data.spec;
   div.__next = { spec: data.spec, config: data.config, script: data.script }; // parsed when drawn: a coalesced one never is
@@ -174,7 +175,7 @@ function toolbarOutOfTabOrder(div) {
     div.addEventListener("focusout", () => setTimeout(sync, 0));
   }
   const title = ((div._fullLayout && div._fullLayout.title) || {}).text || "";
-  const alt = ((div._fullLayout && div._fullLayout.meta) || {}).alt; // a figure's one-sentence text alternative, if it has one
+  const alt = div.__alt || ((div._fullLayout && div._fullLayout.meta) || {}).alt; // the chart's one-sentence text alternative
   const words = title.replace(/<[^>]+>/g, "") + (alt ? ". " + alt : "");
   div.setAttribute("aria-label", "Chart: " + words + " (Enter: its toolbar)");
   sync();

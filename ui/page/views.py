@@ -8,8 +8,7 @@ import streamlit as st
 
 from ui.serving import admission
 from ui.teaching import learn
-from viz import gates, gradients, task
-from viz.backward_anim import describe
+from viz import alt_text, gates, gradients, task
 
 from . import backward_view, charts, compare, compute, controls, links, own_data
 
@@ -20,9 +19,8 @@ def chart(view: str, cfg, key: str, conn: bool | str = False, clicks: bool = Fal
     clicks: returns the x of a point the user just clicked (charts.chart), else None.
     """
     cached = compute.figure_key(view, cfg, conn, **options)
-    clicked = charts.chart(lambda: compute.figure(view, cfg, conn, **options), key=key, clicks=clicks, cached=cached)
-    backward_view.text_alternative("Chart: " + describe(compute.trace_for(cfg, False)))  # what a screen reader hears with it
-    return clicked
+    alt = alt_text.gradient(compute.trace_for(cfg, False))  # what a screen reader hears with it: the measured factor
+    return charts.chart(lambda: compute.figure(view, cfg, conn, **options), key=key, clicks=clicks, cached=cached, alt=alt)
 
 
 def cost_gate(cfg) -> bool:
@@ -99,7 +97,8 @@ def gradient_tab(cfg) -> None:
             clicked = chart("grad", cfg, "fig_grad", clicks=True)  # its note says how fast the gradient changes: said once
             backward_view.curve_click(cfg, clicked)  # a click on a step opens that step's formula (as in Unrolled graph)
         else:
-            charts.chart(gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label)), key="fig_grad")
+            curve = gradients.grad_norm_curve(trace, compare=(compute.trace_for(other, False), label))
+            charts.chart(curve, key="fig_grad", alt=alt_text.gradient(trace) + f" Compared: {label}.")
     metrics(trace)  # after the chart: on a phone the chart comes first
     task_view(cfg, trace)
     badge(cfg)
@@ -115,7 +114,7 @@ def task_view(cfg, trace) -> None:
     shown = st.expander("The task: one sequence, its target and the prediction", key="task_view", on_change="rerun")
     if shown.open:
         with shown:
-            charts.chart(task.task_chart(trace.example, data=trace.data), key="fig_task")
+            charts.chart(task.task_chart(trace.example, data=trace.data), key="fig_task", alt=alt_text.task(trace.example))
             st.caption("Untrained network. After a run in the Training tab, its chart shows the prediction before and after training.")
 
 
@@ -224,7 +223,7 @@ def gates_tab(cfg) -> None:
     with figures:
         for view, key in views:
             if shown == "trained":
-                charts.chart(compute.VIEWS[view](trace), key=key)
+                charts.chart(compute.VIEWS[view](trace), key=key, alt=alt_text.gradient(trace))
             else:
                 chart(view, cfg, key)
     if not trained:
@@ -243,7 +242,7 @@ def phase_tab(cfg) -> None:
         st.info("This setting is too large for a live phase diagram (one batched pass per swept value): reduce T, H or B.")
         return
     record = compute.phase_record(cfg, axis, values)
-    clicked = charts.chart(phase_heatmap(record, getattr(cfg, axis)), key="fig_phase", clicks=True)
+    clicked = charts.chart(phase_heatmap(record, getattr(cfg, axis)), key="fig_phase", clicks=True, alt=alt_text.phase(record))
     what = {"recurrent_scale": "recurrent scale", "forget_bias": "forget-gate bias"}[axis]
     st.caption(f"Click a column to set the {what} to it. Each column is one value; every column comes from one batched job.")
     if clicked is not None:
