@@ -104,30 +104,31 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
     arrows = steps[1:]
     cuts = set(flow(trace)[1])
     fig = go.Figure()
+    nodes, labels = dict(x=[], y=[], color=[], customdata=[]), {}
     for name, y, g, fac, color, extra in rows.rows:  # what the gradient reveals: coloured nodes, labelled arrows
-        ok = [int(t) for t in steps if np.isfinite(g[t]) and g[t] > 0]
-        bad = [int(t) for t in steps if not np.isfinite(g[t])]
-        fig.add_trace(_nodes(ok, y, color, g, name))
-        if bad:
-            fig.add_trace(_nodes(bad, y, COLORS["overflow"], g, name))
-        text = []
+        for t in steps:
+            if g[t] > 0 or not np.isfinite(g[t]):  # reached (an overflow in its own colour); an exact 0 stays unmarked
+                nodes["x"].append(int(t))
+                nodes["y"].append(y)
+                nodes["color"].append(color if np.isfinite(g[t]) else COLORS["overflow"])
+                nodes["customdata"].append([name, name.split()[0], _exact(g[t])])
+        unit = name.startswith("unit")
+        label = labels.setdefault("unit factors" if unit else f"{name} factors", dict(x=[], y=[], text=[], customdata=[]))
         for t in arrows:
             stopped = not rows.passes[t] and name in ("h", "c")  # truncation: "cut" where it stops, nothing beyond
-            label = ("cut" if t in cuts else "") if stopped else f"×{_fmt(fac[t])}" + (f"<br>{extra[t]}" if extra is not None else "")
-            text.append(label)
-        fig.add_trace(
-            go.Scatter(
-                x=arrows - 0.12,  # right-aligned over the arrow t -> t-1: the moving cover wipes it in as the pulse crosses it
-                y=[y + (0.28 if (last - t) % 2 else 0.58) for t in arrows],  # staggered: neighbours' labels never touch
-                mode="text",
-                text=text,
-                customdata=[[int(t), float(fac[t])] for t in arrows],
-                textposition="middle left",
-                textfont=dict(size=11, color=INK),
-                name=f"{name} factors",
-                hoverinfo="skip",
-            )
-        )
+            text = ("cut" if t in cuts else "") if stopped else f"×{_fmt(fac[t])}" + (f"<br>{extra[t]}" if extra is not None else "")
+            label["x"].append(t - 0.12)  # right-aligned over the arrow t -> t-1: the moving cover wipes it in as the pulse crosses it
+            label["y"].append(y + (0.28 if (last - t) % 2 else 0.58))  # staggered: neighbours' labels never touch
+            label["text"].append(text)
+            label["customdata"].append([int(t), float(fac[t])] + ([int(name.split()[1])] if unit else []))
+    # One trace for every row's nodes and one for the units' labels: Plotly restyles the whole figure's defaults on every
+    # animation frame, so each trace costs every frame (the LRU's four rows as 8 traces played at 12-27 frames/s under load).
+    hover = "%{customdata[0]}<sub>%{x}</sub>: ‖∂L/∂%{customdata[1]}‖ = %{customdata[2]}<extra></extra>"
+    marker = dict(size=15, color=nodes.pop("color"))
+    fig.add_trace(go.Scatter(**nodes, mode="markers", marker=marker, hovertemplate=hover, name="reached"))
+    for name, label in labels.items():
+        font = dict(size=11, color=INK)
+        fig.add_trace(go.Scatter(**label, mode="text", textposition="middle left", textfont=font, name=name, hoverinfo="skip"))
     top, bottom = max(r[1] for r in rows.rows) + 1.35, min(r[1] for r in rows.rows) - 0.45
     cover = dict(type="scatter", mode="lines", fill="toself", fillcolor="#ffffff", line=dict(width=0), hoverinfo="skip", name="not reached")
     fig.add_trace(go.Scatter(**{k: v for k, v in cover.items() if k != "type"}))
@@ -147,20 +148,6 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
     spec = fig.to_plotly_json()
     spec["layout"]["sliders"][0].update(steps=steps, active=len(steps) - 1)  # validated on two steps: all share their shape
     return unvalidated_figure({**spec, "frames": frames})
-
-
-def _nodes(steps, y, color, g, name) -> go.Scatter:
-    marker = dict(size=15, color=color)
-    hover = f"{name}<sub>%{{x}}</sub>: ‖∂L/∂{name.split()[0]}‖ = %{{customdata}}<extra></extra>"
-    return go.Scatter(
-        x=steps,
-        y=[y] * len(steps),
-        mode="markers",
-        marker=marker,
-        customdata=[_exact(g[t]) for t in steps],
-        hovertemplate=hover,
-        name=f"{name} reached",
-    )
 
 
 def _exact(v) -> str:
@@ -239,15 +226,15 @@ def _layout(fig, trace, rows, start, last, frames, sub, reduced):
 
 
 def network_shapes(rows, start: int, last: int) -> list:
-    """Each row's nodes (rings) and forward arrows as one path shape, drawn above the traces so the cover never hides them.
+    """Every row's nodes (rings) and forward arrows as one path shape, drawn above the traces so the cover never hides them.
 
-    One shape a row: Plotly goes over every shape on every animation frame, and 60 a row halved the frame rate.
+    One shape for all rows: Plotly goes over every shape on every animation frame (60 a row halved the frame rate;
+    one a row still cost the LRU's four rows a shape each a frame).
     """
     k = 0.5523  # cubic Bezier handle for a quarter circle
     rx, ry = 0.16, 0.1
-    out = []
+    parts = []
     for _name, y, *_ in rows.rows:
-        parts = []
         for t in range(start, last + 1):
             a, b, c, d = t + rx, t - rx, y + ry, y - ry
             hx, hy = k * rx, k * ry
@@ -257,8 +244,7 @@ def network_shapes(rows, start: int, last: int) -> list:
             )
             if t > start:
                 parts.append(f"M{t - 1 + rx},{y} L{t - rx},{y}")
-        out.append(dict(type="path", path=" ".join(parts), line=dict(color="#6b7280", width=1), layer="above"))
-    return out
+    return [dict(type="path", path=" ".join(parts), line=dict(color="#6b7280", width=1), layer="above")]
 
 
 def _row_name(trace, name: str) -> str:
