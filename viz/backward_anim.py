@@ -16,9 +16,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .alt_text import gradient as describe  # the sentence every trace chart carries, one place
-from .graph import flow
+from .graph import PHONE_STEPS, flow
 from .notes import NOTE_PX
-from .theme import COLORS, base_layout, unvalidated_figure
+from .theme import COLORS, base_layout, phone_layout, unvalidated_figure
 
 INK = "#1f2933"
 FAINT = "#d1d5db"
@@ -139,7 +139,11 @@ def backward_animation(trace, window: int = WINDOW, reduced_motion: bool = False
         go.Scatter(x=[last] * len(rows.rows), y=[r[1] for r in rows.rows], mode="markers", marker=pulse, name="pulse", hoverinfo="skip")
     )
     font = dict(size=NOTE_PX, color=INK)
-    fig.add_trace(go.Scatter(x=[], y=[], mode="text", textfont=font, textposition="middle right", name="running product", hoverinfo="skip"))
+    fig.add_trace(  # in every frame, right-aligned at the loss's step: on screen however few steps a phone shows
+        go.Scatter(
+            cliponaxis=False, x=[], y=[], mode="text", textfont=font, textposition="middle left", name="running product", hoverinfo="skip"
+        )
+    )
     frames = [_frame(rows, k, sub, [cover_index, first, first + 1], (bottom, top)) for k in range((last - start) * sub + 1)]
     go.Frame(frames[0])  # validate one frame's attributes; the rest share its shape
     for i, d in zip(frames[0]["traces"], frames[0]["data"], strict=True):
@@ -165,7 +169,7 @@ def _frame(rows: _Rows, k: int, sub: int, traces: list, span: tuple) -> dict:
     prod = _ratio(rows.grad[t_now], rows.grad[rows.last])
     words = f"running product ‖∂L/∂h<sub>{t_now}</sub>‖ / ‖∂L/∂h<sub>{rows.last}</sub>‖ = {_fmt(prod)} after {rows.last - t_now} steps"
     pulses = dict(x=[pos] * len(rows.rows), y=[r[1] for r in rows.rows])
-    product = dict(x=[rows.start - 0.5], y=[hi - 0.05], text=[words], customdata=[[t_now, prod]])
+    product = dict(x=[rows.last + 0.4], y=[hi - 0.05], text=[words], customdata=[[t_now, prod]])  # right-aligned at the loss
     return dict(
         name=str(k), traces=traces, data=[dict(type="scatter", **cover), dict(type="scatter", **pulses), dict(type="scatter", **product)]
     )
@@ -222,7 +226,27 @@ def _layout(fig, trace, rows, start, last, frames, sub, reduced):
     )
     fig.update_xaxes(range=[start - 0.8, last + 0.5], title_text="time step t", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[min(ys) - 0.6, max(ys) + 1.5], visible=False)
+    phone_layout(fig, _phone_patch(start, last, len(fig.data) - 1))
     return slider_steps
+
+
+def _phone_patch(start: int, last: int, product: int) -> dict:
+    """A phone's layout (ui/page/plotly_fit.js, below NARROW_PX): the last PHONE_STEPS steps, each wide enough for its
+    label, the row names in a narrower margin, Play/Pause above a full-width slider, the running product in smaller type."""
+    patch = {
+        "layout.margin.l": 64,
+        "layout.margin.r": 8,
+        "layout.margin.b": 170,
+        "layout.xaxis.title.text": "",  # the tick labels name the steps; the buttons take the title's place
+        "layout.updatemenus[0].y": -0.12,
+        "layout.sliders[0].x": 0,
+        "layout.sliders[0].len": 1,
+        "layout.sliders[0].y": -0.34,
+        f"data[{product}].textfont.size": 10,
+    }
+    if last - start + 1 > PHONE_STEPS:
+        patch["layout.xaxis.range"] = [last - PHONE_STEPS + 0.2, last + 0.5]
+    return patch
 
 
 def network_shapes(rows, start: int, last: int) -> list:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DELTA = r"\quad(\delta_t\text{: the gates' pre-activation gradients})"
-EXACT = r"\quad(\text{each unit shrinks by exactly } |\lambda_i|)"
+# Glosses after a relation, so that KaTeX can break the line there on a narrow screen (ui/page/backward_view.py).
+DELTA = r"\quad\text{where } \delta_t = \text{the gates' pre-activation gradients}"
+EXACT = r"\quad\text{each unit's factor, exactly} = |\lambda_i|"
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,12 @@ def formula_panel(trace) -> None:
         state[STEP_KEY] = T - 1
     if STEP_KEY not in state:
         state[STEP_KEY] = T - 1
-    with st.container(border=True):
+    with st.container(border=True, key="step_formula"):  # the key: its own type size on a phone (ui/page/present.py)
         st.markdown("**Formula of one step back, with this run's numbers**")
         t = st.number_input("Step t (the step back from t to t − 1)", 1, T - 1, key=STEP_KEY, help="Or click a step in a chart.")
         formula = step_formula(trace, int(t))
-        for line in formula.latex:
-            st.latex(line)
+        for line in formula.latex:  # inline maths in display style: KaTeX breaks it at = + ⊙ where a phone is too narrow
+            st.markdown(f"$\\displaystyle {line}$")
         rows = "\n".join(f"| {links.escape(r.symbol)} | {r.value:.6g} | {links.escape(r.meaning)} | `{r.source}` |" for r in formula.rows)
         st.markdown("| quantity | value | what it is | trace record |\n|---|---|---|---|\n" + rows)
         st.caption(formula.summary + " Norms are batch means of per-sequence norms, as on the gradient curve.")

@@ -19,13 +19,19 @@ LESSON_PX = 24  # the smallest text of the lesson card on a projector (steps, cl
 # descendant: Streamlit's help icons set their own visibility). Contrast (axe-core color-contrast, WCAG AA 4.5:1,
 # tests/test_browser_backward.py): Streamlit's captions (grey at 60 % opacity) read 3.9:1 and a disabled widget's label
 # 2.3:1; opaque darker greys read 5.9:1 and 5.3:1. KaTeX's display blocks were scroll boxes no keyboard could reach
-# (scrollable-region-focusable): they overflow visibly instead.
+# (scrollable-region-focusable): they overflow visibly instead. On a phone a Markdown table (the formula's numbers)
+# takes the column's width and wraps its cells, long record names included, instead of running off the screen.
 PAGE_CSS = """<style>
 [data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * { visibility: hidden !important; }
 [data-testid="stCaptionContainer"] { opacity: 1 !important; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #646361 !important; }
 [data-testid="stElementContainer"]:has(:disabled, [aria-disabled="true"]) [data-testid="stWidgetLabel"] p { color: #63625f !important; }
 .katex-display { overflow: visible !important; }
+@media (max-width: 640px) {
+  [data-testid="stMarkdownContainer"] table { width: 100%; table-layout: fixed; }
+  [data-testid="stMarkdownContainer"] th, [data-testid="stMarkdownContainer"] td { overflow-wrap: anywhere; padding: 0.25rem; }
+  .st-key-step_formula .katex { font-size: 1em; }
+}
 </style>"""
 CSS = f"""<style>
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], footer {{ display: none !important; }}
