@@ -50,10 +50,11 @@ def test_arrow_labels_are_the_traces_factors(cell):
             assert [t for t, _ in shown] == list(range(1, SMALL["seq_len"]))
             assert [f for _, f in shown] == pytest.approx([gu[t - 1, i] / gu[t, i] for t in range(1, SMALL["seq_len"])], rel=0)
         assert int(np.argmax(trace.unit_decay)) in picked and int(np.argmin(trace.unit_decay)) in picked
-    if "direct" in trace.backward:  # GRU: the share its z path carries, from trace.backward
+    if "direct" in trace.backward:  # GRU: the share its direct path carries, from trace.backward, named as the cell declares it
+        gate = trace.cell_info["direct"]["factor"]
         for (t, _), text in zip(h.customdata, h.text, strict=True):
             t = int(t)
-            assert text.endswith(f"z-path {trace.backward['direct'][t] / g[t]:.3g}")
+            assert text.endswith(f"{gate}-path {trace.backward['direct'][t] / g[t]:.3g}")
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
