@@ -51,13 +51,12 @@ run: $(BIN)/.runtime static/plotly-cartesian.min.js
 	$(BIN)/python -m ui.serving.serve app.py --server.address $(ADDRESS)
 
 # The tests in two parts: every test that needs no server spread over the machine's cores (pytest-xdist; torch uses one
-# thread a worker), then the real-browser and proxy tests two modules at a time (--dist loadfile: a module's server and
-# Chromium stay on one worker; they count steps and states, never time, so two at once is only a busier machine).
-# Either part failing, or finding no tests (pytest's exit code 5), fails `make test`.
+# thread a worker), then the real-browser and proxy tests one at a time (each starts servers and Chromium, which take
+# the cores themselves). Either part failing, or finding no tests (pytest's exit code 5), fails `make test`.
 test: $(BIN)/.dev static/plotly-cartesian.min.js
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n auto -m "not browser and not proxy"
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "browser or proxy"
+	$(BIN)/python -m pytest -m "browser or proxy"
 
 lint: $(BIN)/.dev
 	$(BIN)/python -m ruff check . && $(BIN)/python -m ruff format --check .
